@@ -55,22 +55,51 @@ def transfer(ka: float, k: float, dt: float, ek: float, eka: float) -> float:
 
 @nb.njit(cache=True, inline="always")
 def _row(a, i):
-    """Row i of an (n|1, ...) array: the single shared row when the first dimension is 1."""
-    return a[i] if a.shape[0] > 1 else a[0]
+    """Row index i of an (n|1, ...) array: 0 when its single row is shared by all subjects."""
+    return i if a.shape[0] > 1 else 0
 
 
 @nb.njit(cache=True, inline="always")
 def _simulate_subject(
-    k0, v, tlag, f, ka, class_lag, times, amounts, klass, dose_f, samples,
-    change_times, k_mult, out, gut, adv_eka, adv_coef, smp_eka, smp_coef,
-):  # fmt: skip
-    """Concentrations (ng/mL) of one subject at its sorted sample times, written into ``out``."""
-    n_classes = ka.shape[0]
-    n_doses = times.shape[0]
-    n_samples = samples.shape[0]
+    i,
+    k,
+    v,
+    tlag,
+    f,
+    ka,
+    class_lag,
+    times,
+    amounts,
+    klass,
+    dose_f,
+    samples,
+    change_times,
+    k_mult,
+    out,
+    gut,
+    adv_eka,
+    adv_coef,
+    smp_eka,
+    smp_coef,
+):
+    """Concentrations (ng/mL) of subject ``i`` at its sorted sample times, into ``out[i]``.
+
+    Rows are indexed in place (no per-subject array views: views of a shared row would
+    contend on its reference count across threads).
+    """
+    n_classes = ka.shape[1]
+    n_doses = times.shape[1]
+    n_samples = samples.shape[1]
     n_changes = change_times.shape[0]
+    rt, ra, rc, rf = _row(times, i), _row(amounts, i), _row(klass, i), _row(dose_f, i)
+    rs, rk = _row(samples, i), _row(k_mult, i)
+    k0, vi, lag0, fi = k[i], v[i], tlag[i], f[i]
+    # Class 0 lives in scalars (the common single-class case stays in registers);
+    # classes 1..K-1 in the scratch arrays.
     for c in range(n_classes):
         gut[c] = 0.0
+    gut0 = 0.0
+    ka0 = ka[i, 0]
     central = 0.0
     started = False
     # Current time = cur_base + cur_off. Arrivals keep base = dose time and off = lag, so the
@@ -79,10 +108,13 @@ def _simulate_subject(
     cur_base = 0.0
     cur_off = 0.0
     seg = 0
-    k = k0 * k_mult[0]
+    kk = k0 * k_mult[rk, 0]
     adv_dt = -1.0
     adv_k = -1.0
     adv_ek = 0.0
+    adv_eka0 = 0.0
+    adv_coef0 = 0.0
+    smp_coef0 = 0.0
     smp_dt = -1.0
     smp_k = -1.0
     smp_ek = 0.0
@@ -92,67 +124,90 @@ def _simulate_subject(
     inf = np.inf
     while s < n_samples:
         t_arrival = inf
-        if j < n_doses and not math.isnan(times[j]):
-            off = tlag + class_lag[klass[j]]
-            t_arrival = times[j] + off
+        if j < n_doses and not math.isnan(times[rt, j]):
+            off = lag0 + class_lag[klass[rc, j]]
+            t_arrival = times[rt, j] + off
         t_change = change_times[seg] if seg < n_changes else inf
-        t_sample = samples[s]
+        t_sample = samples[rs, s]
         if t_sample <= t_arrival and t_sample <= t_change:
             if not started:
-                out[s] = 0.0
+                out[i, s] = 0.0
             else:
                 dt = (t_sample - cur_base) - cur_off
-                if dt != smp_dt or k != smp_k:
+                if dt != smp_dt or kk != smp_k:
                     smp_dt = dt
-                    smp_k = k
-                    smp_ek = math.exp(-k * dt)
-                    for c in range(n_classes):
-                        e = math.exp(-ka[c] * dt)
+                    smp_k = kk
+                    smp_ek = math.exp(-kk * dt)
+                    smp_coef0 = ka0 * transfer(ka0, kk, dt, smp_ek, math.exp(-ka0 * dt))
+                    for c in range(1, n_classes):
+                        kac = ka[i, c]
+                        e = math.exp(-kac * dt)
                         smp_eka[c] = e
-                        smp_coef[c] = ka[c] * transfer(ka[c], k, dt, smp_ek, e)
-                value = central * smp_ek
-                for c in range(n_classes):
+                        smp_coef[c] = kac * transfer(kac, kk, dt, smp_ek, e)
+                value = central * smp_ek + gut0 * smp_coef0
+                for c in range(1, n_classes):
                     value += gut[c] * smp_coef[c]
-                out[s] = value / v * MG_PER_L_TO_NG_PER_ML
+                out[i, s] = value / vi * MG_PER_L_TO_NG_PER_ML
             s += 1
             continue
         if t_change < t_arrival:
             next_base = t_change
             next_off = 0.0
         else:
-            next_base = times[j]
+            next_base = times[rt, j]
             next_off = off
         if started:
             dt = (next_base - cur_base) + (next_off - cur_off)
             if dt != 0.0:
-                if dt != adv_dt or k != adv_k:
+                if dt != adv_dt or kk != adv_k:
                     adv_dt = dt
-                    adv_k = k
-                    adv_ek = math.exp(-k * dt)
-                    for c in range(n_classes):
-                        e = math.exp(-ka[c] * dt)
+                    adv_k = kk
+                    adv_ek = math.exp(-kk * dt)
+                    adv_eka0 = math.exp(-ka0 * dt)
+                    adv_coef0 = ka0 * transfer(ka0, kk, dt, adv_ek, adv_eka0)
+                    for c in range(1, n_classes):
+                        kac = ka[i, c]
+                        e = math.exp(-kac * dt)
                         adv_eka[c] = e
-                        adv_coef[c] = ka[c] * transfer(ka[c], k, dt, adv_ek, e)
-                central *= adv_ek
-                for c in range(n_classes):
+                        adv_coef[c] = kac * transfer(kac, kk, dt, adv_ek, e)
+                central = central * adv_ek + gut0 * adv_coef0
+                gut0 *= adv_eka0
+                for c in range(1, n_classes):
                     central += gut[c] * adv_coef[c]
                     gut[c] *= adv_eka[c]
         cur_base = next_base
         cur_off = next_off
         if t_change < t_arrival:
             seg += 1
-            k = k0 * k_mult[seg]
+            kk = k0 * k_mult[rk, seg]
         else:
             started = True
-            gut[klass[j]] += amounts[j] * f * dose_f[j]
+            amount = amounts[ra, j] * fi * dose_f[rf, j]
+            c = klass[rc, j]
+            if c == 0:
+                gut0 += amount
+            else:
+                gut[c] += amount
             j += 1
 
 
 @nb.njit(parallel=True, cache=True)
 def simulate(
-    k, v, tlag, f, ka, class_lag, times, amounts, klass, dose_f, samples,
-    change_times, k_mult, out,
-):  # fmt: skip
+    k,
+    v,
+    tlag,
+    f,
+    ka,
+    class_lag,
+    times,
+    amounts,
+    klass,
+    dose_f,
+    samples,
+    change_times,
+    k_mult,
+    out,
+):
     """Concentrations (ng/mL) for every subject, written into ``out`` (n, s).
 
     k, v, tlag, f: (n,) elimination rate constant (1/h), volume (L), lag (h), bioavailability.
@@ -174,11 +229,27 @@ def simulate(
         stop = min(n, (task + 1) * SUBJECTS_PER_TASK)
         for i in range(task * SUBJECTS_PER_TASK, stop):
             _simulate_subject(
-                k[i], v[i], tlag[i], f[i], ka[i], class_lag,
-                _row(times, i), _row(amounts, i), _row(klass, i), _row(dose_f, i),
-                _row(samples, i), change_times, _row(k_mult, i), out[i],
-                gut, adv_eka, adv_coef, smp_eka, smp_coef,
-            )  # fmt: skip
+                i,
+                k,
+                v,
+                tlag,
+                f,
+                ka,
+                class_lag,
+                times,
+                amounts,
+                klass,
+                dose_f,
+                samples,
+                change_times,
+                k_mult,
+                out,
+                gut,
+                adv_eka,
+                adv_coef,
+                smp_eka,
+                smp_coef,
+            )
 
 
 @nb.njit(parallel=True, cache=True)

@@ -39,11 +39,13 @@ def _check_range(name: str, array: Array, *, lower: float, inclusive: bool, what
     bad = ~np.isfinite(array) | ((array < lower) if inclusive else (array <= lower))
     if np.any(bad):
         index = tuple(int(i) for i in np.argwhere(bad)[0])
-        raise ValueError(f"{name} must be {what}; got {array[index]!r} at index {index}")
+        where = index[0] if len(index) == 1 else index
+        raise ValueError(f"{name} must be {what}; got {float(array[index])} at index {where}")
 
 
-def _subject_vector(name: str, value: ArrayLike, n: int, *, lower: float, inclusive: bool,
-                    what: str) -> Array:  # fmt: skip
+def _subject_vector(
+    name: str, value: ArrayLike, n: int, *, lower: float, inclusive: bool, what: str
+) -> Array:
     array = _float_array(name, value, (0, 1))
     if array.ndim == 0:
         array = np.full(n, float(array))
@@ -153,7 +155,7 @@ def concentrations_general(
     times = _float_array("dose_times", dose_times, 2)
     amounts = _float_array("dose_amounts", dose_amounts, 2)
     ka_table = _float_array("ka", ka, (0, 1, 2))
-    n = _subject_count(cl, v, ka_table, tlag, f, times)
+    n = _subject_count(cl=cl, v=v, ka=ka_table, tlag=tlag, f=f, dose_times=times)
     if ka_table.ndim == 0:
         ka_table = np.full((n, 1), float(ka_table))
     elif ka_table.ndim == 1:
@@ -165,8 +167,9 @@ def concentrations_general(
     cl_ = _subject_vector("cl", cl, n, lower=0.0, inclusive=False, what="finite and > 0 (L/h)")
     v_ = _subject_vector("v", v, n, lower=0.0, inclusive=False, what="finite and > 0 (L)")
     tlag_ = _subject_vector("tlag", tlag, n, lower=0.0, inclusive=True, what="finite and >= 0 (h)")
-    f_ = _subject_vector("f", f, n, lower=0.0, inclusive=False,
-                         what="finite and > 0 (relative bioavailability)")  # fmt: skip
+    f_ = _subject_vector(
+        "f", f, n, lower=0.0, inclusive=False, what="finite and > 0 (relative bioavailability)"
+    )
 
     _subject_rows("dose_times", times, n)
     if amounts.shape != times.shape:
@@ -174,14 +177,26 @@ def concentrations_general(
             f"dose_amounts must have the shape of dose_times {times.shape}, got {amounts.shape}"
         )
     given = ~np.isnan(times)
-    _check_range("dose_times", np.where(given, times, 0.0), lower=-np.inf, inclusive=False,
-                 what="finite or NaN (NaN = no dose)")  # fmt: skip
-    _check_range("dose_amounts", np.where(given, amounts, 0.0), lower=0.0, inclusive=True,
-                 what="finite and >= 0 (mg) wherever a dose time is given")  # fmt: skip
+    _check_range(
+        "dose_times",
+        np.where(given, times, 0.0),
+        lower=-np.inf,
+        inclusive=False,
+        what="finite or NaN (NaN = no dose)",
+    )
+    _check_range(
+        "dose_amounts",
+        np.where(given, amounts, 0.0),
+        lower=0.0,
+        inclusive=True,
+        what="finite and >= 0 (mg) wherever a dose time is given",
+    )
 
-    klass = np.zeros((1, times.shape[1]), dtype=np.int64) if dose_class is None else (
-        np.ascontiguousarray(dose_class, dtype=np.int64)
-    )  # fmt: skip
+    klass = (
+        np.zeros((1, times.shape[1]), dtype=np.int64)
+        if dose_class is None
+        else (np.ascontiguousarray(dose_class, dtype=np.int64))
+    )
     if dose_class is not None:
         if klass.ndim != 2 or klass.shape[1] != times.shape[1]:
             raise ValueError(
@@ -194,9 +209,9 @@ def concentrations_general(
     if lag.shape != (n_classes,):
         raise ValueError(f"class_lag must have one value per ka column ({n_classes})")
     _check_range("class_lag", lag, lower=0.0, inclusive=True, what="finite and >= 0 (h)")
-    per_dose_f = np.ones((1, times.shape[1])) if dose_f is None else (
-        _float_array("dose_f", dose_f, 2)
-    )  # fmt: skip
+    per_dose_f = (
+        np.ones((1, times.shape[1])) if dose_f is None else (_float_array("dose_f", dose_f, 2))
+    )
     if dose_f is not None:
         if per_dose_f.shape[1] != times.shape[1]:
             raise ValueError(f"dose_f must be (n|1, {times.shape[1]}), got {per_dose_f.shape}")
@@ -213,8 +228,22 @@ def concentrations_general(
     times, amounts, klass, per_dose_f = _sorted_doses(times, amounts, klass, per_dose_f)
     samples, order = _sorted_samples(samples)
     out = np.empty((n, samples.shape[1]))
-    kernels.simulate(cl_ / v_, v_, tlag_, f_, ka_table, lag, times, amounts, klass, per_dose_f,
-                     samples, changes, k_mult, out)  # fmt: skip
+    kernels.simulate(
+        cl_ / v_,
+        v_,
+        tlag_,
+        f_,
+        ka_table,
+        lag,
+        times,
+        amounts,
+        klass,
+        per_dose_f,
+        samples,
+        changes,
+        k_mult,
+        out,
+    )
     if order is not None:
         unsorted = np.empty_like(out)
         np.put_along_axis(unsorted, np.broadcast_to(order, out.shape), out, axis=1)
@@ -222,18 +251,21 @@ def concentrations_general(
     return out
 
 
-def _subject_count(*arrays: ArrayLike) -> int:
-    """Number of subjects: the length of the first per-subject array that is not a scalar."""
-    *vectors, times = arrays
-    for value in vectors:
-        shape = np.shape(value)
-        if len(shape) >= 1:
-            return shape[0]
-    return np.shape(times)[0]
+def _subject_count(**arrays: ArrayLike) -> int:
+    """Number of subjects, from the per-subject parameters (or the dose rows if all scalar)."""
+    times = arrays.pop("dose_times")
+    lengths = {name: np.shape(value)[0] for name, value in arrays.items() if np.ndim(value)}
+    if len(set(lengths.values())) > 1:
+        found = ", ".join(f"{name}={length}" for name, length in lengths.items())
+        raise ValueError(
+            f"cl, v, ka, tlag and f must have one value per subject (the same length); got {found}"
+        )
+    return next(iter(lengths.values())) if lengths else np.shape(times)[0]
 
 
-def _clearance_grid(change_times: ArrayLike | None, multipliers: ArrayLike | None,
-                    n: int) -> tuple[Array, Array]:  # fmt: skip
+def _clearance_grid(
+    change_times: ArrayLike | None, multipliers: ArrayLike | None, n: int
+) -> tuple[Array, Array]:
     if change_times is None and multipliers is None:
         return np.empty(0), np.ones((1, 1))
     if change_times is None or multipliers is None:
@@ -270,16 +302,28 @@ def steady_state_trough(
     """
     names = ("cl", "v", "ka", "tlag", "f", "dose", "tau")
     values = np.broadcast_arrays(
-        *(_float_array(name, value, (0, 1)) for name, value in
-          zip(names, (cl, v, ka, tlag, f, dose, tau), strict=True))
-    )  # fmt: skip
-    arrays = {name: np.ascontiguousarray(a, dtype=np.float64).reshape(-1)
-              for name, a in zip(names, values, strict=True)}  # fmt: skip
+        *(
+            _float_array(name, value, (0, 1))
+            for name, value in zip(names, (cl, v, ka, tlag, f, dose, tau), strict=True)
+        )
+    )
+    arrays = {
+        name: np.ascontiguousarray(a, dtype=np.float64).reshape(-1)
+        for name, a in zip(names, values, strict=True)
+    }
     for name in ("cl", "v", "ka", "f", "tau"):
         _check_range(name, arrays[name], lower=0.0, inclusive=False, what="finite and > 0")
     for name in ("tlag", "dose"):
         _check_range(name, arrays[name], lower=0.0, inclusive=True, what="finite and >= 0")
     out = np.empty(arrays["cl"].size)
-    kernels.steady_state_trough(arrays["cl"] / arrays["v"], arrays["v"], arrays["ka"],
-                                arrays["tlag"], arrays["f"], arrays["dose"], arrays["tau"], out)  # fmt: skip
+    kernels.steady_state_trough(
+        arrays["cl"] / arrays["v"],
+        arrays["v"],
+        arrays["ka"],
+        arrays["tlag"],
+        arrays["f"],
+        arrays["dose"],
+        arrays["tau"],
+        out,
+    )
     return out.reshape(values[0].shape)
