@@ -26,7 +26,9 @@ Array = NDArray[np.float64]
 
 
 def _float_array(name: str, value: ArrayLike, ndim: int | tuple[int, ...]) -> Array:
-    array = np.ascontiguousarray(value, dtype=np.float64)
+    array = np.asarray(value, dtype=np.float64)  # keeps 0-D, unlike ascontiguousarray
+    if not array.flags.c_contiguous:
+        array = np.ascontiguousarray(array)
     allowed = (ndim,) if isinstance(ndim, int) else ndim
     if array.ndim not in allowed:
         dims = " or ".join(f"{d}-D" for d in allowed)
@@ -308,7 +310,7 @@ def steady_state_trough(
         )
     )
     arrays = {
-        name: np.ascontiguousarray(a, dtype=np.float64).reshape(-1)
+        name: np.ascontiguousarray(a.reshape(-1))
         for name, a in zip(names, values, strict=True)
     }
     for name in ("cl", "v", "ka", "f", "tau"):

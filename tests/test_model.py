@@ -249,3 +249,25 @@ def test_bad_general_input_is_refused(keywords, message):
 def test_steady_state_trough_refuses_bad_input():
     with pytest.raises(ValueError, match=r"tau must be finite and > 0"):
         model.steady_state_trough(20.0, 800.0, 4.5, 0.4, 1.0, 1.5, 0.0)
+
+
+def test_scalar_parameters_are_broadcast_over_subjects():
+    result = model.concentrations(
+        20.0, 800.0, [4.5, 3.0], 0.4, 1.0, [[0.0, 12.0]], [[1.0, 1.0]], [24.0]
+    )
+    each = [
+        model.concentrations(
+            [20.0], [800.0], [ka], [0.4], [1.0], [[0.0, 12.0]], [[1.0, 1.0]], [24.0]
+        )[0, 0]
+        for ka in (4.5, 3.0)
+    ]
+    np.testing.assert_array_equal(result[:, 0], each)
+    assert np.ndim(model.steady_state_trough(20.0, 800.0, 4.5, 0.4, 1.0, 1.5, 12.0)) == 0
+
+
+@pytest.mark.parametrize(("cl", "expected_ratio"), [(14.0, 0.88), (22.4, 0.81)])
+def test_once_vs_twice_daily_trough_ratio(cl, expected_ratio):
+    """PK_REFERENCE §6.3 [D]: C0 QD/BID at the same daily dose ≈ 0.88 (k 0.02 /h), 0.81 (0.032)."""
+    qd = model.steady_state_trough(cl, 700.0, 4.5, 0.4, 1.0, 3.0, 24.0)
+    bid = model.steady_state_trough(cl, 700.0, 4.5, 0.4, 1.0, 1.5, 12.0)
+    assert qd / bid == pytest.approx(expected_ratio, abs=0.01)

@@ -1,0 +1,1 @@
+"""pksim benchmarks: `make bench` (python -m benchmarks)."""
