@@ -1,0 +1,255 @@
+"""Consensus trough target ranges (``pksim/data/targets.toml``) and per-subject attainment.
+
+Targets are whole-blood trough concentrations in ng/mL, bounds inclusive. The Chinese LN
+consensus (source key ``LNConsensus``) gives induction 6-10 ng/mL and maintenance 3-6 ng/mL,
+and a ceiling of 4 ng/mL for renal-impaired patients (eGFR < 40 mL/min/1.73 m2 or serum
+creatinine > 1.2 x the upper limit of normal). The ceiling replaces the phase range subject by
+subject: see :func:`subject_target_bounds`.
+
+Every function here is a pure array function; none loops over subjects.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+__all__ = [
+    "RenalThresholds",
+    "TargetRange",
+    "in_range",
+    "in_range_every_day",
+    "in_range_on_day",
+    "is_renal_impaired",
+    "load_renal_thresholds",
+    "load_targets",
+    "resolve_target",
+    "subject_target_bounds",
+]
+
+TARGET_UNITS = "ng/mL"
+"""The only unit of target bounds: whole-blood trough concentration."""
+
+THRESHOLD_RTOL = 1e-9
+"""Relative distance within which a value counts as *on* a renal threshold: creatinine of exactly
+1.2 x ULN computed in floating point (e.g. 1.2 * 97 = 116.39999999999999) must not be flagged."""
+
+RENAL_RANGE = "renal_impairment"
+"""Name of the range in targets.toml applied to renal-impaired subjects."""
+
+
+@dataclass(frozen=True, slots=True)
+class TargetRange:
+    """A trough target window ``lower <= C0 <= upper`` in ng/mL, with its label and source key.
+
+    A custom range is ``TargetRange(5, 8, label="my range", source="user")``.
+    """
+
+    lower: float
+    upper: float
+    label: str
+    source: str
+
+    def __post_init__(self) -> None:
+        problems = []
+        for name in ("lower", "upper"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float | np.number):
+                problems.append(f"{name} must be a number in ng/mL, got {value!r}")
+            elif not math.isfinite(value) or value < 0:
+                problems.append(f"{name} must be a finite number >= 0 ng/mL, got {value!r}")
+        if not problems and not self.lower < self.upper:
+            problems.append(
+                f"lower must be below upper, got lower={self.lower!r}, upper={self.upper!r} ng/mL"
+            )
+        for name in ("label", "source"):
+            if not isinstance(getattr(self, name), str) or not getattr(self, name):
+                problems.append(f"{name} must be a non-empty string, got {getattr(self, name)!r}")
+        if problems:
+            raise ValueError("TargetRange: " + "; ".join(problems))
+        object.__setattr__(self, "lower", float(self.lower))
+        object.__setattr__(self, "upper", float(self.upper))
+
+
+@dataclass(frozen=True, slots=True)
+class RenalThresholds:
+    """Renal-impairment rule: impaired when eGFR < ``egfr_below`` (mL/min/1.73 m2) or serum
+    creatinine > ``creatinine_uln_factor`` x the upper limit of normal."""
+
+    egfr_below: float
+    creatinine_uln_factor: float
+    source: str
+
+
+def _read_data() -> dict[str, Any]:
+    with resources.files("pksim").joinpath("data", "targets.toml").open("rb") as handle:
+        return tomllib.load(handle)
+
+
+@cache
+def _targets() -> Mapping[str, TargetRange]:
+    data = _read_data()
+    out = {}
+    for name, entry in data["ranges"].items():
+        if entry["units"] != TARGET_UNITS:
+            raise ValueError(f"targets.toml ranges.{name}.units must be {TARGET_UNITS!r}")
+        out[name] = TargetRange(entry["lower"], entry["upper"], entry["label"], entry["source"])
+    return MappingProxyType(out)
+
+
+def load_targets() -> dict[str, TargetRange]:
+    """Bundled target ranges by name: ``induction``, ``maintenance``, ``renal_impairment``."""
+    return dict(_targets())
+
+
+@cache
+def load_renal_thresholds() -> RenalThresholds:
+    """The bundled renal-impairment thresholds (eGFR mL/min/1.73 m2, creatinine x ULN)."""
+    rule = _read_data()["renal_impairment"]
+    egfr, factor = rule["egfr_below"], rule["serum_creatinine_above_uln_factor"]
+    if egfr["source"] != factor["source"]:
+        raise ValueError("targets.toml: the two renal thresholds must share one source")
+    return RenalThresholds(float(egfr["value"]), float(factor["value"]), egfr["source"])
+
+
+def resolve_target(target: str | TargetRange) -> TargetRange:
+    """A :class:`TargetRange` as given, or the bundled range of that name."""
+    if isinstance(target, TargetRange):
+        return target
+    valid = sorted(_targets())
+    if not isinstance(target, str) or target not in valid:
+        close = difflib.get_close_matches(str(target), valid, n=1, cutoff=0.6)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ValueError(
+            f"unknown target phase {target!r}{hint}; valid: {', '.join(valid)} "
+            "or a TargetRange(lower, upper, label, source)"
+        )
+    return _targets()[target]
+
+
+def _positive_finite(name: str, value: ArrayLike, units: str) -> NDArray[np.float64]:
+    array = np.asarray(value, dtype=np.float64)
+    bad = ~np.isfinite(array) | (array <= 0)
+    if np.any(bad):
+        index = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise ValueError(
+            f"{name} must be finite and > 0 {units}; got {float(array[index])} at index "
+            f"{index[0] if len(index) == 1 else index}"
+        )
+    return array
+
+
+def is_renal_impaired(
+    egfr: ArrayLike, serum_creatinine: ArrayLike, creatinine_uln: ArrayLike
+) -> NDArray[np.bool_]:
+    """True where eGFR < 40 mL/min/1.73 m2 or serum creatinine > 1.2 x ULN (both strict).
+
+    ``serum_creatinine`` and ``creatinine_uln`` must share units (e.g. umol/L); the three
+    inputs broadcast together. Values within :data:`THRESHOLD_RTOL` of a threshold count as on it
+    (not impaired).
+    """
+    rule = load_renal_thresholds()
+    egfr = _positive_finite("egfr", egfr, "mL/min/1.73 m2")
+    scr = _positive_finite("serum_creatinine", serum_creatinine, "(units of creatinine_uln)")
+    uln = _positive_finite("creatinine_uln", creatinine_uln, "(units of serum_creatinine)")
+    try:
+        np.broadcast_shapes(egfr.shape, scr.shape, uln.shape)
+    except ValueError:
+        raise ValueError(
+            "egfr, serum_creatinine and creatinine_uln must broadcast together, got shapes "
+            f"{egfr.shape}, {scr.shape}, {uln.shape}"
+        ) from None
+    low_egfr = (egfr < rule.egfr_below) & ~np.isclose(
+        egfr, rule.egfr_below, rtol=THRESHOLD_RTOL, atol=0.0
+    )
+    limit = rule.creatinine_uln_factor * uln
+    high_scr = (scr > limit) & ~np.isclose(scr, limit, rtol=THRESHOLD_RTOL, atol=0.0)
+    return np.asarray(low_egfr | high_scr)
+
+
+def subject_target_bounds(
+    phase: str | TargetRange,
+    renal_impaired: ArrayLike,
+    *,
+    renal: str | TargetRange = RENAL_RANGE,
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Per-subject (lower, upper) trough bounds in ng/mL, arrays shaped like ``renal_impaired``.
+
+    Subjects who are not renal-impaired get the ``phase`` range (a bundled name or a custom
+    :class:`TargetRange`). Renal-impaired subjects get the ``renal`` range (default the bundled
+    ``renal_impairment``: lower 0, upper 4 ng/mL, because the consensus gives only the <= 4 ng/mL
+    ceiling and no lower bound), with the upper bound never above the phase's own upper bound.
+    """
+    target, ceiling = resolve_target(phase), resolve_target(renal)
+    flags = np.asarray(renal_impaired)
+    if flags.dtype != np.bool_:
+        raise ValueError(f"renal_impaired must be a boolean array, got dtype {flags.dtype}")
+    renal_upper = min(ceiling.upper, target.upper)
+    if ceiling.lower >= renal_upper:
+        raise ValueError(
+            f"renal range {ceiling.label!r} (lower {ceiling.lower} ng/mL) leaves no window under "
+            f"the upper bound {renal_upper} ng/mL of {target.label!r}"
+        )
+    lower = np.where(flags, ceiling.lower, target.lower)
+    upper = np.where(flags, renal_upper, target.upper)
+    return lower.astype(np.float64), upper.astype(np.float64)
+
+
+def in_range(trough: ArrayLike, lower: ArrayLike, upper: ArrayLike) -> NDArray[np.bool_]:
+    """``lower <= trough <= upper`` elementwise (ng/mL, broadcasting); NaN troughs are False."""
+    c = np.asarray(trough, dtype=np.float64)
+    return np.asarray((c >= np.asarray(lower)) & (c <= np.asarray(upper)))
+
+
+def _day_index(n_days: int, day: int, name: str) -> int:
+    if isinstance(day, bool) or not isinstance(day, int | np.integer) or not 1 <= day <= n_days:
+        raise ValueError(f"{name} must be an integer day in 1..{n_days}, got {day!r}")
+    return int(day) - 1
+
+
+def _subject_day(trough: ArrayLike) -> NDArray[np.float64]:
+    c = np.asarray(trough, dtype=np.float64)
+    if c.ndim < 2 or c.shape[-1] == 0:
+        raise ValueError(
+            f"trough must have dims (..., subject, day) with at least one day, got shape {c.shape}"
+        )
+    return c
+
+
+def in_range_on_day(
+    trough: ArrayLike, lower: ArrayLike, upper: ArrayLike, day: int | None = None
+) -> NDArray[np.bool_]:
+    """In range on one day: ``trough`` (..., subject, day), day 1..D (default the last, D);
+    ``lower``/``upper`` (subject,) ng/mL. Returns (..., subject) booleans."""
+    c = _subject_day(trough)
+    index = c.shape[-1] - 1 if day is None else _day_index(c.shape[-1], day, "day")
+    return in_range(c[..., index], lower, upper)
+
+
+def in_range_every_day(
+    trough: ArrayLike,
+    lower: ArrayLike,
+    upper: ArrayLike,
+    first_day: int,
+    last_day: int | None = None,
+) -> NDArray[np.bool_]:
+    """In range on every day of ``first_day``..``last_day`` (inclusive, default to the last day):
+    ``trough`` (..., subject, day) ng/mL, bounds (subject,). Returns (..., subject) booleans."""
+    c = _subject_day(trough)
+    first = _day_index(c.shape[-1], first_day, "first_day")
+    last = c.shape[-1] - 1 if last_day is None else _day_index(c.shape[-1], last_day, "last_day")
+    if last < first:
+        raise ValueError(f"last_day ({last + 1}) must not be before first_day ({first + 1})")
+    window = c[..., first : last + 1]
+    ok = in_range(window, np.asarray(lower)[..., None], np.asarray(upper)[..., None])
+    return np.asarray(ok.all(axis=-1))
