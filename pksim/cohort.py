@@ -257,6 +257,8 @@ def _truncated_normal(u: np.ndarray, mean: float, sd: float, lo: float, hi: floa
         return float(ndtr((lo - m) / s)), float(ndtr((hi - m) / s)), s
 
     pa, pb, s = bounds(mean, sd)
+    if group is None and s == 0:
+        return np.full(u.shape, float(mean))
     if group is not None:
         pa2, pb2, s2 = bounds(mean_2, sd_2)
         pa, pb = np.where(group, pa, pa2), np.where(group, pb, pb2)
@@ -265,6 +267,8 @@ def _truncated_normal(u: np.ndarray, mean: float, sd: float, lo: float, hi: floa
     p += pa
     np.minimum(p, _P_MAX, out=p)
     x = ndtri(p)
+    if group is not None:
+        x[s == 0] = 0.0  # sd = 0: the mean itself
     x *= s
     x += mean
     np.minimum(x, hi, out=x)
