@@ -594,12 +594,20 @@ def iov_f_multipliers(pset: ParameterSet, dose_times_h: ArrayLike, *, seed: int,
         raise ValueError(f"occasion_length_h must be > 0, got {occasion_length_h!r}")
     shape = (n, times.shape[1])
     sd = pset.iov_f_sd
-    if typical_only or sd == 0 or times.size == 0 or np.all(np.isnan(times)):
+    missing = np.isnan(times)
+    if typical_only or sd == 0 or times.size == 0 or missing.all():
         return np.ones(shape)
-    occasion = np.floor(np.nan_to_num(times, nan=0.0) / occasion_length_h).astype(np.intp)
+    occasion = np.floor(np.where(missing, 0.0, times) / occasion_length_h).astype(np.intp)
     z = _normal_columns(seed, "iov", start, stop, int(occasion.max()) + 1)
-    kappa = np.take_along_axis(z, np.broadcast_to(occasion, shape), axis=1)
-    return np.where(np.isnan(np.broadcast_to(times, shape)), 1.0, np.exp(sd * kappa))
+    if occasion.shape[0] == 1:
+        out = z[:, occasion[0]]
+    else:
+        out = np.take_along_axis(z, occasion, axis=1)
+    out *= sd
+    np.exp(out, out=out)
+    if missing.any():
+        out[np.broadcast_to(missing, shape)] = 1.0
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -628,15 +636,27 @@ def residual_error(pset: ParameterSet, true_conc: ArrayLike, *, seed: int, start
         raise ValueError("true_conc must be finite and >= 0 ng/mL (NaN marks a missing sample)")
     if not (math.isfinite(lloq_ng_per_ml) and lloq_ng_per_ml >= 0):
         raise ValueError(f"lloq_ng_per_ml must be >= 0, got {lloq_ng_per_ml!r}")
-    sd = np.hypot(pset.residual_proportional * conc, pset.residual_additive)
+    sd = pset.residual_proportional * conc
+    np.hypot(sd, pset.residual_additive, out=sd)
     if typical_only or not np.any(sd > 0):
         measured = conc.copy()
     else:
         u = _uniform_columns(seed, "residual", start, start + conc.shape[0], conc.shape[1])
-        safe = np.where(sd > 0, sd, 1.0)
-        low = ndtr(-conc / safe)
-        z = ndtri(np.minimum(low + u * (1.0 - low), _P_MAX))
-        measured = np.where(sd > 0, np.maximum(conc + safe * z, 0.0), conc)
+        zero = ~(sd > 0)  # no error (C = 0 without additive error), or NaN
+        sd[zero] = 1.0
+        # p = Phi(-C/SD) + u (1 - Phi(-C/SD)): a uniform quantile of N(0, 1) truncated at -C/SD.
+        low = np.divide(conc, sd)
+        np.negative(low, out=low)
+        ndtr(low, out=low)
+        p = 1.0 - low
+        p *= u
+        p += low
+        np.minimum(p, _P_MAX, out=p)
+        measured = ndtri(p)
+        measured *= sd
+        measured += conc
+        np.maximum(measured, 0.0, out=measured)
+        measured[zero] = conc[zero]
     return Measurements(measured=measured, below_lloq=measured < lloq_ng_per_ml)
 
 
