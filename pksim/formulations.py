@@ -1,0 +1,295 @@
+"""Tacrolimus oral formulations: products, strengths and their absorption relative to IR.
+
+Data: ``data/formulations.toml``. A *product* (Prograf, Advagraf, Astagraf XL, Envarsus) has a
+pharmacokinetic class (``ir``, ``pr``, ``lcp``) that sets its relative bioavailability (``dose_f``
+multiplier), its absorption rate relative to the subject's IR ``ka``, an extra lag (h), the
+allowed doses per day and the labelled conversion factor from an IR total daily dose. Food
+effects per class live in :mod:`pksim.food`.
+
+The small TOML helpers here (cited values with units, source keys and evidence tags) are also
+used by :mod:`pksim.food`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import numbers
+import re
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
+
+__all__ = [
+    "CitedValue",
+    "Formulation",
+    "capsule_strengths",
+    "check_doses_per_day",
+    "converted_daily_dose",
+    "list_formulations",
+    "lookup_formulation",
+]
+
+EVIDENCE_TAGS: tuple[str, ...] = ("V", "I", "M", "D")
+_DATA_FILE = "formulations.toml"
+
+
+@dataclass(frozen=True, slots=True)
+class CitedValue:
+    """A number (or tuple of numbers) with its units, source keys and evidence tag."""
+
+    value: float | tuple[float, ...]
+    units: str
+    source: tuple[str, ...]
+    evidence: str
+    note: str = ""
+
+
+# ----------------------------------------------------------------------------- TOML helpers
+
+
+def normalize_name(name: str) -> str:
+    """Case-folded name with runs of spaces and hyphens turned into ``_``."""
+    return re.sub(r"[\s\-]+", "_", name.strip().casefold())
+
+
+def check_keys(table: Mapping[str, Any], allowed: Iterable[str], where: str) -> None:
+    """Raise ValueError naming unknown keys of a data table."""
+    allowed = tuple(allowed)
+    unknown = sorted(set(table) - set(allowed))
+    if unknown:
+        raise ValueError(f"{where}: unknown keys {unknown}; allowed {sorted(allowed)}")
+
+
+def read_cited(table: Any, where: str, units: str, *, allow_zero: bool = False) -> CitedValue:
+    """A ``{value, units, source, evidence, note}`` table as a :class:`CitedValue`."""
+    if not isinstance(table, dict):
+        raise ValueError(f"{where}: expected a table with value, units, source, evidence")
+    check_keys(table, ("value", "units", "source", "evidence", "note"), where)
+    if table.get("units") != units:
+        raise ValueError(f"{where}: units must be {units!r}, got {table.get('units')!r}")
+    value = table.get("value")
+    if not isinstance(value, numbers.Real) or isinstance(value, bool) or not math.isfinite(value):
+        raise ValueError(f"{where}: value must be a finite number, got {value!r}")
+    if value < 0 or (value == 0 and not allow_zero):
+        raise ValueError(f"{where}: value must be {'>= 0' if allow_zero else '> 0'}, got {value}")
+    return CitedValue(
+        value=float(value),
+        units=units,
+        source=read_sources(table.get("source"), where),
+        evidence=read_evidence(table.get("evidence"), where),
+        note=str(table.get("note", "")),
+    )
+
+
+def read_sources(value: Any, where: str) -> tuple[str, ...]:
+    """A source key or list of keys."""
+    keys = (value,) if isinstance(value, str) else tuple(value) if isinstance(value, list) else ()
+    if not keys or not all(isinstance(key, str) and key for key in keys):
+        raise ValueError(f"{where}: source must be a reference key or a list of keys")
+    return keys
+
+
+def read_evidence(value: Any, where: str) -> str:
+    """An evidence tag, checked against :data:`EVIDENCE_TAGS`."""
+    if value not in EVIDENCE_TAGS:
+        raise ValueError(f"{where}: evidence must be one of {EVIDENCE_TAGS}, got {value!r}")
+    return value
+
+
+def read_data(file_name: str) -> dict[str, Any]:
+    """Parse a bundled TOML data file from ``pksim/data``."""
+    text = resources.files("pksim").joinpath("data", file_name).read_text(encoding="utf-8")
+    return tomllib.loads(text)
+
+
+def unknown_name_error(
+    kind: str, name: str, choices: Iterable[str], valid: list[str]
+) -> ValueError:
+    """ValueError for an unknown name, with difflib suggestions and the valid names."""
+    close = difflib.get_close_matches(normalize_name(name), list(choices), n=3, cutoff=0.6)
+    hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+    return ValueError(f"unknown {kind} {name!r}{hint} Valid names: {', '.join(valid)}")
+
+
+# ----------------------------------------------------------------------------- formulations
+
+
+@dataclass(frozen=True, slots=True)
+class Formulation:
+    """A tacrolimus product and the absorption behaviour of its class, relative to IR."""
+
+    name: str
+    display_name: str
+    aliases: tuple[str, ...]
+    pk_class: str
+    description: str
+    doses_per_day: tuple[int, ...]
+    capsule_strengths: CitedValue
+    relative_f: CitedValue
+    ka_multiplier: CitedValue
+    lag: CitedValue
+    conversion_from_ir: CitedValue
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        """Every source key behind this formulation's numbers."""
+        keys: list[str] = []
+        for value in (
+            self.capsule_strengths,
+            self.relative_f,
+            self.ka_multiplier,
+            self.lag,
+            self.conversion_from_ir,
+        ):
+            keys.extend(value.source)
+        return tuple(dict.fromkeys(keys))
+
+    @property
+    def strengths_mg(self) -> tuple[float, ...]:
+        """Capsule/tablet strengths (mg), ascending."""
+        value = self.capsule_strengths.value
+        return value if isinstance(value, tuple) else (value,)
+
+
+@dataclass(frozen=True, slots=True)
+class _Catalogue:
+    products: dict[str, Formulation]
+    index: dict[str, str]
+
+
+def _strengths(table: Any, where: str) -> CitedValue:
+    if not isinstance(table, dict):
+        raise ValueError(f"{where}: expected a table")
+    check_keys(table, ("value", "units", "source", "evidence", "note"), where)
+    values = table.get("value")
+    if (
+        not isinstance(values, list)
+        or not values
+        or not all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in values)
+        or not all(math.isfinite(v) and v > 0 for v in values)
+    ):
+        raise ValueError(f"{where}: value must be a non-empty list of strengths > 0 mg")
+    if table.get("units") != "mg":
+        raise ValueError(f"{where}: units must be 'mg'")
+    return CitedValue(
+        value=tuple(sorted(float(v) for v in values)),
+        units="mg",
+        source=read_sources(table.get("source"), where),
+        evidence=read_evidence(table.get("evidence"), where),
+        note=str(table.get("note", "")),
+    )
+
+
+@cache
+def _catalogue() -> _Catalogue:
+    data = read_data(_DATA_FILE)
+    check_keys(data, ("pk_classes", "products"), _DATA_FILE)
+    classes: dict[str, dict[str, Any]] = {}
+    for name, table in data.get("pk_classes", {}).items():
+        where = f"{_DATA_FILE}: pk_classes.{name}"
+        check_keys(
+            table,
+            (
+                "description",
+                "doses_per_day",
+                "relative_f",
+                "ka_multiplier",
+                "lag",
+                "conversion_from_ir",
+            ),
+            where,
+        )
+        doses = table.get("doses_per_day")
+        if (
+            not isinstance(doses, list)
+            or not doses
+            or not all(isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in doses)
+        ):
+            raise ValueError(f"{where}: doses_per_day must be a list of positive integers")
+        classes[name] = {
+            "description": str(table.get("description", "")),
+            "doses_per_day": tuple(doses),
+            "relative_f": read_cited(table.get("relative_f"), f"{where}.relative_f", "1"),
+            "ka_multiplier": read_cited(table.get("ka_multiplier"), f"{where}.ka_multiplier", "1"),
+            "lag": read_cited(table.get("lag"), f"{where}.lag", "h", allow_zero=True),
+            "conversion_from_ir": read_cited(
+                table.get("conversion_from_ir"), f"{where}.conversion_from_ir", "1"
+            ),
+        }
+    products: dict[str, Formulation] = {}
+    index: dict[str, str] = {}
+    for name, table in data.get("products", {}).items():
+        where = f"{_DATA_FILE}: products.{name}"
+        check_keys(table, ("display_name", "pk_class", "aliases", "capsule_strengths"), where)
+        pk_class = table.get("pk_class")
+        if pk_class not in classes:
+            raise ValueError(f"{where}: pk_class must be one of {sorted(classes)}")
+        aliases = tuple(table.get("aliases", ()))
+        products[name] = Formulation(
+            name=name,
+            display_name=str(table.get("display_name", name)),
+            aliases=aliases,
+            pk_class=pk_class,
+            capsule_strengths=_strengths(
+                table.get("capsule_strengths"), f"{where}.capsule_strengths"
+            ),
+            **classes[pk_class],
+        )
+        for label in (name, *aliases):
+            key = normalize_name(label)
+            if index.get(key, name) != name:
+                raise ValueError(f"{where}: alias {label!r} already names {index[key]!r}")
+            index[key] = name
+    return _Catalogue(products, index)
+
+
+def pk_classes() -> list[str]:
+    """The formulation classes (``ir``, ``pr``, ``lcp``) in data-file order."""
+    return list(dict.fromkeys(f.pk_class for f in _catalogue().products.values()))
+
+
+def list_formulations() -> list[str]:
+    """Canonical product names, sorted."""
+    return sorted(_catalogue().products)
+
+
+def lookup_formulation(name: str) -> Formulation:
+    """The product for a name or alias (case-insensitive); ValueError with did-you-mean."""
+    if not isinstance(name, str) or not name.strip():
+        raise ValueError(f"formulation name must be a non-empty string, got {name!r}")
+    catalogue = _catalogue()
+    key = catalogue.index.get(normalize_name(name))
+    if key is None:
+        raise unknown_name_error("formulation", name, catalogue.index, list_formulations())
+    return catalogue.products[key]
+
+
+def capsule_strengths(formulation: str) -> tuple[float, ...]:
+    """Available capsule/tablet strengths (mg), ascending, for dose rounding."""
+    return lookup_formulation(formulation).strengths_mg
+
+
+def check_doses_per_day(formulation: str, doses_per_day: int) -> None:
+    """Raise ValueError unless the product is given ``doses_per_day`` times a day."""
+    product = lookup_formulation(formulation)
+    if doses_per_day not in product.doses_per_day:
+        allowed = " or ".join(str(d) for d in product.doses_per_day)
+        raise ValueError(
+            f"{product.name} is taken {allowed} time(s) a day, not {doses_per_day!r} "
+            f"({product.description})"
+        )
+
+
+def converted_daily_dose(ir_daily_dose_mg: float, formulation: str) -> float:
+    """Labelled daily dose (mg) of ``formulation`` when converting from an IR daily dose."""
+    if not isinstance(ir_daily_dose_mg, numbers.Real) or not (
+        math.isfinite(ir_daily_dose_mg) and ir_daily_dose_mg >= 0
+    ):
+        raise ValueError(
+            f"ir_daily_dose_mg must be a finite number >= 0 mg, got {ir_daily_dose_mg!r}"
+        )
+    return float(ir_daily_dose_mg) * lookup_formulation(formulation).conversion_from_ir.value

@@ -1,0 +1,221 @@
+"""Food and dose timing (pksim.food): label food effects, schedules and reproducible adherence.
+
+Label numbers (PK_REFERENCE.md section 5): Prograf label (high-fat meal AUC -37 %, Cmax -77 %;
+high-carbohydrate AUC -28 %; immediately after a meal AUC -39 %, Cmax -71 %; 1.5 h after AUC
+-39 %), Bekersky 2001b (AUCinf 312 fasting vs 276 ng*h/mL dosed 1 h before breakfast),
+Huppertz 2021 (continental breakfast: prolonged-release AUC 79 % of fasting).
+"""
+
+import numpy as np
+import pytest
+
+from pksim import food
+from pksim.formulations import lookup_formulation
+from pksim.model import concentrations_general
+
+CL, V, KA, TLAG = 18.4, 883.0, 4.5, 0.4  # healthy volunteers: CL/F = 5 mg / 272 ng*h/mL, t1/2 34 h
+DOSE = 5.0
+EARLY = np.arange(0.0, 48.0, 0.005)
+LATE = np.arange(48.0, 2400.0, 0.25)
+
+
+def _single_dose(formulation, condition):
+    arrays = food.absorption_arrays(np.array([KA]), [condition], formulation)
+    samples = np.concatenate([EARLY, LATE])
+    conc = concentrations_general(
+        CL,
+        V,
+        arrays.ka,
+        TLAG,
+        1.0,
+        np.array([[0.0]]),
+        np.array([[DOSE]]),
+        samples,
+        dose_class=arrays.dose_class,
+        class_lag=arrays.class_lag,
+        dose_f=arrays.dose_f,
+    )[0]
+    auc = np.trapezoid(conc[: EARLY.size], EARLY) + np.trapezoid(
+        conc[EARLY.size - 1 :], samples[EARLY.size - 1 :]
+    )
+    peak = int(np.argmax(conc))
+    return auc, conc[peak], samples[peak]
+
+
+@pytest.mark.parametrize(
+    ("formulation", "condition", "label_auc_ratio", "tolerance"),
+    [
+        ("prograf", "high_fat_meal", 1 - 0.37, 0.005),  # Prograf label
+        ("prograf", "high_carb_meal", 1 - 0.28, 0.005),  # Prograf label
+        ("prograf", "with_meal", 1 - 0.39, 0.005),  # Prograf label, immediately after a meal
+        ("prograf", "1.5h_after_meal", 1 - 0.39, 0.005),  # Prograf label
+        ("prograf", "1h_before_meal", 276 / 312, 0.01),  # Bekersky 2001b, -12 %
+        ("advagraf", "with_meal", 0.79, 0.005),  # Huppertz 2021, continental breakfast
+    ],
+)
+def test_single_dose_auc_change_matches_label(formulation, condition, label_auc_ratio, tolerance):
+    """AUCinf ratio (fed / fasted) of a single 5 mg dose, integrated from the kernel."""
+    fasted, _, _ = _single_dose(formulation, "fasted")
+    fed, _, _ = _single_dose(formulation, condition)
+    assert fasted == pytest.approx(1000 * DOSE / CL * _relative_f(formulation), rel=1e-3)
+    assert fed / fasted == pytest.approx(label_auc_ratio, abs=tolerance)
+
+
+def _relative_f(formulation):
+    return lookup_formulation(formulation).relative_f.value
+
+
+@pytest.mark.parametrize("condition", ["high_fat_meal", "high_carb_meal", "with_meal"])
+def test_food_lowers_rate_and_extent(condition):
+    """Label: absorption rate and extent are greatest fasting; food delays the peak and lowers
+    Cmax at least as much as AUC."""
+    auc0, cmax0, tmax0 = _single_dose("prograf", "fasted")
+    auc, cmax, tmax = _single_dose("prograf", condition)
+    assert auc < auc0
+    assert cmax / cmax0 <= auc / auc0
+    assert tmax > tmax0
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="A one-compartment model whose V/F is set by the 34 h half-life cannot lower Cmax "
+    "by 77 % with a high-fat meal (Prograf label): slowing ka only trims the absorption peak "
+    "(Cmax ratio about 0.59 at ka x0.2). The label's Cmax fall reflects distribution "
+    "(two-compartment) kinetics that pksim does not model; troughs are insensitive to it.",
+)
+def test_high_fat_cmax_fall_matches_label():
+    _, cmax0, _ = _single_dose("prograf", "fasted")
+    _, cmax, _ = _single_dose("prograf", "high_fat_meal")
+    assert cmax / cmax0 == pytest.approx(1 - 0.77, abs=0.1)
+
+
+MEALS = [food.Meal(7.0), food.Meal(12.0), food.Meal(18.0)]
+
+
+@pytest.mark.parametrize(
+    ("dose_clock", "meals", "expected"),
+    [
+        (6.0, MEALS, "1h_before_meal"),  # consensus: 1 h before a meal
+        (20.0, MEALS, "2h_after_meal"),  # consensus: 2 h after a meal
+        (7.25, MEALS, "with_meal"),
+        (6.5, MEALS, "with_meal"),  # breakfast 30 min after the dose
+        (8.5, MEALS, "1.5h_after_meal"),  # Prograf label timing
+        (3.0, MEALS, "fasted"),  # 9 h after dinner, 4 h before breakfast
+        (8.0, [], "fasted"),
+        (19.0, [food.Meal(7.0), food.Meal(18.5, "high_fat")], "high_fat_meal"),
+        (12.0, [food.Meal(12.0, "high_carb")], "high_carb_meal"),
+        (0.5, [food.Meal(23.0)], "1.5h_after_meal"),  # meals repeat across midnight
+    ],
+)
+def test_conditions_from_meal_and_dose_clock_times(dose_clock, meals, expected):
+    assert food.conditions_from_schedule([dose_clock], meals) == (expected,)
+
+
+def test_rule_abiding_conditions():
+    complies = {name: food.lookup_condition(name).complies for name in food.list_conditions()}
+    assert {name for name, ok in complies.items() if ok} == {
+        "fasted",
+        "1h_before_meal",
+        "2h_after_meal",
+    }
+
+
+def test_adherence_draws_are_reproducible_and_chunk_invariant():
+    planned = ["1h_before_meal", "2h_after_meal", "with_meal"] * 20
+    kwargs = {"seed": 11, "fraction_against_rule": 0.3}
+    whole = food.draw_dose_conditions(planned, start=0, stop=9000, **kwargs)
+    again = food.draw_dose_conditions(planned, start=0, stop=9000, **kwargs)
+    np.testing.assert_array_equal(whole, again)
+    chunks = np.vstack(
+        [
+            food.draw_dose_conditions(planned, start=a, stop=b, **kwargs)
+            for a, b in ((0, 3000), (3000, 4100), (4100, 9000))
+        ]
+    )
+    np.testing.assert_array_equal(whole, chunks)
+    shorter = food.draw_dose_conditions(planned[:10], start=0, stop=9000, **kwargs)
+    np.testing.assert_array_equal(shorter, whole[:, :10])
+    other = food.draw_dose_conditions(
+        planned, start=0, stop=9000, seed=12, fraction_against_rule=0.3
+    )
+    assert np.any(other != whole)
+
+
+def test_adherence_fraction_and_untouched_doses():
+    planned = ["1h_before_meal", "with_meal"] * 50
+    codes = food.draw_dose_conditions(
+        planned, seed=3, start=0, stop=2000, fraction_against_rule=0.25
+    )
+    with_meal = food.lookup_condition("with_meal").code
+    switched = np.mean(codes[:, 0::2] == with_meal)
+    n = codes[:, 0::2].size
+    assert abs(switched - 0.25) < 5 * np.sqrt(0.25 * 0.75 / n)  # binomial, 5 SD
+    assert np.all(codes[:, 1::2] == with_meal)
+    zero = food.draw_dose_conditions(planned, seed=3, start=0, stop=2000, fraction_against_rule=0)
+    assert zero.shape == (1, len(planned))
+
+
+def test_absorption_arrays_combine_formulation_and_food():
+    codes = np.array([[0, 3, 0, 3], [0, 0, 3, 3]])
+    arrays = food.absorption_arrays(np.array([4.0, 2.0]), codes, ["prograf"] * 2 + ["envarsus"] * 2)
+    assert arrays.classes == (
+        ("ir", "fasted"),
+        ("ir", "with_meal"),
+        ("lcp", "fasted"),
+        ("lcp", "with_meal"),
+    )
+    np.testing.assert_array_equal(arrays.dose_class, [[0, 1, 2, 3], [0, 0, 3, 3]])
+    # Prograf with meal: F 0.61 (label); Envarsus: relative F 1 / 0.8 (80 % conversion).
+    np.testing.assert_allclose(arrays.dose_f[0], [1.0, 0.61, 1.25, 1.25 * 0.75])
+    np.testing.assert_allclose(arrays.ka[:, 1], [4.0 * 0.25, 2.0 * 0.25])
+    np.testing.assert_allclose(arrays.class_lag, [0.0, 0.5, 0.0, 0.0])
+
+
+def test_fasted_prograf_is_the_reference_model():
+    times = np.arange(0.0, 240.0, 12.0)[np.newaxis, :]
+    amounts = np.full(times.shape, 1.5)
+    samples = np.arange(1.0, 240.0, 1.0)
+    arrays = food.absorption_arrays(np.array([KA]), ["fasted"] * times.shape[1])
+    general = concentrations_general(
+        CL,
+        V,
+        arrays.ka,
+        TLAG,
+        1.0,
+        times,
+        amounts,
+        samples,
+        dose_class=arrays.dose_class,
+        class_lag=arrays.class_lag,
+        dose_f=arrays.dose_f,
+    )
+    plain = concentrations_general(CL, V, KA, TLAG, 1.0, times, amounts, samples)
+    np.testing.assert_array_equal(general, plain)
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: food.lookup_condition("with_meals"), "did you mean 'with_meal'"),
+        (lambda: food.Meal(25.0), r"\[0, 24\)"),
+        (lambda: food.Meal(8.0, "high_fats"), "did you mean 'high_fat'"),
+        (lambda: food.conditions_from_schedule([24.0], MEALS), "dose clock"),
+        (
+            lambda: food.draw_dose_conditions(
+                ["fasted"], seed=1, start=0, stop=2, fraction_against_rule=1.5
+            ),
+            "fraction_against_rule",
+        ),
+        (
+            lambda: food.draw_dose_conditions(
+                ["fasted"], seed=1, start=0, stop=2, fraction_against_rule=0.5, violation="fasted"
+            ),
+            "breaks the rule",
+        ),
+        (lambda: food.absorption_arrays(np.array([4.5]), ["fasted"], "prograff"), "did you mean"),
+        (lambda: food.absorption_arrays(np.array([-1.0]), ["fasted"]), "ka"),
+    ],
+)
+def test_bad_input(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
