@@ -41,10 +41,12 @@ def _workloads(n: int) -> dict[str, Callable[[], object]]:
         "covariates": lambda: cohort.sample_covariates(population, seed=SEED, start=0, stop=n),
         "individual_parameters": lambda: cohort.individual_parameters(pset, cov, seed=SEED),
         "cohort": whole_cohort,
-        "iov_28d_bid": lambda: cohort.iov_f_multipliers(pset, DOSE_TIMES, seed=SEED, start=0,
-                                                        stop=n),
-        "residual_28": lambda: cohort.residual_error(pset, conc, seed=SEED, start=0,
-                                                     lloq_ng_per_ml=1.0),
+        "iov_28d_bid": lambda: cohort.iov_f_multipliers(
+            pset, DOSE_TIMES, seed=SEED, start=0, stop=n
+        ),
+        "residual_28": lambda: cohort.residual_error(
+            pset, conc, seed=SEED, start=0, lloq_ng_per_ml=1.0
+        ),
     }
 
 
@@ -71,16 +73,26 @@ def run(sizes: Sequence[int] = (10_000, 100_000, 1_000_000)) -> list[dict]:
                 call()
                 times.append(time.perf_counter() - start)
             seconds = statistics.median(times)
-            rows.append({"name": name, "n": n, "seconds": seconds,
-                         "subjects_per_s": n / seconds, "peak_mb": _peak_mb(call)})
+            rows.append(
+                {
+                    "name": name,
+                    "n": n,
+                    "seconds": seconds,
+                    "subjects_per_s": n / seconds,
+                    "peak_mb": _peak_mb(call),
+                }
+            )
     return rows
 
 
 def format_rows(rows: Sequence[dict]) -> str:
     """A plain-text table of :func:`run` rows."""
     lines = [f"{'name':<22}{'n':>10}{'seconds':>10}{'subjects/s':>14}{'peak MB':>10}"]
-    lines += [f"{r['name']:<22}{r['n']:>10}{r['seconds']:>10.3f}{r['subjects_per_s']:>14.3g}"
-              f"{r['peak_mb']:>10.1f}" for r in rows]
+    lines += [
+        f"{r['name']:<22}{r['n']:>10}{r['seconds']:>10.3f}{r['subjects_per_s']:>14.3g}"
+        f"{r['peak_mb']:>10.1f}"
+        for r in rows
+    ]
     return "\n".join(lines)
 
 

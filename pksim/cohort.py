@@ -67,15 +67,24 @@ __all__ = [
 ]
 
 COVARIATE_COLUMNS: tuple[str, ...] = (
-    "sex", "age", "weight", "hematocrit", "egfr", "cyp3a5_allele_1", "cyp3a5_allele_2", "liver",
+    "sex",
+    "age",
+    "weight",
+    "hematocrit",
+    "egfr",
+    "cyp3a5_allele_1",
+    "cyp3a5_allele_2",
+    "liver",
 )
 """Uniform columns of the ``covariates`` stream, in draw order. Append only."""
 
 _EXPRESSER = "cyp3a5_expresser_fraction"
 _ALLELE = "cyp3a5_star3_allele_frequency"
-_LIVER_KEYS = {"elevated_enzymes": "liver_elevated_enzymes_fraction",
-               "mild_impairment": "liver_mild_impairment_fraction",
-               "severe_impairment": "liver_severe_impairment_fraction"}
+_LIVER_KEYS = {
+    "elevated_enzymes": "liver_elevated_enzymes_fraction",
+    "mild_impairment": "liver_mild_impairment_fraction",
+    "severe_impairment": "liver_severe_impairment_fraction",
+}
 _RANGES = ("age_y", "weight_kg", "hematocrit_pct", "egfr")
 _P_MAX = float(np.nextafter(1.0, 0.0))
 
@@ -89,8 +98,11 @@ def _populations_dir():
 
 def list_populations() -> list[str]:
     """Names of the bundled virtual populations."""
-    return sorted(p.name.removesuffix(".toml") for p in _populations_dir().iterdir()
-                  if p.name.endswith(".toml") and not p.name.startswith("_"))
+    return sorted(
+        p.name.removesuffix(".toml")
+        for p in _populations_dir().iterdir()
+        if p.name.endswith(".toml") and not p.name.startswith("_")
+    )
 
 
 @cache
@@ -106,23 +118,39 @@ def _population_file(name: str) -> Mapping[str, Any]:
         allowed = entry.get("allowed")
         if not (isinstance(allowed, list) and len(allowed) == 2 and allowed[0] <= allowed[1]):
             raise ValueError(f"{origin}: {where}: 'allowed' must be [low, high]")
-        info = {"units": entry["units"], "allowed": (float(allowed[0]), float(allowed[1])),
-                "description": entry.get("description", "")}
+        info = {
+            "units": entry["units"],
+            "allowed": (float(allowed[0]), float(allowed[1])),
+            "description": entry.get("description", ""),
+        }
         if "derived" in entry:
             info.update(derived=entry["derived"], source=(), evidence="D")
         else:
-            value = cited_value({k: v for k, v in entry.items()
-                                 if k in ("value", "units", "source", "evidence", "note")},
-                                where, origin=origin)
-            info.update(default=value.value, source=value.sources, evidence=value.evidence,
-                        note=value.note)
+            value = cited_value(
+                {
+                    k: v
+                    for k, v in entry.items()
+                    if k in ("value", "units", "source", "evidence", "note")
+                },
+                where,
+                origin=origin,
+            )
+            info.update(
+                default=value.value, source=value.sources, evidence=value.evidence, note=value.note
+            )
         settings[key] = MappingProxyType(info)
     if _EXPRESSER in settings:
         settings[_EXPRESSER] = MappingProxyType(
-            {**settings[_EXPRESSER], "default": 1.0 - settings[_ALLELE]["default"] ** 2})
-    return MappingProxyType({"name": raw["name"], "title": raw.get("title", name),
-                             "description": raw.get("description", "").strip(),
-                             "settings": MappingProxyType(settings)})
+            {**settings[_EXPRESSER], "default": 1.0 - settings[_ALLELE]["default"] ** 2}
+        )
+    return MappingProxyType(
+        {
+            "name": raw["name"],
+            "title": raw.get("title", name),
+            "description": raw.get("description", "").strip(),
+            "settings": MappingProxyType(settings),
+        }
+    )
 
 
 def population_settings(name: str) -> dict[str, dict[str, Any]]:
@@ -155,10 +183,12 @@ class Population:
         s = self.settings
         if s["prednisone_taper_step_mg"] == 0:
             return None
-        return PrednisoneTaper(step_mg=s["prednisone_taper_step_mg"],
-                               every_days=s["prednisone_taper_every_days"],
-                               first_step_day=s["prednisone_taper_first_step_day"],
-                               floor_mg=s["prednisone_taper_floor_mg"])
+        return PrednisoneTaper(
+            step_mg=s["prednisone_taper_step_mg"],
+            every_days=s["prednisone_taper_every_days"],
+            first_step_day=s["prednisone_taper_first_step_day"],
+            floor_mg=s["prednisone_taper_floor_mg"],
+        )
 
 
 def load_population(name: str, overrides: Mapping[str, Any] | None = None) -> Population:
@@ -175,18 +205,24 @@ def load_population(name: str, overrides: Mapping[str, Any] | None = None) -> Po
     for key, value in overrides.items():
         if key not in table:
             raise did_you_mean(f"setting of population {name!r}", key, table)
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(
-            value
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
         ):
             raise ValueError(f"population {name!r}: {key} must be a finite number, got {value!r}")
         low, high = table[key]["allowed"]
         if not low <= value <= high:
-            raise ValueError(f"population {name!r}: {key} = {value!r} is outside the allowed "
-                             f"range [{low:g}, {high:g}] {table[key]['units']}")
+            raise ValueError(
+                f"population {name!r}: {key} = {value!r} is outside the allowed "
+                f"range [{low:g}, {high:g}] {table[key]['units']}"
+            )
         settings[key] = float(value)
     if _EXPRESSER in overrides and _ALLELE in overrides:
-        raise ValueError(f"population {name!r}: give {_EXPRESSER} or {_ALLELE}, not both "
-                         "(they are tied by Hardy-Weinberg)")
+        raise ValueError(
+            f"population {name!r}: give {_EXPRESSER} or {_ALLELE}, not both "
+            "(they are tied by Hardy-Weinberg)"
+        )
     if _EXPRESSER in overrides:
         settings[_ALLELE] = math.sqrt(1.0 - settings[_EXPRESSER])
     else:
@@ -194,10 +230,13 @@ def load_population(name: str, overrides: Mapping[str, Any] | None = None) -> Po
     _check_population(name, settings)
     refs = load_references()
     keys = {s for k, v in table.items() if k not in overrides for s in v.get("source", ())}
-    return Population(name=info["name"], title=info["title"],
-                      settings=MappingProxyType(settings),
-                      overrides=MappingProxyType({k: float(v) for k, v in overrides.items()}),
-                      citations=MappingProxyType({k: refs[k].citation for k in sorted(keys)}))
+    return Population(
+        name=info["name"],
+        title=info["title"],
+        settings=MappingProxyType(settings),
+        overrides=MappingProxyType({k: float(v) for k, v in overrides.items()}),
+        citations=MappingProxyType({k: refs[k].citation for k in sorted(keys)}),
+    )
 
 
 def _check_population(name: str, s: Mapping[str, float]) -> None:
@@ -208,15 +247,19 @@ def _check_population(name: str, s: Mapping[str, float]) -> None:
         lo, hi = s[f"{base}_min"], s[f"{base}_max"]
         if lo > hi:
             raise fail(f"{base}_min ({lo:g}) must not exceed {base}_max ({hi:g})")
-        for suffix in (("_female", "_male") if base == "weight_kg" else ("",)):
+        for suffix in ("_female", "_male") if base == "weight_kg" else ("",):
             mean, sd = s[f"{base}_mean{suffix}"], s[f"{base}_sd{suffix}"]
             if sd == 0 and not lo <= mean <= hi:
-                raise fail(f"{base}_mean{suffix} ({mean:g}) must lie in [{base}_min, {base}_max] "
-                           f"= [{lo:g}, {hi:g}] when {base}_sd{suffix} is 0")
+                raise fail(
+                    f"{base}_mean{suffix} ({mean:g}) must lie in [{base}_min, {base}_max] "
+                    f"= [{lo:g}, {hi:g}] when {base}_sd{suffix} is 0"
+                )
             if sd > 0 and _window_mass(base, mean, sd, lo, hi) < _MIN_WINDOW_MASS:
-                raise fail(f"the truncation window [{lo:g}, {hi:g}] of {base} holds almost none "
-                           f"of the distribution (mean {mean:g}, SD {sd:g}); widen it or move "
-                           "the mean")
+                raise fail(
+                    f"the truncation window [{lo:g}, {hi:g}] of {base} holds almost none "
+                    f"of the distribution (mean {mean:g}, SD {sd:g}); widen it or move "
+                    "the mean"
+                )
     total = sum(s[k] for k in _LIVER_KEYS.values())
     if total > 1:
         raise fail(f"liver function fractions add up to {total:g} > 1")
@@ -244,13 +287,21 @@ def _window_mass(base: str, mean: float, sd: float, lo: float, hi: float) -> flo
     return float(ndtr(b) - ndtr(a))
 
 
-def _truncated_normal(u: np.ndarray, mean: float, sd: float, lo: float, hi: float,
-                      group: np.ndarray | None = None, mean_2: float = 0.0,
-                      sd_2: float = 0.0) -> np.ndarray:
+def _truncated_normal(
+    u: np.ndarray,
+    mean: float,
+    sd: float,
+    lo: float,
+    hi: float,
+    group: np.ndarray | None = None,
+    mean_2: float = 0.0,
+    sd_2: float = 0.0,
+) -> np.ndarray:
     """Inverse-CDF draw of N(mean, sd) truncated to [lo, hi]; sd = 0 gives the mean.
 
     With a boolean ``group``, subjects where it is False use ``mean_2`` and ``sd_2`` instead.
     """
+
     def bounds(m: float, s: float) -> tuple[float, float, float]:
         if s == 0:
             return 0.0, 0.0, 0.0
@@ -300,20 +351,37 @@ def sample_covariates(population: Population, *, seed: int, start: int, stop: in
     col = {name: u[:, i] for i, name in enumerate(COVARIATE_COLUMNS)}
     female = col["sex"] < s["female_fraction"]
     sex = np.where(female, SEXES.index("female"), SEXES.index("male")).astype(np.int8)
-    age = _truncated_normal(col["age"], s["age_y_mean"], s["age_y_sd"], s["age_y_min"],
-                            s["age_y_max"])
+    age = _truncated_normal(
+        col["age"], s["age_y_mean"], s["age_y_sd"], s["age_y_min"], s["age_y_max"]
+    )
     mu_f, sigma_f = _lognormal(s["weight_kg_mean_female"], s["weight_kg_sd_female"])
     mu_m, sigma_m = _lognormal(s["weight_kg_mean_male"], s["weight_kg_sd_male"])
-    weight = np.exp(_truncated_normal(col["weight"], float(mu_f), float(sigma_f),
-                                      math.log(s["weight_kg_min"]), math.log(s["weight_kg_max"]),
-                                      group=female, mean_2=float(mu_m), sd_2=float(sigma_m)))
-    hct = _truncated_normal(col["hematocrit"], s["hematocrit_pct_mean"], s["hematocrit_pct_sd"],
-                            s["hematocrit_pct_min"], s["hematocrit_pct_max"])
-    egfr = _truncated_normal(col["egfr"], s["egfr_mean"], s["egfr_sd"], s["egfr_min"],
-                             s["egfr_max"])
+    weight = np.exp(
+        _truncated_normal(
+            col["weight"],
+            float(mu_f),
+            float(sigma_f),
+            math.log(s["weight_kg_min"]),
+            math.log(s["weight_kg_max"]),
+            group=female,
+            mean_2=float(mu_m),
+            sd_2=float(sigma_m),
+        )
+    )
+    hct = _truncated_normal(
+        col["hematocrit"],
+        s["hematocrit_pct_mean"],
+        s["hematocrit_pct_sd"],
+        s["hematocrit_pct_min"],
+        s["hematocrit_pct_max"],
+    )
+    egfr = _truncated_normal(
+        col["egfr"], s["egfr_mean"], s["egfr_sd"], s["egfr_min"], s["egfr_max"]
+    )
     q = s[_ALLELE]
-    cyp = ((col["cyp3a5_allele_1"] >= q).astype(np.int8)
-           + (col["cyp3a5_allele_2"] >= q).astype(np.int8))
+    cyp = (col["cyp3a5_allele_1"] >= q).astype(np.int8) + (col["cyp3a5_allele_2"] >= q).astype(
+        np.int8
+    )
     liver = np.zeros(len(age), dtype=np.int8)
     edge = 0.0
     for category, key in _LIVER_KEYS.items():
@@ -321,40 +389,54 @@ def sample_covariates(population: Population, *, seed: int, start: int, stop: in
         liver[hit] = LIVER_FUNCTION.index(category)
         edge += s[key]
     if s["prednisone_mg_per_kg_per_day"] > 0:
-        pred = np.minimum(s["prednisone_mg_per_kg_per_day"] * weight,
-                          s["prednisone_max_mg_per_day"])
+        pred = np.minimum(
+            s["prednisone_mg_per_kg_per_day"] * weight, s["prednisone_max_mg_per_day"]
+        )
     else:
         pred = np.full(len(age), s["prednisone_mg_per_day"])
-    return Covariates(weight_kg=weight, sex=sex, age_y=age, hematocrit_pct=hct, egfr=egfr,
-                      serum_creatinine_mg_dl=serum_creatinine_from_egfr(egfr, age, sex),
-                      serum_creatinine_uln_mg_dl=creatinine_uln_mg_dl(age, sex),
-                      cyp3a5=cyp, liver_function=liver, prednisone_mg_per_day=pred)
+    return Covariates(
+        weight_kg=weight,
+        sex=sex,
+        age_y=age,
+        hematocrit_pct=hct,
+        egfr=egfr,
+        serum_creatinine_mg_dl=serum_creatinine_from_egfr(egfr, age, sex),
+        serum_creatinine_uln_mg_dl=creatinine_uln_mg_dl(age, sex),
+        cyp3a5=cyp,
+        liver_function=liver,
+        prednisone_mg_per_day=pred,
+    )
 
 
 # --------------------------------------------------------------------------- CSV patients
 
-CSV_COLUMNS: Mapping[str, str] = MappingProxyType({
-    "patient_id": "optional label (default: row number)",
-    "weight_kg": "required, kg",
-    "sex": "required: female | male (or F | M)",
-    "age_y": "required, years",
-    "hematocrit_pct": "required, %",
-    "cyp3a5": "required: *3/*3 | *1/*3 | *1/*1, or 'unknown' (imputed; needs population and seed)",
-    "egfr": "optional, mL/min/1.73 m2 (derived from serum creatinine when missing)",
-    "serum_creatinine_mg_dl": "optional, mg/dL",
-    "serum_creatinine_umol_l": "optional, umol/L (alternative to mg/dL)",
-    "liver_function": f"optional: {' | '.join(LIVER_FUNCTION)} (default normal)",
-    "prednisone_mg_per_day": "optional, mg/day (default 0)",
-})
+CSV_COLUMNS: Mapping[str, str] = MappingProxyType(
+    {
+        "patient_id": "optional label (default: row number)",
+        "weight_kg": "required, kg",
+        "sex": "required: female | male (or F | M)",
+        "age_y": "required, years",
+        "hematocrit_pct": "required, %",
+        "cyp3a5": "required: *3/*3 | *1/*3 | *1/*1 | unknown (imputed: needs population, seed)",
+        "egfr": "optional, mL/min/1.73 m2 (derived from serum creatinine when missing)",
+        "serum_creatinine_mg_dl": "optional, mg/dL",
+        "serum_creatinine_umol_l": "optional, umol/L (alternative to mg/dL)",
+        "liver_function": f"optional: {' | '.join(LIVER_FUNCTION)} (default normal)",
+        "prednisone_mg_per_day": "optional, mg/day (default 0)",
+    }
+)
 """Columns of a patient table, one row per patient (header names exactly as here)."""
 
 _SEX_ALIASES = {"female": "female", "f": "female", "male": "male", "m": "male"}
 _UNKNOWN = {"", "unknown", "na", "n/a", "nan"}
 
 
-def read_patients_csv(source: str | os.PathLike[str] | io.TextIOBase, *,
-                      population: Population | None = None,
-                      seed: int | None = None) -> Covariates:
+def read_patients_csv(
+    source: str | os.PathLike[str] | io.TextIOBase,
+    *,
+    population: Population | None = None,
+    seed: int | None = None,
+) -> Covariates:
     """Covariates of real patients from a CSV table (one row per patient, see CSV_COLUMNS).
 
     Errors name the row (1 = first data row), its line in the file and the column. Unknown
@@ -379,8 +461,9 @@ def read_patients_csv(source: str | os.PathLike[str] | io.TextIOBase, *,
     required = [c for c, d in CSV_COLUMNS.items() if d.startswith("required")]
     missing = [c for c in required if c not in header]
     if missing:
-        raise ValueError(f"{name}: missing required column(s) {missing}; columns: "
-                         f"{dict(CSV_COLUMNS)}")
+        raise ValueError(
+            f"{name}: missing required column(s) {missing}; columns: {dict(CSV_COLUMNS)}"
+        )
     if "serum_creatinine_mg_dl" in header and "serum_creatinine_umol_l" in header:
         raise ValueError(f"{name}: give serum creatinine in mg/dL or in umol/L, not both")
     reader.fieldnames = header
@@ -400,9 +483,14 @@ def read_patients_csv(source: str | os.PathLike[str] | io.TextIOBase, *,
     return _patients(rows, n, name, population, seed)
 
 
-def _number(cells: Mapping[str, str], column: str, where: str,
-            limits: Mapping[str, tuple[float, float]], limit_key: str | None = None,
-            required: bool = False) -> float:
+def _number(
+    cells: Mapping[str, str],
+    column: str,
+    where: str,
+    limits: Mapping[str, tuple[float, float]],
+    limit_key: str | None = None,
+    required: bool = False,
+) -> float:
     text = cells.get(column, "")
     if text.lower() in _UNKNOWN:
         if required:
@@ -414,13 +502,16 @@ def _number(cells: Mapping[str, str], column: str, where: str,
         raise ValueError(f"{where}, column {column!r}: {text!r} is not a number") from None
     low, high = limits[limit_key or column]
     if not (math.isfinite(value) and low <= value <= high):
-        raise ValueError(f"{where}, column {column!r}: {value:g} is outside the plausible range "
-                         f"[{low:g}, {high:g}] (check the units: {CSV_COLUMNS[column]})")
+        raise ValueError(
+            f"{where}, column {column!r}: {value:g} is outside the plausible range "
+            f"[{low:g}, {high:g}] (check the units: {CSV_COLUMNS[column]})"
+        )
     return value
 
 
-def _parse_row(cells: Mapping[str, str], where: str,
-               limits: Mapping[str, tuple[float, float]]) -> dict[str, Any]:
+def _parse_row(
+    cells: Mapping[str, str], where: str, limits: Mapping[str, tuple[float, float]]
+) -> dict[str, Any]:
     out: dict[str, Any] = {"patient_id": cells.get("patient_id") or None}
     for column in ("weight_kg", "age_y", "hematocrit_pct"):
         out[column] = _number(cells, column, where, limits, required=True)
@@ -434,8 +525,9 @@ def _parse_row(cells: Mapping[str, str], where: str,
     out["prednisone_mg_per_day"] = _number(cells, "prednisone_mg_per_day", where, limits)
     sex = _SEX_ALIASES.get(cells.get("sex", "").lower())
     if sex is None:
-        raise ValueError(f"{where}, column 'sex': {cells.get('sex')!r} is not one of "
-                         f"female, male, F, M")
+        raise ValueError(
+            f"{where}, column 'sex': {cells.get('sex')!r} is not one of female, male, F, M"
+        )
     out["sex"] = sex
     genotype = cells.get("cyp3a5", "")
     if genotype.lower() in _UNKNOWN:
@@ -447,14 +539,21 @@ def _parse_row(cells: Mapping[str, str], where: str,
         raise ValueError(f"{where}, column 'cyp3a5': {hint}")
     liver = cells.get("liver_function", "") or "normal"
     if liver not in LIVER_FUNCTION:
-        raise ValueError(f"{where}, column 'liver_function': "
-                         f"{did_you_mean('liver function', liver, LIVER_FUNCTION)}")
+        raise ValueError(
+            f"{where}, column 'liver_function': "
+            f"{did_you_mean('liver function', liver, LIVER_FUNCTION)}"
+        )
     out["liver_function"] = liver
     return out
 
 
-def _patients(rows: Mapping[str, list[Any]], n: int, name: str, population: Population | None,
-              seed: int | None) -> Covariates:
+def _patients(
+    rows: Mapping[str, list[Any]],
+    n: int,
+    name: str,
+    population: Population | None,
+    seed: int | None,
+) -> Covariates:
     sex = category_codes("sex", rows["sex"])
     age = np.array(rows["age_y"], dtype=float)
     egfr = np.array(rows["egfr"], dtype=float)
@@ -467,26 +566,33 @@ def _patients(rows: Mapping[str, list[Any]], n: int, name: str, population: Popu
     if unknown.any():
         if population is None or seed is None:
             first = int(np.flatnonzero(unknown)[0]) + 1
-            raise ValueError(f"{name}: row {first}, column 'cyp3a5' is unknown; pass population= "
-                             "and seed= to impute genotypes (Hardy-Weinberg)")
+            raise ValueError(
+                f"{name}: row {first}, column 'cyp3a5' is unknown; pass population= "
+                "and seed= to impute genotypes (Hardy-Weinberg)"
+            )
         u = _uniform_columns(seed, "covariates", 0, n, len(COVARIATE_COLUMNS))
         q = population.settings[_ALLELE]
         a1 = COVARIATE_COLUMNS.index("cyp3a5_allele_1")
         a2 = COVARIATE_COLUMNS.index("cyp3a5_allele_2")
-        cyp[unknown] = ((u[unknown, a1] >= q).astype(np.int8)
-                        + (u[unknown, a2] >= q).astype(np.int8))
+        cyp[unknown] = (u[unknown, a1] >= q).astype(np.int8) + (u[unknown, a2] >= q).astype(np.int8)
     known = ~unknown
     if known.any():
         cyp[known] = category_codes("cyp3a5", [g for g in genotypes if g is not None])
     ids = tuple(rows["patient_id"][i] or str(i + 1) for i in range(n))
     pred = np.nan_to_num(np.array(rows["prednisone_mg_per_day"], dtype=float), nan=0.0)
-    return Covariates(weight_kg=np.array(rows["weight_kg"], dtype=float), sex=sex, age_y=age,
-                      hematocrit_pct=np.array(rows["hematocrit_pct"], dtype=float), egfr=egfr,
-                      serum_creatinine_mg_dl=scr,
-                      serum_creatinine_uln_mg_dl=creatinine_uln_mg_dl(age, sex),
-                      cyp3a5=cyp, liver_function=category_codes("liver_function",
-                                                                rows["liver_function"]),
-                      prednisone_mg_per_day=pred, patient_id=ids)
+    return Covariates(
+        weight_kg=np.array(rows["weight_kg"], dtype=float),
+        sex=sex,
+        age_y=age,
+        hematocrit_pct=np.array(rows["hematocrit_pct"], dtype=float),
+        egfr=egfr,
+        serum_creatinine_mg_dl=scr,
+        serum_creatinine_uln_mg_dl=creatinine_uln_mg_dl(age, sex),
+        cyp3a5=cyp,
+        liver_function=category_codes("liver_function", rows["liver_function"]),
+        prednisone_mg_per_day=pred,
+        patient_id=ids,
+    )
 
 
 # --------------------------------------------------------------------------- variability
@@ -514,15 +620,25 @@ def variability_settings() -> dict[str, dict[str, Any]]:
     """Overridable variability settings: key -> {default, units, allowed, description, ...}."""
     out = {}
     for key, entry in shared_constants()["variability"].items():
-        out[key] = {"default": float(entry["value"]), "units": entry["units"],
-                    "allowed": tuple(float(x) for x in entry["allowed"]),
-                    "description": entry.get("description", ""),
-                    "source": tuple([entry["source"]] if isinstance(entry.get("source"), str)
-                                    else entry.get("source", ())),
-                    "evidence": entry["evidence"], "note": entry.get("note", "")}
-    out["typical_only"] = {"default": False, "units": "bool", "allowed": (False, True),
-                           "description": "Run the typical patient: no IIV, IOV, residual "
-                                          "error or sampling deviation"}
+        out[key] = {
+            "default": float(entry["value"]),
+            "units": entry["units"],
+            "allowed": tuple(float(x) for x in entry["allowed"]),
+            "description": entry.get("description", ""),
+            "source": tuple(
+                [entry["source"]]
+                if isinstance(entry.get("source"), str)
+                else entry.get("source", ())
+            ),
+            "evidence": entry["evidence"],
+            "note": entry.get("note", ""),
+        }
+    out["typical_only"] = {
+        "default": False,
+        "units": "bool",
+        "allowed": (False, True),
+        "description": "Run the typical patient: no IIV, IOV, residual error or sampling deviation",
+    }
     return out
 
 
@@ -538,19 +654,30 @@ def load_variability(overrides: Mapping[str, Any] | None = None) -> VariabilityS
                 raise ValueError(f"typical_only must be true or false, got {value!r}")
         else:
             low, high = table[key]["allowed"]
-            if (isinstance(value, bool) or not isinstance(value, int | float)
-                    or not low <= value <= high):
-                raise ValueError(f"variability setting {key} = {value!r} is outside the allowed "
-                                 f"range [{low:g}, {high:g}] {table[key]['units']}")
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int | float)
+                or not low <= value <= high
+            ):
+                raise ValueError(
+                    f"variability setting {key} = {value!r} is outside the allowed "
+                    f"range [{low:g}, {high:g}] {table[key]['units']}"
+                )
         values[key] = value
     if values["sampling_offset_min_h"] > values["sampling_offset_max_h"]:
         raise ValueError("sampling_offset_min_h must not exceed sampling_offset_max_h")
     return VariabilitySettings(**{f.name: values[f.name] for f in fields(VariabilitySettings)})
 
 
-def individual_parameters(pset: ParameterSet, cov: Covariates, *, seed: int, start: int = 0,
-                          typical_only: bool = False,
-                          exclude: tuple[str, ...] = ()) -> PKParameters:
+def individual_parameters(
+    pset: ParameterSet,
+    cov: Covariates,
+    *,
+    seed: int,
+    start: int = 0,
+    typical_only: bool = False,
+    exclude: tuple[str, ...] = (),
+) -> PKParameters:
     """Individual CL/F (L/h), V/F (L), ka (1/h), lag (h) and relative F of subjects
     [start, start + len(cov)): typical values times exp(eta), eta ~ N(0, Omega) with the set's
     full covariance matrix (stream ``iiv``). ``typical_only`` gives the typical values."""
@@ -575,9 +702,16 @@ def individual_parameters(pset: ParameterSet, cov: Covariates, *, seed: int, sta
     return PKParameters(**values)
 
 
-def iov_f_multipliers(pset: ParameterSet, dose_times_h: ArrayLike, *, seed: int, start: int,
-                      stop: int, occasion_length_h: float = 24.0,
-                      typical_only: bool = False) -> NDArray[np.float64]:
+def iov_f_multipliers(
+    pset: ParameterSet,
+    dose_times_h: ArrayLike,
+    *,
+    seed: int,
+    start: int,
+    stop: int,
+    occasion_length_h: float = 24.0,
+    typical_only: bool = False,
+) -> NDArray[np.float64]:
     """IOV multipliers on F, (stop - start, m), for ``dose_times_h`` ((n|1, m) h, NaN = none).
 
     Occasion k covers [k·L, (k+1)·L) h with L = ``occasion_length_h``; each subject draws one
@@ -618,8 +752,15 @@ class Measurements:
     below_lloq: NDArray[np.bool_]
 
 
-def residual_error(pset: ParameterSet, true_conc: ArrayLike, *, seed: int, start: int,
-                   lloq_ng_per_ml: float, typical_only: bool = False) -> Measurements:
+def residual_error(
+    pset: ParameterSet,
+    true_conc: ArrayLike,
+    *,
+    seed: int,
+    start: int,
+    lloq_ng_per_ml: float,
+    typical_only: bool = False,
+) -> Measurements:
     """Measured concentrations (n, s) from true ones with proportional + additive error.
 
     The error is normal with SD sqrt((prop·C)^2 + add^2) (the distribution of
@@ -660,8 +801,9 @@ def residual_error(pset: ParameterSet, true_conc: ArrayLike, *, seed: int, start
     return Measurements(measured=measured, below_lloq=measured < lloq_ng_per_ml)
 
 
-def sampling_time_offsets(settings: VariabilitySettings, n_samples: int, *, seed: int,
-                          start: int, stop: int) -> NDArray[np.float64]:
+def sampling_time_offsets(
+    settings: VariabilitySettings, n_samples: int, *, seed: int, start: int, stop: int
+) -> NDArray[np.float64]:
     """Deviation (h) of each actual sampling time from the nominal one, (stop - start, n).
 
     Uniform on [sampling_offset_min_h, sampling_offset_max_h] (stream ``sampling_time``);

@@ -76,17 +76,20 @@ def shared_constants() -> Mapping[str, Any]:
     Cited numbers are returned as :class:`~pksim.parameters.Value`; ``limits`` as (low, high).
     """
     origin = "populations/_shared.toml"
-    text = resources.files("pksim").joinpath("data", "populations", "_shared.toml").read_text(
-        encoding="utf-8"
+    text = (
+        resources.files("pksim")
+        .joinpath("data", "populations", "_shared.toml")
+        .read_text(encoding="utf-8")
     )
     raw = tomllib.loads(text)
     out: dict[str, Any] = {}
     for group in ("creatinine", "ckd_epi_2009", "creatinine_uln"):
-        out[group] = MappingProxyType({
-            k: cited_value(v, f"{group}.{k}", origin=origin) for k, v in raw[group].items()
-        })
-    out["limits"] = MappingProxyType({k: (float(v[0]), float(v[1]))
-                                      for k, v in raw["limits"].items()})
+        out[group] = MappingProxyType(
+            {k: cited_value(v, f"{group}.{k}", origin=origin) for k, v in raw[group].items()}
+        )
+    out["limits"] = MappingProxyType(
+        {k: (float(v[0]), float(v[1])) for k, v in raw["limits"].items()}
+    )
     out["variability"] = MappingProxyType(dict(raw["variability"]))
     return MappingProxyType(out)
 
@@ -94,8 +97,15 @@ def shared_constants() -> Mapping[str, Any]:
 # --------------------------------------------------------------------------- covariates
 
 
-_FLOAT_FIELDS = ("weight_kg", "age_y", "hematocrit_pct", "egfr", "serum_creatinine_mg_dl",
-                 "serum_creatinine_uln_mg_dl", "prednisone_mg_per_day")
+_FLOAT_FIELDS = (
+    "weight_kg",
+    "age_y",
+    "hematocrit_pct",
+    "egfr",
+    "serum_creatinine_mg_dl",
+    "serum_creatinine_uln_mg_dl",
+    "prednisone_mg_per_day",
+)
 _CODE_FIELDS = {"sex": SEXES, "cyp3a5": CYP3A5_GENOTYPES, "liver_function": LIVER_FUNCTION}
 
 
@@ -133,8 +143,9 @@ class Covariates:
                 array = np.array(value, dtype=np.int8)
                 labels = _CODE_FIELDS[f.name]
                 if array.size and (array.min() < 0 or array.max() >= len(labels)):
-                    raise ValueError(f"{f.name} codes must be in 0..{len(labels) - 1} "
-                                     f"({', '.join(labels)})")
+                    raise ValueError(
+                        f"{f.name} codes must be in 0..{len(labels) - 1} ({', '.join(labels)})"
+                    )
             else:
                 array = np.array(value, dtype=np.float64)
             if array.ndim != 1:
@@ -156,8 +167,11 @@ class Covariates:
 
     def slice(self, start: int, stop: int) -> Covariates:
         """Subjects [start, stop)."""
-        kwargs = {f.name: getattr(self, f.name)[start:stop] for f in fields(self)
-                  if f.name != "patient_id"}
+        kwargs = {
+            f.name: getattr(self, f.name)[start:stop]
+            for f in fields(self)
+            if f.name != "patient_id"
+        }
         ids = None if self.patient_id is None else self.patient_id[start:stop]
         return Covariates(**kwargs, patient_id=ids)
 
@@ -198,8 +212,9 @@ def effect_factor(effect: Effect, x: ArrayLike) -> FloatArray:
     """
     t = {k: v.value for k, v in effect.terms.items()}
     if effect.form == "categorical":
-        table = np.array([effect.factors[c].value
-                          for c in CATEGORICAL_COVARIATES[effect.covariate]])
+        table = np.array(
+            [effect.factors[c].value for c in CATEGORICAL_COVARIATES[effect.covariate]]
+        )
         return table[np.asarray(x, dtype=np.intp)]
     x = np.asarray(x, dtype=np.float64)
     if effect.form == "power":
@@ -234,8 +249,9 @@ class PKParameters:
     f: FloatArray
 
 
-def typical_parameters(pset: ParameterSet, cov: Covariates, *,
-                       exclude: Collection[str] = ()) -> PKParameters:
+def typical_parameters(
+    pset: ParameterSet, cov: Covariates, *, exclude: Collection[str] = ()
+) -> PKParameters:
     """Typical CL/F, V/F, ka, lag and F of each subject from the set's covariate effects.
 
     ``exclude`` names covariates whose effects are left out, e.g. ``{"liver_function"}`` when
@@ -243,8 +259,9 @@ def typical_parameters(pset: ParameterSet, cov: Covariates, *,
     """
     unknown = set(exclude) - {*CATEGORICAL_COVARIATES, *_FLOAT_FIELDS, *SET_LEVEL_COVARIATES}
     if unknown:
-        raise did_you_mean("covariate", sorted(unknown)[0],
-                           {*CATEGORICAL_COVARIATES, *_FLOAT_FIELDS})
+        raise did_you_mean(
+            "covariate", sorted(unknown)[0], {*CATEGORICAL_COVARIATES, *_FLOAT_FIELDS}
+        )
     n = len(cov)
     out = {}
     for parameter in ("cl", "v", "ka", "tlag", "f"):
@@ -260,7 +277,8 @@ def typical_parameters(pset: ParameterSet, cov: Covariates, *,
                     f"parameter set {pset.name!r}: the {effect.covariate} effect on {parameter} "
                     f"is not finite for subject {bad} (covariate value "
                     f"{_covariate(pset, cov, effect.covariate)[bad]!r}); this covariate must be "
-                    "known and in range for every subject")
+                    "known and in range for every subject"
+                )
             value *= factor
         out[parameter] = value
     return PKParameters(**out)
@@ -276,8 +294,9 @@ def liver_cl_multiplier(pset: ParameterSet, liver_function: ArrayLike) -> FloatA
     return out
 
 
-def liver_cl_grid(pset: ParameterSet, change_times_h: ArrayLike,
-                  liver_function: ArrayLike) -> tuple[FloatArray, FloatArray]:
+def liver_cl_grid(
+    pset: ParameterSet, change_times_h: ArrayLike, liver_function: ArrayLike
+) -> tuple[FloatArray, FloatArray]:
     """Clearance grid for liver function that changes over time.
 
     ``liver_function``: (n, c + 1) codes, column j holding the category in segment j of
@@ -290,11 +309,15 @@ def liver_cl_grid(pset: ParameterSet, change_times_h: ArrayLike,
     if times.ndim != 1 or np.any(np.diff(times) <= 0) or not np.all(np.isfinite(times)):
         raise ValueError("change_times_h must be a 1-D strictly increasing array of finite hours")
     if codes.ndim != 2 or codes.shape[1] != times.size + 1:
-        raise ValueError(f"liver_function must have shape (n, {times.size + 1}) for "
-                         f"{times.size} change times, got {codes.shape}")
+        raise ValueError(
+            f"liver_function must have shape (n, {times.size + 1}) for "
+            f"{times.size} change times, got {codes.shape}"
+        )
     if codes.size and (codes.min() < 0 or codes.max() >= len(LIVER_FUNCTION)):
-        raise ValueError(f"liver_function codes must be in 0..{len(LIVER_FUNCTION) - 1} "
-                         f"({', '.join(LIVER_FUNCTION)})")
+        raise ValueError(
+            f"liver_function codes must be in 0..{len(LIVER_FUNCTION) - 1} "
+            f"({', '.join(LIVER_FUNCTION)})"
+        )
     factors = liver_cl_multiplier(pset, codes)
     return times, factors / factors[:, :1]
 
@@ -317,29 +340,39 @@ class PrednisoneTaper:
     floor_mg: float = 0.0
 
     def __post_init__(self) -> None:
-        checks = {"step_mg": self.step_mg >= 0, "every_days": self.every_days > 0,
-                  "first_step_day": self.first_step_day >= 0, "floor_mg": self.floor_mg >= 0}
+        checks = {
+            "step_mg": self.step_mg >= 0,
+            "every_days": self.every_days > 0,
+            "first_step_day": self.first_step_day >= 0,
+            "floor_mg": self.floor_mg >= 0,
+        }
         for name, ok in checks.items():
             value = getattr(self, name)
             if not (ok and math.isfinite(value)):
                 rule = "> 0" if name == "every_days" else ">= 0"
-                raise ValueError(f"prednisone taper {name} must be finite and {rule}, "
-                                 f"got {value!r}")
+                raise ValueError(
+                    f"prednisone taper {name} must be finite and {rule}, got {value!r}"
+                )
 
 
-def prednisone_mg_per_day_at(baseline_mg: ArrayLike, taper: PrednisoneTaper | None,
-                             times_h: ArrayLike) -> FloatArray:
+def prednisone_mg_per_day_at(
+    baseline_mg: ArrayLike, taper: PrednisoneTaper | None, times_h: ArrayLike
+) -> FloatArray:
     """Daily prednisone dose (mg/day) in effect at ``times_h`` ((n|1, m) h; NaN kept as NaN)."""
     p0 = np.asarray(baseline_mg, dtype=np.float64)[:, None]
     t = np.asarray(times_h, dtype=np.float64)
     if t.ndim != 2:
         raise ValueError(f"times_h must be 2-D (subjects|1, times), got shape {t.shape}")
     if taper is None or taper.step_mg == 0:
-        return np.where(np.isnan(t), np.nan, np.broadcast_to(p0, np.broadcast_shapes(
-            p0.shape, t.shape)))
+        return np.where(
+            np.isnan(t), np.nan, np.broadcast_to(p0, np.broadcast_shapes(p0.shape, t.shape))
+        )
     day = np.floor(t / HOURS_PER_DAY)
-    steps = np.where(day < taper.first_step_day, 0.0,
-                     np.floor((day - taper.first_step_day) / taper.every_days) + 1.0)
+    steps = np.where(
+        day < taper.first_step_day,
+        0.0,
+        np.floor((day - taper.first_step_day) / taper.every_days) + 1.0,
+    )
     tapered = np.maximum(taper.floor_mg, p0 - taper.step_mg * steps)
     return np.where(p0 > taper.floor_mg, tapered, p0 + 0.0 * t)
 
@@ -354,8 +387,12 @@ def prednisone_f_factor(pset: ParameterSet, prednisone_mg_per_day: ArrayLike) ->
     return out
 
 
-def prednisone_f_multipliers(pset: ParameterSet, baseline_mg: ArrayLike,
-                             taper: PrednisoneTaper | None, dose_times_h: ArrayLike) -> FloatArray:
+def prednisone_f_multipliers(
+    pset: ParameterSet,
+    baseline_mg: ArrayLike,
+    taper: PrednisoneTaper | None,
+    dose_times_h: ArrayLike,
+) -> FloatArray:
     """Per-dose F multipliers (n, m) for a prednisone taper, *relative to the baseline dose*.
 
     :func:`typical_parameters` already puts the baseline prednisone effect into ``f``; these
@@ -377,13 +414,17 @@ def _ckd(sex: np.ndarray, age: np.ndarray) -> tuple[np.ndarray, ...]:
     female = np.asarray(sex) == SEXES.index("female")
     kappa = np.where(female, c["kappa_female"], c["kappa_male"])
     alpha = np.where(female, c["alpha_female"], c["alpha_male"])
-    scale = c["multiplier"] * c["age_base"] ** np.asarray(age, dtype=np.float64) * np.where(
-        female, c["female_factor"], 1.0)
+    scale = (
+        c["multiplier"]
+        * c["age_base"] ** np.asarray(age, dtype=np.float64)
+        * np.where(female, c["female_factor"], 1.0)
+    )
     return kappa, alpha, scale, np.full(kappa.shape, c["beta"])
 
 
-def egfr_from_serum_creatinine(scr_mg_dl: ArrayLike, age_y: ArrayLike,
-                               sex: ArrayLike) -> FloatArray:
+def egfr_from_serum_creatinine(
+    scr_mg_dl: ArrayLike, age_y: ArrayLike, sex: ArrayLike
+) -> FloatArray:
     """eGFR (mL/min/1.73 m²) by the CKD-EPI 2009 creatinine equation (non-Black)."""
     kappa, alpha, scale, beta = _ckd(np.asarray(sex), np.asarray(age_y))
     s = np.asarray(scr_mg_dl, dtype=np.float64) / kappa
@@ -407,6 +448,9 @@ def creatinine_uln_mg_dl(age_y: ArrayLike, sex: ArrayLike) -> FloatArray:
     age = np.asarray(age_y, dtype=np.float64)
     female = np.asarray(sex) == SEXES.index("female")
     old = age >= u["age_split_years"]
-    umol = np.where(female, np.where(old, u["female_from_split"], u["female_below_split"]),
-                    np.where(old, u["male_from_split"], u["male_below_split"]))
+    umol = np.where(
+        female,
+        np.where(old, u["female_from_split"], u["female_below_split"]),
+        np.where(old, u["male_from_split"], u["male_below_split"]),
+    )
     return umol / per

@@ -44,12 +44,14 @@ __all__ = [
     "parameter_set_from_dict",
 ]
 
-EVIDENCE_TAGS: Mapping[str, str] = MappingProxyType({
-    "V": "verified in a source that was read",
-    "I": "seen only in a third-party implementation of the published model",
-    "M": "recalled, not verified",
-    "D": "derived (calculation or judgement)",
-})
+EVIDENCE_TAGS: Mapping[str, str] = MappingProxyType(
+    {
+        "V": "verified in a source that was read",
+        "I": "seen only in a third-party implementation of the published model",
+        "M": "recalled, not verified",
+        "D": "derived (calculation or judgement)",
+    }
+)
 
 PK_PARAMETERS: tuple[str, ...] = ("cl", "v", "ka", "tlag", "f")
 """Individual PK parameters, in the fixed order used for IIV draws."""
@@ -59,34 +61,40 @@ TYPICAL_UNITS: Mapping[str, str] = MappingProxyType(
 )
 """Typical values every set must give, with their only accepted units (F is 1 by definition)."""
 
-NUMERIC_COVARIATES: Mapping[str, str] = MappingProxyType({
-    "weight_kg": "kg",
-    "age_y": "years",
-    "hematocrit_pct": "%",
-    "egfr": "mL/min/1.73m2",
-    "serum_creatinine_mg_dl": "mg/dL",
-    "prednisone_mg_per_day": "mg/day",
-    "post_transplant_day": "day",
-})
+NUMERIC_COVARIATES: Mapping[str, str] = MappingProxyType(
+    {
+        "weight_kg": "kg",
+        "age_y": "years",
+        "hematocrit_pct": "%",
+        "egfr": "mL/min/1.73m2",
+        "serum_creatinine_mg_dl": "mg/dL",
+        "prednisone_mg_per_day": "mg/day",
+        "post_transplant_day": "day",
+    }
+)
 """Continuous covariates an effect may use, with their units."""
 
-CATEGORICAL_COVARIATES: Mapping[str, tuple[str, ...]] = MappingProxyType({
-    "cyp3a5": ("*3/*3", "*1/*3", "*1/*1"),
-    "liver_function": ("normal", "elevated_enzymes", "mild_impairment", "severe_impairment"),
-    "sex": ("female", "male"),
-})
+CATEGORICAL_COVARIATES: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        "cyp3a5": ("*3/*3", "*1/*3", "*1/*1"),
+        "liver_function": ("normal", "elevated_enzymes", "mild_impairment", "severe_impairment"),
+        "sex": ("female", "male"),
+    }
+)
 """Categorical covariates and their categories; a subject's code is the index in the tuple."""
 
 SET_LEVEL_COVARIATES: frozenset[str] = frozenset({"post_transplant_day"})
 """Covariates that subjects do not carry: a set using one must fix its value."""
 
-_EFFECT_TERMS: Mapping[str, tuple[str, ...]] = MappingProxyType({
-    "power": ("reference", "exponent"),
-    "exponential": ("coefficient", "reference", "scale"),
-    "threshold": ("threshold", "below", "at_or_above"),
-    "emax_inhibition": ("emax", "ed50"),
-    "categorical": (),
-})
+_EFFECT_TERMS: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        "power": ("reference", "exponent"),
+        "exponential": ("coefficient", "reference", "scale"),
+        "threshold": ("threshold", "below", "at_or_above"),
+        "emax_inhibition": ("emax", "ed50"),
+        "categorical": (),
+    }
+)
 """Effect forms and their terms (see :func:`pksim.covariates.effect_factor` for the formulas)."""
 
 _TERMS_IN_COVARIATE_UNITS = frozenset({"reference", "threshold", "ed50", "scale"})
@@ -163,8 +171,14 @@ class ParameterSet:
 
     def all_values(self) -> tuple[Value, ...]:
         """Every cited number in the set."""
-        groups = (self.typical, self.iiv, self.iiv_correlation, self.iov, self.residual,
-                  self.fixed_covariates)
+        groups = (
+            self.typical,
+            self.iiv,
+            self.iiv_correlation,
+            self.iov,
+            self.residual,
+            self.fixed_covariates,
+        )
         out = [v for g in groups for v in g.values()]
         for effect in self.effects:
             out.extend(effect.values())
@@ -258,8 +272,9 @@ def load_references() -> Mapping[str, Reference]:
 def list_parameter_sets() -> list[str]:
     """Names of the bundled parameter sets."""
     folder = _data_dir("parameters")
-    return sorted(p.name.removesuffix(".toml") for p in folder.iterdir()
-                  if p.name.endswith(".toml"))
+    return sorted(
+        p.name.removesuffix(".toml") for p in folder.iterdir() if p.name.endswith(".toml")
+    )
 
 
 @cache
@@ -298,19 +313,23 @@ class _Checker:
             if key not in data:
                 raise self.fail(where, f"missing {key!r}")
         number = data["value"]
-        if isinstance(number, bool) or not isinstance(number, int | float) or not math.isfinite(
-            number
+        if (
+            isinstance(number, bool)
+            or not isinstance(number, int | float)
+            or not math.isfinite(number)
         ):
             raise self.fail(where, f"'value' must be a finite number, got {number!r}")
         if units is not None:
             options = (units,) if isinstance(units, str) else units
             if data["units"] not in options:
-                raise self.fail(where, f"units must be {' or '.join(map(repr, options))}, "
-                                       f"got {data['units']!r}")
+                raise self.fail(
+                    where, f"units must be {' or '.join(map(repr, options))}, got {data['units']!r}"
+                )
         evidence = data["evidence"]
         if evidence not in EVIDENCE_TAGS:
-            raise self.fail(where, f"evidence must be one of {sorted(EVIDENCE_TAGS)}, "
-                                   f"got {evidence!r}")
+            raise self.fail(
+                where, f"evidence must be one of {sorted(EVIDENCE_TAGS)}, got {evidence!r}"
+            )
         sources = data.get("source", ())
         sources = (sources,) if isinstance(sources, str) else tuple(sources)
         if not sources:
@@ -327,8 +346,9 @@ class _Checker:
                 raise self.fail(where, str(did_you_mean("key", key, allowed)))
 
 
-def cited_value(data: Mapping[str, Any], where: str, *, origin: str,
-                units: str | tuple[str, ...] | None = None) -> Value:
+def cited_value(
+    data: Mapping[str, Any], where: str, *, origin: str, units: str | tuple[str, ...] | None = None
+) -> Value:
     """Validate one ``{value, units, source, evidence, note}`` table from a data file."""
     return _Checker(origin, load_references()).value(data, where, units)
 
@@ -337,9 +357,24 @@ def parameter_set_from_dict(data: Mapping[str, Any], *, origin: str = "<dict>") 
     """Validate a parameter-set mapping (the parsed TOML) into a :class:`ParameterSet`."""
     check = _Checker(origin, load_references())
     top = check.table(data, "top level")
-    check.keys(top, "top level", ("name", "title", "description", "population", "evidence",
-                                  "typical", "effects", "iiv", "iiv_correlation", "iov",
-                                  "residual", "fixed_covariates"))
+    check.keys(
+        top,
+        "top level",
+        (
+            "name",
+            "title",
+            "description",
+            "population",
+            "evidence",
+            "typical",
+            "effects",
+            "iiv",
+            "iiv_correlation",
+            "iov",
+            "residual",
+            "fixed_covariates",
+        ),
+    )
     for key in ("name", "title", "population", "evidence", "typical"):
         if key not in top:
             raise check.fail("top level", f"missing {key!r}")
@@ -359,8 +394,10 @@ def parameter_set_from_dict(data: Mapping[str, Any], *, origin: str = "<dict>") 
 
     fixed_in = check.table(top.get("fixed_covariates", {}), "fixed_covariates")
     check.keys(fixed_in, "fixed_covariates", SET_LEVEL_COVARIATES)
-    fixed = {k: check.value(v, f"fixed_covariates.{k}", NUMERIC_COVARIATES[k])
-             for k, v in fixed_in.items()}
+    fixed = {
+        k: check.value(v, f"fixed_covariates.{k}", NUMERIC_COVARIATES[k])
+        for k, v in fixed_in.items()
+    }
 
     effects_in = top.get("effects", [])
     if not isinstance(effects_in, list):
@@ -379,9 +416,10 @@ def parameter_set_from_dict(data: Mapping[str, Any], *, origin: str = "<dict>") 
     for key, raw in corr_in.items():
         pair = tuple(p.strip() for p in key.split(","))
         if len(pair) != 2 or pair[0] == pair[1] or not all(p in iiv for p in pair):
-            raise check.fail(f"iiv_correlation.{key}",
-                             f"key must be 'a,b' with two different parameters that have IIV "
-                             f"({sorted(iiv)})")
+            raise check.fail(
+                f"iiv_correlation.{key}",
+                f"key must be 'a,b' with two different parameters that have IIV ({sorted(iiv)})",
+            )
         value = check.value(raw, f"iiv_correlation.{key}", "1")
         if not -1 < value.value < 1:
             raise check.fail(f"iiv_correlation.{key}", "must be strictly between -1 and 1")
@@ -415,8 +453,9 @@ def parameter_set_from_dict(data: Mapping[str, Any], *, origin: str = "<dict>") 
     )
     _check_positive_definite(check, pset)
     refs = load_references()
-    return replace(pset, citations=MappingProxyType({k: refs[k].citation
-                                                     for k in pset.source_keys}))
+    return replace(
+        pset, citations=MappingProxyType({k: refs[k].citation for k in pset.source_keys})
+    )
 
 
 def _effect(check: _Checker, raw: Any, where: str, fixed: Mapping[str, Value]) -> Effect:
@@ -426,23 +465,40 @@ def _effect(check: _Checker, raw: Any, where: str, fixed: Mapping[str, Value]) -
             raise check.fail(where, f"missing {key!r}")
     parameter, covariate, form = raw["parameter"], raw["covariate"], raw["form"]
     if parameter not in PK_PARAMETERS:
-        raise check.fail(f"{where}.parameter", str(did_you_mean("PK parameter", parameter,
-                                                                 PK_PARAMETERS)))
+        raise check.fail(
+            f"{where}.parameter", str(did_you_mean("PK parameter", parameter, PK_PARAMETERS))
+        )
     if form not in _EFFECT_TERMS:
         raise check.fail(f"{where}.form", str(did_you_mean("effect form", form, _EFFECT_TERMS)))
     known = {*NUMERIC_COVARIATES, *CATEGORICAL_COVARIATES}
     if covariate not in known:
         raise check.fail(f"{where}.covariate", str(did_you_mean("covariate", covariate, known)))
     if (form == "categorical") != (covariate in CATEGORICAL_COVARIATES):
-        raise check.fail(where, f"form {form!r} does not fit covariate {covariate!r}: categorical "
-                                f"covariates {sorted(CATEGORICAL_COVARIATES)} need form "
-                                "'categorical' and only they may use it")
+        raise check.fail(
+            where,
+            f"form {form!r} does not fit covariate {covariate!r}: categorical "
+            f"covariates {sorted(CATEGORICAL_COVARIATES)} need form "
+            "'categorical' and only they may use it",
+        )
     if covariate in SET_LEVEL_COVARIATES and covariate not in fixed:
-        raise check.fail(where, f"covariate {covariate!r} is not carried by subjects: give its "
-                                f"value in [fixed_covariates.{covariate}]")
+        raise check.fail(
+            where,
+            f"covariate {covariate!r} is not carried by subjects: give its "
+            f"value in [fixed_covariates.{covariate}]",
+        )
     terms_needed = _EFFECT_TERMS[form]
-    check.keys(raw, where, ("parameter", "covariate", "form", "description",
-                            *terms_needed, *(("factors",) if form == "categorical" else ())))
+    check.keys(
+        raw,
+        where,
+        (
+            "parameter",
+            "covariate",
+            "form",
+            "description",
+            *terms_needed,
+            *(("factors",) if form == "categorical" else ()),
+        ),
+    )
     terms = {}
     for term in terms_needed:
         if term not in raw:
@@ -456,18 +512,30 @@ def _effect(check: _Checker, raw: Any, where: str, fixed: Mapping[str, Value]) -
         check.keys(table, f"{where}.factors", categories)
         for category in categories:
             if category not in table:
-                raise check.fail(f"{where}.factors", f"missing category {category!r}; give all "
-                                                     f"of {list(categories)}")
+                raise check.fail(
+                    f"{where}.factors",
+                    f"missing category {category!r}; give all of {list(categories)}",
+                )
             factors[category] = check.value(table[category], f"{where}.factors.{category}", "1")
     _check_effect_ranges(check, where, form, terms, factors)
-    return Effect(parameter, covariate, form, MappingProxyType(terms),
-                  MappingProxyType(factors), str(raw.get("description", "")))
+    return Effect(
+        parameter,
+        covariate,
+        form,
+        MappingProxyType(terms),
+        MappingProxyType(factors),
+        str(raw.get("description", "")),
+    )
 
 
-def _check_effect_ranges(check: _Checker, where: str, form: str, terms: Mapping[str, Value],
-                         factors: Mapping[str, Value]) -> None:
-    positive = {"power": ("reference",), "threshold": ("below", "at_or_above"),
-                "emax_inhibition": ("ed50",)}.get(form, ())
+def _check_effect_ranges(
+    check: _Checker, where: str, form: str, terms: Mapping[str, Value], factors: Mapping[str, Value]
+) -> None:
+    positive = {
+        "power": ("reference",),
+        "threshold": ("below", "at_or_above"),
+        "emax_inhibition": ("ed50",),
+    }.get(form, ())
     for term in positive:
         if terms[term].value <= 0:
             raise check.fail(f"{where}.{term}", "must be > 0")
@@ -483,8 +551,10 @@ def _check_effect_ranges(check: _Checker, where: str, form: str, terms: Mapping[
 def _check_positive_definite(check: _Checker, pset: ParameterSet) -> None:
     names, cov = pset.iiv_covariance()
     if names and np.any(np.linalg.eigvalsh(cov) < 0):
-        raise check.fail("iiv_correlation", "the IIV covariance matrix is not positive "
-                                            "semi-definite; lower the correlations")
+        raise check.fail(
+            "iiv_correlation",
+            "the IIV covariance matrix is not positive semi-definite; lower the correlations",
+        )
 
 
 def override_parameter_set(pset: ParameterSet, overrides: Mapping[str, float]) -> ParameterSet:
@@ -495,26 +565,36 @@ def override_parameter_set(pset: ParameterSet, overrides: Mapping[str, float]) -
     (%) and ``residual.additive`` (ng/mL). Replaced numbers keep the original sources and note
     the override, with evidence ``D``. The result is validated like a bundled set.
     """
-    groups = {"typical": dict(pset.typical), "iiv": dict(pset.iiv), "iov": dict(pset.iov),
-              "residual": dict(pset.residual),
-              "iiv_correlation": {",".join(k): v for k, v in pset.iiv_correlation.items()}}
+    groups = {
+        "typical": dict(pset.typical),
+        "iiv": dict(pset.iiv),
+        "iov": dict(pset.iov),
+        "residual": dict(pset.residual),
+        "iiv_correlation": {",".join(k): v for k, v in pset.iiv_correlation.items()},
+    }
     default_units = {"iiv": "%CV", "iov": "%CV", "iiv_correlation": "1"}
     for key, number in overrides.items():
         group, _, item = str(key).partition(".")
         if group not in groups or not item:
-            raise did_you_mean("parameter override", key,
-                               [f"{g}.{k}" for g, d in groups.items() for k in d])
+            raise did_you_mean(
+                "parameter override", key, [f"{g}.{k}" for g, d in groups.items() for k in d]
+            )
         old = groups[group].get(item)
         if group == "typical" and old is None:
             raise did_you_mean("parameter override", key, [f"typical.{k}" for k in TYPICAL_UNITS])
         if group == "residual" and item not in _RESIDUAL_UNITS:
-            raise did_you_mean("parameter override", key,
-                               [f"residual.{k}" for k in _RESIDUAL_UNITS])
-        units = old.units if old is not None else (
-            _RESIDUAL_UNITS[item] if group == "residual" else default_units[group])
+            raise did_you_mean(
+                "parameter override", key, [f"residual.{k}" for k in _RESIDUAL_UNITS]
+            )
+        units = (
+            old.units
+            if old is not None
+            else (_RESIDUAL_UNITS[item] if group == "residual" else default_units[group])
+        )
         sources = old.sources if old is not None else pset.source_keys[:1]
-        groups[group][item] = Value(float(number), units, sources, "D",
-                                    f"override of {old.value:g}" if old else "override")
+        groups[group][item] = Value(
+            float(number), units, sources, "D", f"override of {old.value:g}" if old else "override"
+        )
     data = _to_dict(pset)
     for group, items in groups.items():
         data[group] = {k: _value_dict(v) for k, v in items.items()}
@@ -523,21 +603,35 @@ def override_parameter_set(pset: ParameterSet, overrides: Mapping[str, float]) -
 
 
 def _value_dict(v: Value) -> dict[str, Any]:
-    return {"value": v.value, "units": v.units, "source": list(v.sources),
-            "evidence": v.evidence, "note": v.note}
+    return {
+        "value": v.value,
+        "units": v.units,
+        "source": list(v.sources),
+        "evidence": v.evidence,
+        "note": v.note,
+    }
 
 
 def _to_dict(pset: ParameterSet) -> dict[str, Any]:
     effects = []
     for e in pset.effects:
-        d: dict[str, Any] = {"parameter": e.parameter, "covariate": e.covariate, "form": e.form,
-                             "description": e.description}
+        d: dict[str, Any] = {
+            "parameter": e.parameter,
+            "covariate": e.covariate,
+            "form": e.form,
+            "description": e.description,
+        }
         d.update({k: _value_dict(v) for k, v in e.terms.items()})
         if e.factors:
             d["factors"] = {k: _value_dict(v) for k, v in e.factors.items()}
         effects.append(d)
-    return {"name": pset.name, "title": pset.title, "description": pset.description,
-            "population": pset.population, "evidence": pset.evidence,
-            "typical": {k: _value_dict(v) for k, v in pset.typical.items()},
-            "effects": effects,
-            "fixed_covariates": {k: _value_dict(v) for k, v in pset.fixed_covariates.items()}}
+    return {
+        "name": pset.name,
+        "title": pset.title,
+        "description": pset.description,
+        "population": pset.population,
+        "evidence": pset.evidence,
+        "typical": {k: _value_dict(v) for k, v in pset.typical.items()},
+        "effects": effects,
+        "fixed_covariates": {k: _value_dict(v) for k, v in pset.fixed_covariates.items()},
+    }

@@ -29,9 +29,17 @@ def ss_trough(cl, v, ka, tlag, f, dose_mg, tau_h):
     """Analytic steady-state concentration (ng/mL) just before a dose, lag < tau."""
     k = cl / v
     dt = tau_h - tlag
-    return (f * dose_mg * ka / (v * (ka - k))
-            * (np.exp(-k * dt) / (1 - np.exp(-k * tau_h))
-               - np.exp(-ka * dt) / (1 - np.exp(-ka * tau_h))) * 1000.0)
+    return (
+        f
+        * dose_mg
+        * ka
+        / (v * (ka - k))
+        * (
+            np.exp(-k * dt) / (1 - np.exp(-k * tau_h))
+            - np.exp(-ka * dt) / (1 - np.exp(-ka * tau_h))
+        )
+        * 1000.0
+    )
 
 
 def superposed(cl, v, ka, tlag, dose_f, dose_mg, dose_times, t):
@@ -67,8 +75,10 @@ def test_population_listing_and_settings():
         ({"female_fraction": 1.5}, r"female_fraction = 1.5 is outside the allowed range \[0, 1\]"),
         ({"weight_kg_min": 80.0, "weight_kg_max": 60.0}, "weight_kg_min .* must not exceed"),
         ({"cyp3a5_expresser_fraction": 0.5, "cyp3a5_star3_allele_frequency": 0.7}, "not both"),
-        ({"liver_elevated_enzymes_fraction": 0.7, "liver_severe_impairment_fraction": 0.5},
-         "add up to 1.2"),
+        (
+            {"liver_elevated_enzymes_fraction": 0.7, "liver_severe_impairment_fraction": 0.5},
+            "add up to 1.2",
+        ),
         ({"prednisone_mg_per_day": 30.0, "prednisone_mg_per_kg_per_day": 0.5}, "not both"),
         ({"age_y_sd": 0.0, "age_y_mean": 70.0}, "must lie in"),
         ({"egfr_mean": 10.0, "egfr_sd": 1.0, "egfr_min": 100.0}, "holds almost none"),
@@ -120,12 +130,16 @@ def test_covariate_distributions_match_their_definitions():
 
 
 def test_weight_based_prednisone_is_capped_and_liver_fractions_apply():
-    pop = cohort.load_population(LN, {"prednisone_mg_per_kg_per_day": 0.6,
-                                      "liver_elevated_enzymes_fraction": 0.1,
-                                      "liver_severe_impairment_fraction": 0.05})
+    pop = cohort.load_population(
+        LN,
+        {
+            "prednisone_mg_per_kg_per_day": 0.6,
+            "liver_elevated_enzymes_fraction": 0.1,
+            "liver_severe_impairment_fraction": 0.05,
+        },
+    )
     cov = cohort.sample_covariates(pop, seed=3, start=0, stop=50_000)
-    np.testing.assert_allclose(cov.prednisone_mg_per_day,
-                               np.minimum(0.6 * cov.weight_kg, 40.0))
+    np.testing.assert_allclose(cov.prednisone_mg_per_day, np.minimum(0.6 * cov.weight_kg, 40.0))
     share = np.bincount(cov.liver_function, minlength=4) / len(cov)
     assert share == pytest.approx([0.85, 0.1, 0.0, 0.05], abs=0.006)
 
@@ -133,8 +147,12 @@ def test_weight_based_prednisone_is_capped_and_liver_fractions_apply():
 def test_population_taper_settings():
     pop = cohort.load_population(LN, {"prednisone_mg_per_day": 40, "prednisone_taper_step_mg": 5})
     taper = pop.prednisone_taper
-    assert (taper.step_mg, taper.every_days, taper.first_step_day, taper.floor_mg) == (5, 14, 28,
-                                                                                       10)
+    assert (taper.step_mg, taper.every_days, taper.first_step_day, taper.floor_mg) == (
+        5,
+        14,
+        28,
+        10,
+    )
     assert cohort.load_population(LN).prednisone_taper is None
 
 
@@ -151,9 +169,14 @@ def _everything(seed, start, stop, days=14):
     meas = cohort.residual_error(DEFAULT, conc, seed=seed, start=start, lloq_ng_per_ml=1.0)
     offsets = cohort.sampling_time_offsets(
         cohort.load_variability({"sampling_offset_min_h": -1, "sampling_offset_max_h": 1}),
-        days, seed=seed, start=start, stop=stop)
-    return np.column_stack([cov.weight_kg, cov.age_y, cov.cyp3a5, ind.cl, ind.v, ind.ka,
-                            iov, meas.measured, offsets])
+        days,
+        seed=seed,
+        start=start,
+        stop=stop,
+    )
+    return np.column_stack(
+        [cov.weight_kg, cov.age_y, cov.cyp3a5, ind.cl, ind.v, ind.ka, iov, meas.measured, offsets]
+    )
 
 
 def test_draws_depend_only_on_seed_and_subject():
@@ -200,8 +223,10 @@ def test_iiv_has_the_specified_full_covariance():
     assert corr == pytest.approx(0.5, abs=0.015)
     assert abs(emp[0, 2]) < 0.01 and np.all(ind.tlag == typ.tlag)
     cavg = 1.5 / (ind.cl * 12)
-    width = np.log(np.percentile(cavg / (1.5 / (typ.cl * 12)), 95)
-                   / np.percentile(cavg / (1.5 / (typ.cl * 12)), 5))
+    width = np.log(
+        np.percentile(cavg / (1.5 / (typ.cl * 12)), 95)
+        / np.percentile(cavg / (1.5 / (typ.cl * 12)), 5)
+    )
     assert width == pytest.approx(2 * Z95 * math.sqrt(omega[0, 0]), rel=0.03)
 
 
@@ -211,14 +236,17 @@ def test_typical_only_switch_removes_all_variability():
     for p in ("cl", "v", "ka", "tlag", "f"):
         np.testing.assert_array_equal(getattr(ind, p), getattr(typ, p))
     doses = np.arange(0, 72, 12.0)[None, :]
-    assert np.all(cohort.iov_f_multipliers(DEFAULT, doses, seed=4, start=0, stop=1000,
-                                           typical_only=True) == 1)
+    assert np.all(
+        cohort.iov_f_multipliers(DEFAULT, doses, seed=4, start=0, stop=1000, typical_only=True) == 1
+    )
     conc = np.full((1000, 3), 4.0)
-    out = cohort.residual_error(DEFAULT, conc, seed=4, start=0, lloq_ng_per_ml=1.0,
-                                typical_only=True)
+    out = cohort.residual_error(
+        DEFAULT, conc, seed=4, start=0, lloq_ng_per_ml=1.0, typical_only=True
+    )
     np.testing.assert_array_equal(out.measured, conc)
-    vs = cohort.load_variability({"typical_only": True, "sampling_offset_min_h": -1,
-                                  "sampling_offset_max_h": 1})
+    vs = cohort.load_variability(
+        {"typical_only": True, "sampling_offset_min_h": -1, "sampling_offset_max_h": 1}
+    )
     assert np.all(cohort.sampling_time_offsets(vs, 3, seed=4, start=0, stop=1000) == 0)
 
 
@@ -228,8 +256,9 @@ def test_iov_is_shared_within_an_occasion_and_has_the_specified_sd():
     m = cohort.iov_f_multipliers(DEFAULT, doses, seed=2, start=0, stop=20_000)
     np.testing.assert_array_equal(m[:, 0::2], m[:, 1::2])
     assert np.log(m[:, 0::2]).std() == pytest.approx(math.sqrt(math.log(1.04)), rel=0.01)
-    weekly = cohort.iov_f_multipliers(DEFAULT, doses, seed=2, start=0, stop=10,
-                                      occasion_length_h=168.0)
+    weekly = cohort.iov_f_multipliers(
+        DEFAULT, doses, seed=2, start=0, stop=10, occasion_length_h=168.0
+    )
     assert np.all(weekly[:, :14] == weekly[:, :1]) and np.all(weekly[:, 14:] == weekly[:, 14:15])
     with pytest.raises(ValueError, match=">= 0 h"):
         cohort.iov_f_multipliers(DEFAULT, -doses, seed=2, start=0, stop=10)
@@ -242,16 +271,22 @@ def test_trough_dispersion_has_the_width_iiv_and_iov_imply():
     doses in the trough, both from the analytic formula at typical values. The 5-95 % range
     is exp(2 z95 SD); the first-order approximation is good to about 10 % for omegas of
     0.3-0.5, the Monte Carlo error of the simulated range is about 1 %."""
-    fixed = {"female_fraction": 1.0, "weight_kg_mean_female": 60.0, "weight_kg_sd_female": 0.0,
-             "hematocrit_pct_mean": 35.0, "hematocrit_pct_sd": 0.0,
-             "cyp3a5_expresser_fraction": 0.0}
+    fixed = {
+        "female_fraction": 1.0,
+        "weight_kg_mean_female": 60.0,
+        "weight_kg_sd_female": 0.0,
+        "hematocrit_pct_mean": 35.0,
+        "hematocrit_pct_sd": 0.0,
+        "cyp3a5_expresser_fraction": 0.0,
+    }
     n, dose, days = 40_000, 1.5, 28
     cov, ind = cohort_params(n, 5, fixed)
     doses = np.arange(0, days * 24, 12.0)
     t_end = days * 24.0
     iov = cohort.iov_f_multipliers(DEFAULT, doses[None, :], seed=5, start=0, stop=n)
-    trough = superposed(ind.cl, ind.v, ind.ka, ind.tlag, ind.f[:, None] * iov, dose, doses,
-                        t_end).sum(axis=1)
+    trough = superposed(
+        ind.cl, ind.v, ind.ka, ind.tlag, ind.f[:, None] * iov, dose, doses, t_end
+    ).sum(axis=1)
     simulated = math.log(np.percentile(trough, 95) / np.percentile(trough, 5))
 
     typ = covariates.typical_parameters(DEFAULT, cov.slice(0, 1))
@@ -259,21 +294,28 @@ def test_trough_dispersion_has_the_width_iiv_and_iov_imply():
 
     def log_trough(**kw):
         p = {**base, **kw}
-        return math.log(superposed(p["cl"], p["v"], p["ka"], typ.tlag, 1.0, dose, doses,
-                                   t_end).sum())
+        return math.log(
+            superposed(p["cl"], p["v"], p["ka"], typ.tlag, 1.0, dose, doses, t_end).sum()
+        )
 
     h = 1e-4
     names, omega = DEFAULT.iiv_covariance()
-    s = np.array([(log_trough(**{p: base[p] * math.exp(h)})
-                   - log_trough(**{p: base[p] * math.exp(-h)})) / (2 * h) for p in names])
+    s = np.array(
+        [
+            (log_trough(**{p: base[p] * math.exp(h)}) - log_trough(**{p: base[p] * math.exp(-h)}))
+            / (2 * h)
+            for p in names
+        ]
+    )
     parts = superposed(typ.cl, typ.v, typ.ka, typ.tlag, 1.0, dose, doses, t_end)[0]
     w = np.bincount((doses // 24).astype(int), weights=parts) / parts.sum()
     implied = 2 * Z95 * math.sqrt(s @ omega @ s + DEFAULT.iov_f_sd**2 * np.sum(w**2))
     assert simulated == pytest.approx(implied, rel=0.10)
     # Sanity of the reference: after 28 days (exp(-k 672 h) = 1.5e-6 left) the typical trough
     # equals the analytic steady-state formula.
-    assert parts.sum() == pytest.approx(ss_trough(typ.cl, typ.v, typ.ka, typ.tlag, 1.0, dose,
-                                                  12.0)[0], rel=1e-5)
+    assert parts.sum() == pytest.approx(
+        ss_trough(typ.cl, typ.v, typ.ka, typ.tlag, 1.0, dose, 12.0)[0], rel=1e-5
+    )
 
 
 def test_residual_error_is_proportional_plus_additive_and_never_negative():
@@ -285,12 +327,10 @@ def test_residual_error_is_proportional_plus_additive_and_never_negative():
     high, zero = out.measured[:, 0], out.measured[:, 1]
     assert high.mean() == pytest.approx(10.0, abs=0.03)
     assert high.std() == pytest.approx(math.hypot(2.0, 0.5), rel=0.02)
-    assert zero.min() >= 0 and zero.mean() == pytest.approx(0.5 * math.sqrt(2 / math.pi),
-                                                            rel=0.02)
+    assert zero.min() >= 0 and zero.mean() == pytest.approx(0.5 * math.sqrt(2 / math.pi), rel=0.02)
     np.testing.assert_array_equal(out.below_lloq[:, :2], out.measured[:, :2] < 1.0)
     assert np.all(np.isnan(out.measured[:, 2])) and not out.below_lloq[:, 2].any()
-    assert out.below_lloq[:, 1].mean() == pytest.approx(2 * stats.norm.cdf(1 / 0.5) - 1,
-                                                        abs=0.005)
+    assert out.below_lloq[:, 1].mean() == pytest.approx(2 * stats.norm.cdf(1 / 0.5) - 1, abs=0.005)
     with pytest.raises(ValueError, match=">= 0 ng/mL"):
         cohort.residual_error(DEFAULT, -conc[:, :1], seed=6, start=0, lloq_ng_per_ml=1.0)
 
@@ -300,8 +340,9 @@ def test_sampling_time_offsets_are_uniform_in_the_window():
     off = cohort.sampling_time_offsets(vs, 28, seed=3, start=0, stop=10_000)
     assert off.shape == (10_000, 28) and off.min() >= -1 and off.max() < 1
     assert stats.kstest(off.ravel()[:20_000], "uniform", args=(-1, 2)).pvalue > 1e-4
-    assert np.all(cohort.sampling_time_offsets(cohort.load_variability(), 3, seed=3, start=0,
-                                               stop=5) == 0)
+    assert np.all(
+        cohort.sampling_time_offsets(cohort.load_variability(), 3, seed=3, start=0, stop=5) == 0
+    )
     with pytest.raises(ValueError, match="Did you mean 'lloq_ng_per_ml'"):
         cohort.load_variability({"lloq_ng_ml": 1})
     with pytest.raises(ValueError, match="must not exceed"):
@@ -320,12 +361,13 @@ def test_example_patients_csv():
     # Missing eGFR derived from creatinine and vice versa (CKD-EPI 2009).
     assert cov.egfr[0] == pytest.approx(141 * 0.993**28 * 1.018 * (0.68 / 0.7) ** -0.329)
     assert covariates.egfr_from_serum_creatinine(cov.serum_creatinine_mg_dl[1:2], [35], [0])[
-        0] == pytest.approx(96.0)
+        0
+    ] == pytest.approx(96.0)
     again = cohort.read_patients_csv(DATA / "patients.csv", population=pop, seed=1)
     assert again.cyp3a5[3] == cov.cyp3a5[3]
     bundled = cohort.read_patients_csv(
-        Path(cohort.__file__).parent / "data" / "examples" / "patients.csv",
-        population=pop, seed=1)
+        Path(cohort.__file__).parent / "data" / "examples" / "patients.csv", population=pop, seed=1
+    )
     np.testing.assert_array_equal(bundled.weight_kg, cov.weight_kg)
     umol = cohort.read_patients_csv(DATA / "patients_umol.csv")
     assert umol.serum_creatinine_mg_dl == pytest.approx([61.88 / 88.4, 106.08 / 88.4])
@@ -334,22 +376,40 @@ def test_example_patients_csv():
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("weight_kg,sex,age_y,hematocrit_pct,cyp3a5\n55,female,30,34,*3/*3\nheavy,male,40,40,"
-         "*1/*3\n", r"row 2 \(line 3\), column 'weight_kg': 'heavy' is not a number"),
-        ("weight_kg,sex,age_y,hematocrit_pct,cyp3a5\n55000,female,30,34,*3/*3\n",
-         r"row 1 .*'weight_kg': 55000 is outside the plausible range .*kg"),
-        ("weight_kg,sex,age_y,hematocrit_pct,cyp3a5,egrf\n55,female,30,34,*3/*3,90\n",
-         "Did you mean 'egfr'"),
-        ("weight_kg,sex,age_y,cyp3a5\n55,female,30,*3/*3\n", r"missing required column\(s\) "
-                                                             r"\['hematocrit_pct'\]"),
-        ("weight_kg,sex,age_y,hematocrit_pct,cyp3a5\n55,female,30,34,*1/*2\n",
-         r"row 1 .*'cyp3a5'.*Did you mean"),
-        ("weight_kg,sex,age_y,hematocrit_pct,cyp3a5\n55,woman,30,34,*3/*3\n",
-         "'sex': 'woman' is not one of"),
-        ("weight_kg,sex,age_y,hematocrit_pct,cyp3a5\n55,female,30,34,unknown\n",
-         "pass population= and seed="),
-        ("weight_kg,sex,age_y,hematocrit_pct,cyp3a5\n55,female,,34,*3/*3\n",
-         "'age_y': a value is required"),
+        (
+            "weight_kg,sex,age_y,hematocrit_pct,cyp3a5\n55,female,30,34,*3/*3\nheavy,male,40,40,"
+            "*1/*3\n",
+            r"row 2 \(line 3\), column 'weight_kg': 'heavy' is not a number",
+        ),
+        (
+            "weight_kg,sex,age_y,hematocrit_pct,cyp3a5\n55000,female,30,34,*3/*3\n",
+            r"row 1 .*'weight_kg': 55000 is outside the plausible range .*kg",
+        ),
+        (
+            "weight_kg,sex,age_y,hematocrit_pct,cyp3a5,egrf\n55,female,30,34,*3/*3,90\n",
+            "Did you mean 'egfr'",
+        ),
+        (
+            "weight_kg,sex,age_y,cyp3a5\n55,female,30,*3/*3\n",
+            r"missing required column\(s\) "
+            r"\['hematocrit_pct'\]",
+        ),
+        (
+            "weight_kg,sex,age_y,hematocrit_pct,cyp3a5\n55,female,30,34,*1/*2\n",
+            r"row 1 .*'cyp3a5'.*Did you mean",
+        ),
+        (
+            "weight_kg,sex,age_y,hematocrit_pct,cyp3a5\n55,woman,30,34,*3/*3\n",
+            "'sex': 'woman' is not one of",
+        ),
+        (
+            "weight_kg,sex,age_y,hematocrit_pct,cyp3a5\n55,female,30,34,unknown\n",
+            "pass population= and seed=",
+        ),
+        (
+            "weight_kg,sex,age_y,hematocrit_pct,cyp3a5\n55,female,,34,*3/*3\n",
+            "'age_y': a value is required",
+        ),
         ("weight_kg,sex,age_y,hematocrit_pct,cyp3a5\n", "no patient rows"),
     ],
 )
@@ -370,10 +430,18 @@ def test_healthy_volunteer_set_reproduces_bekersky_2001a():
     differs on purpose (CL/F 14 vs 18.4 L/h: steroid-free *3/*3 LN patients vs healthy men of
     mixed genotype)."""
     pset = load_parameter_set("healthy-volunteer")
-    one = covariates.Covariates(weight_kg=[75.0], sex=[1], age_y=[30.0], hematocrit_pct=[45.0],
-                                egfr=[100.0], serum_creatinine_mg_dl=[0.9],
-                                serum_creatinine_uln_mg_dl=[1.1], cyp3a5=[0], liver_function=[0],
-                                prednisone_mg_per_day=[0.0])
+    one = covariates.Covariates(
+        weight_kg=[75.0],
+        sex=[1],
+        age_y=[30.0],
+        hematocrit_pct=[45.0],
+        egfr=[100.0],
+        serum_creatinine_mg_dl=[0.9],
+        serum_creatinine_uln_mg_dl=[1.1],
+        cyp3a5=[0],
+        liver_function=[0],
+        prednisone_mg_per_day=[0.0],
+    )
     p = cohort.individual_parameters(pset, one, seed=0, typical_only=True)
     t = np.arange(0.0, 24 * 21, 0.01)
     c = model.concentrations(p.cl, p.v, p.ka, p.tlag, p.f, [[0.0]], [[5.0]], t)[0]
@@ -408,11 +476,18 @@ def test_typical_troughs_match_pk_reference_6_4(daily_mg, prednisone, expected):
     10 mg -> 6.4 and 4.1; 2 mg/d -> 4.3 and 2.7. Those used trough = 0.85 x Cavg; the exact
     steady-state trough differs from that approximation by up to 7 %, hence 10 %."""
     for code, reference in zip((0, 1), expected, strict=True):
-        one = covariates.Covariates(weight_kg=[60.0], sex=[0], age_y=[30.0],
-                                    hematocrit_pct=[35.0], egfr=[100.0],
-                                    serum_creatinine_mg_dl=[0.7],
-                                    serum_creatinine_uln_mg_dl=[0.83], cyp3a5=[code],
-                                    liver_function=[0], prednisone_mg_per_day=[prednisone])
+        one = covariates.Covariates(
+            weight_kg=[60.0],
+            sex=[0],
+            age_y=[30.0],
+            hematocrit_pct=[35.0],
+            egfr=[100.0],
+            serum_creatinine_mg_dl=[0.7],
+            serum_creatinine_uln_mg_dl=[0.83],
+            cyp3a5=[code],
+            liver_function=[0],
+            prednisone_mg_per_day=[prednisone],
+        )
         t = covariates.typical_parameters(DEFAULT, one)
         got = ss_trough(t.cl, t.v, t.ka, t.tlag, t.f, daily_mg / 2, 12.0)[0]
         assert got == pytest.approx(reference, rel=0.10)
@@ -420,8 +495,7 @@ def test_typical_troughs_match_pk_reference_6_4(daily_mg, prednisone, expected):
 
 @pytest.mark.parametrize(
     ("mg_per_kg", "daily_mg", "prednisone", "target"),
-    [(0.1, None, 40.0, (5.0, 10.0)), (None, 3.0, 10.0, (3.0, 6.0)),
-     (None, 2.0, 10.0, (3.0, 6.0))],
+    [(0.1, None, 40.0, (5.0, 10.0)), (None, 3.0, 10.0, (3.0, 6.0)), (None, 2.0, 10.0, (3.0, 6.0))],
 )
 def test_ln_cohort_median_troughs_match_the_consensus(mg_per_kg, daily_mg, prednisone, target):
     """PK_REFERENCE 6.4 / consensus (DOMAIN.md): 0.1 mg/kg/d with induction prednisone about

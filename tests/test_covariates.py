@@ -17,18 +17,26 @@ DEFAULT = load_parameter_set("default")
 
 
 def _subjects(n=3, **kw) -> C.Covariates:
-    base = dict(weight_kg=np.full(n, 60.0), sex=np.zeros(n), age_y=np.full(n, 30.0),
-                hematocrit_pct=np.full(n, 35.0), egfr=np.full(n, 100.0),
-                serum_creatinine_mg_dl=np.full(n, 0.7), serum_creatinine_uln_mg_dl=np.full(n, 0.8),
-                cyp3a5=np.zeros(n), liver_function=np.zeros(n),
-                prednisone_mg_per_day=np.zeros(n))
+    base = dict(
+        weight_kg=np.full(n, 60.0),
+        sex=np.zeros(n),
+        age_y=np.full(n, 30.0),
+        hematocrit_pct=np.full(n, 35.0),
+        egfr=np.full(n, 100.0),
+        serum_creatinine_mg_dl=np.full(n, 0.7),
+        serum_creatinine_uln_mg_dl=np.full(n, 0.8),
+        cyp3a5=np.zeros(n),
+        liver_function=np.zeros(n),
+        prednisone_mg_per_day=np.zeros(n),
+    )
     base.update(kw)
     return C.Covariates(**base)
 
 
 def _effect(parameter, covariate):
-    (effect,) = [e for e in DEFAULT.effects if e.parameter == parameter
-                 and e.covariate == covariate]
+    (effect,) = [
+        e for e in DEFAULT.effects if e.parameter == parameter and e.covariate == covariate
+    ]
     return effect
 
 
@@ -36,15 +44,19 @@ def _effect(parameter, covariate):
 @settings(max_examples=50, deadline=None)
 def test_effect_forms_follow_their_formulas(weight, hct, pred):
     assert C.effect_factor(_effect("cl", "weight_kg"), [weight])[0] == pytest.approx(
-        (weight / 60) ** 0.75)
+        (weight / 60) ** 0.75
+    )
     assert C.effect_factor(_effect("cl", "hematocrit_pct"), [hct])[0] == pytest.approx(
-        (hct / 35) ** -0.5)
+        (hct / 35) ** -0.5
+    )
     assert C.effect_factor(_effect("f", "prednisone_mg_per_day"), [pred])[0] == pytest.approx(
-        1 - 0.67 * pred / (pred + 35))
+        1 - 0.67 * pred / (pred + 35)
+    )
     han = load_parameter_set("han2013")
     (v_weight,) = han.effects_on("v")
     assert C.effect_factor(v_weight, [weight])[0] == pytest.approx(
-        math.exp(0.355 * weight / 59.025))
+        math.exp(0.355 * weight / 59.025)
+    )
     (step,) = [e for e in han.effects if e.form == "threshold"]
     assert C.effect_factor(step, [hct])[0] == (1.3458 if hct < 33 else 1.124)
 
@@ -82,8 +94,7 @@ def test_taper_exposure_change_matches_emax_model():
 @given(st.floats(0, 80), st.floats(0, 20), st.floats(1, 30), st.floats(0, 30), st.floats(0, 40))
 @settings(max_examples=100, deadline=None)
 def test_taper_is_monotone_and_respects_the_floor(p0, step, every, first, floor):
-    taper = C.PrednisoneTaper(step_mg=step, every_days=every, first_step_day=first,
-                              floor_mg=floor)
+    taper = C.PrednisoneTaper(step_mg=step, every_days=every, first_step_day=first, floor_mg=floor)
     t = np.linspace(0, 24 * 200, 400)[None, :]
     mg = C.prednisone_mg_per_day_at([p0], taper, t)[0]
     assert np.all(np.diff(mg) <= 0)
@@ -117,10 +128,27 @@ def test_taper_through_the_kernel_is_exact():
     doses = np.arange(0, 56 * 24, 12.0)
     dose_f = C.prednisone_f_multipliers(DEFAULT, [40.0], taper, doses[None, :])
     samples = np.arange(24.0, 56 * 24 + 1, 24.0)
-    got = model.concentrations_general(typ.cl, typ.v, typ.ka, typ.tlag, typ.f, doses[None, :],
-                                       np.full((1, doses.size), 1.5), samples, dose_f=dose_f)[0]
-    ref = _superposed(typ.cl[0], typ.v[0], typ.ka[0], typ.tlag[0], doses,
-                      np.full(doses.size, 1.5), typ.f[0] * dose_f[0], samples)
+    got = model.concentrations_general(
+        typ.cl,
+        typ.v,
+        typ.ka,
+        typ.tlag,
+        typ.f,
+        doses[None, :],
+        np.full((1, doses.size), 1.5),
+        samples,
+        dose_f=dose_f,
+    )[0]
+    ref = _superposed(
+        typ.cl[0],
+        typ.v[0],
+        typ.ka[0],
+        typ.tlag[0],
+        doses,
+        np.full(doses.size, 1.5),
+        typ.f[0] * dose_f[0],
+        samples,
+    )
     np.testing.assert_allclose(got, ref, rtol=1e-10)
     # Troughs rise by 30-60 % over the taper (issue 3), after the new steady state.
     assert 1.3 <= got[-1] / got[6] <= 1.6
@@ -138,8 +166,9 @@ def test_liver_function_multiplier_and_time_varying_grid():
     np.testing.assert_allclose(mult, [[1, 0.47], [1, 1 / 0.47]])
     with pytest.raises(ValueError, match="shape"):
         C.liver_cl_grid(DEFAULT, [240.0], [[0, 3, 3]])
-    typ = C.typical_parameters(DEFAULT, _subjects(1, liver_function=np.array([3])),
-                               exclude={"liver_function"})
+    typ = C.typical_parameters(
+        DEFAULT, _subjects(1, liver_function=np.array([3])), exclude={"liver_function"}
+    )
     assert typ.cl[0] == pytest.approx(14.0)
 
 
@@ -150,7 +179,8 @@ def test_ckd_epi_values():
     assert C.egfr_from_serum_creatinine([0.9], [50], [1])[0] == pytest.approx(141 * 0.993**50)
     # Male, 60 y, 1.2 mg/dL: 141 x (1.2/0.9)^-1.209 x 0.993^60.
     assert C.egfr_from_serum_creatinine([1.2], [60], [1])[0] == pytest.approx(
-        141 * (1.2 / 0.9) ** -1.209 * 0.993**60)
+        141 * (1.2 / 0.9) ** -1.209 * 0.993**60
+    )
 
 
 @given(st.floats(0.2, 15), st.floats(18, 90), st.integers(0, 1))

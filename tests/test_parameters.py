@@ -39,9 +39,18 @@ def _cited_tables(node, path=""):
 
 
 def _one_subject(**kw) -> Covariates:
-    base = dict(weight_kg=[60.0], sex=[0], age_y=[30.0], hematocrit_pct=[35.0], egfr=[100.0],
-                serum_creatinine_mg_dl=[0.7], serum_creatinine_uln_mg_dl=[0.83], cyp3a5=[0],
-                liver_function=[0], prednisone_mg_per_day=[0.0])
+    base = dict(
+        weight_kg=[60.0],
+        sex=[0],
+        age_y=[30.0],
+        hematocrit_pct=[35.0],
+        egfr=[100.0],
+        serum_creatinine_mg_dl=[0.7],
+        serum_creatinine_uln_mg_dl=[0.83],
+        cyp3a5=[0],
+        liver_function=[0],
+        prednisone_mg_per_day=[0.0],
+    )
     base.update({k: [v] for k, v in kw.items()})
     return Covariates(**base)
 
@@ -81,7 +90,8 @@ def test_bundled_sets_load_and_list_their_citations(name):
 
 def test_required_sets_are_bundled():
     assert {"default", "healthy-volunteer", "han2013", "zuo2013", "hao2018"} <= set(
-        P.list_parameter_sets())
+        P.list_parameter_sets()
+    )
 
 
 def test_unknown_set_name_suggests_and_lists():
@@ -97,7 +107,8 @@ def test_default_set_matches_pk_reference_section_1_1():
     pset = P.load_parameter_set("default")
     ref = typical_parameters(pset, _one_subject())
     assert (ref.cl[0], ref.v[0], ref.ka[0], ref.tlag[0], ref.f[0]) == pytest.approx(
-        (14.0, 700.0, 4.5, 0.4, 1.0))
+        (14.0, 700.0, 4.5, 0.4, 1.0)
+    )
     heavy = typical_parameters(pset, _one_subject(weight_kg=80.0))
     assert heavy.cl[0] == pytest.approx(14.0 * (80 / 60) ** 0.75)
     assert heavy.v[0] == pytest.approx(700.0 * 80 / 60)
@@ -152,8 +163,9 @@ def test_han2013_matches_both_implementations():
     genotype_term = {0: 0.0525, 1: 0.17, 2: 0.2225}
     for code, g in genotype_term.items():
         for hct, h in ((30.0, 0.297), (38.0, 0.117)):
-            t = typical_parameters(pset, _one_subject(cyp3a5=code, hematocrit_pct=hct,
-                                                      weight_kg=59.0))
+            t = typical_parameters(
+                pset, _one_subject(cyp3a5=code, hematocrit_pct=hct, weight_kg=59.0)
+            )
             rcpc = 22.9 * math.exp(g) * math.exp(h) * pod**-0.00762
             assert t.cl[0] == pytest.approx(rcpc, rel=0.005)
             assert t.v[0] == pytest.approx(716 * math.exp(0.355 * 59.0 / 59.025))
@@ -175,8 +187,10 @@ def test_zuo2013_matches_implementation_and_genotype_ratio():
         factor = carriers * combos[0] + (1 - carriers) * combos[1]
         assert t.cl[0] == pytest.approx(26.6 * (hct / 27.9) ** -0.451 * factor, rel=0.002)
         assert (t.v[0], t.ka[0]) == (1020.0, 3.09)
-    ratio = (typical_parameters(pset, _one_subject(cyp3a5=1)).cl
-             / typical_parameters(pset, _one_subject(cyp3a5=0)).cl)[0]
+    ratio = (
+        typical_parameters(pset, _one_subject(cyp3a5=1)).cl
+        / typical_parameters(pset, _one_subject(cyp3a5=0)).cl
+    )[0]
     assert 1.6 <= ratio <= 2.0
     assert math.log(2) * 1020 / 26.6 == pytest.approx(27, abs=0.5)
 
@@ -190,12 +204,18 @@ def test_transplant_sets_have_no_separate_steroid_effect():
 
 def _minimal(**changes):
     data = {
-        "name": "custom", "title": "t", "population": "p", "evidence": "D",
-        "typical": {k: {"value": v, "units": u, "source": "Hao2018", "evidence": "V"}
-                    for (k, u), v in zip(P.TYPICAL_UNITS.items(), (10.0, 500.0, 4.0, 0.5),
-                                         strict=True)},
-        "iiv": {"cl": {"value": 30.0, "units": "%CV", "source": "Hao2018", "evidence": "D"},
-                "v": {"value": 40.0, "units": "%CV", "source": "Hao2018", "evidence": "D"}},
+        "name": "custom",
+        "title": "t",
+        "population": "p",
+        "evidence": "D",
+        "typical": {
+            k: {"value": v, "units": u, "source": "Hao2018", "evidence": "V"}
+            for (k, u), v in zip(P.TYPICAL_UNITS.items(), (10.0, 500.0, 4.0, 0.5), strict=True)
+        },
+        "iiv": {
+            "cl": {"value": 30.0, "units": "%CV", "source": "Hao2018", "evidence": "D"},
+            "v": {"value": 40.0, "units": "%CV", "source": "Hao2018", "evidence": "D"},
+        },
     }
     data.update(changes)
     return data
@@ -207,39 +227,99 @@ def test_custom_set_with_full_covariance():
     names, omega = pset.iiv_covariance()
     w_cl, w_v = math.sqrt(math.log(1.09)), math.sqrt(math.log(1.16))
     assert names == ("cl", "v")
-    assert omega == pytest.approx(np.array([[w_cl**2, 0.6 * w_cl * w_v],
-                                            [0.6 * w_cl * w_v, w_v**2]]))
+    assert omega == pytest.approx(
+        np.array([[w_cl**2, 0.6 * w_cl * w_v], [0.6 * w_cl * w_v, w_v**2]])
+    )
 
 
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"typical": {"cl": {"value": 1.0, "source": "Hao2018", "evidence": "V"}}},
-         "missing 'units'"),
-        ({"typical": {"cl": {"value": 1.0, "units": "L/h", "source": "Hao2108", "evidence": "V"}}},
-         "Did you mean 'Hao2018'"),
-        ({"typical": {"cl": {"value": 1.0, "units": "mL/min", "source": "Hao2018",
-                             "evidence": "V"}}}, "units must be 'L/h'"),
-        ({"typical": {"cl": {"value": 1.0, "units": "L/h", "source": "Hao2018",
-                             "evidence": "X"}}}, "evidence must be one of"),
-        ({"typical": {"cl": {"value": -1.0, "units": "L/h", "source": "Hao2018",
-                             "evidence": "V"}}}, r"must be > 0"),
+        (
+            {"typical": {"cl": {"value": 1.0, "source": "Hao2018", "evidence": "V"}}},
+            "missing 'units'",
+        ),
+        (
+            {
+                "typical": {
+                    "cl": {"value": 1.0, "units": "L/h", "source": "Hao2108", "evidence": "V"}
+                }
+            },
+            "Did you mean 'Hao2018'",
+        ),
+        (
+            {
+                "typical": {
+                    "cl": {"value": 1.0, "units": "mL/min", "source": "Hao2018", "evidence": "V"}
+                }
+            },
+            "units must be 'L/h'",
+        ),
+        (
+            {
+                "typical": {
+                    "cl": {"value": 1.0, "units": "L/h", "source": "Hao2018", "evidence": "X"}
+                }
+            },
+            "evidence must be one of",
+        ),
+        (
+            {
+                "typical": {
+                    "cl": {"value": -1.0, "units": "L/h", "source": "Hao2018", "evidence": "V"}
+                }
+            },
+            r"must be > 0",
+        ),
         ({"typcal": {}}, "Did you mean 'typical'"),
-        ({"iiv_correlation": {"cl,v": {"value": 0.99, "units": "1", "source": "Hao2018",
-                                       "evidence": "D"}},
-          "iiv": {p: {"value": 30.0, "units": "%CV", "source": "Hao2018", "evidence": "D"}
-                  for p in ("cl", "v", "ka")}}, None),
-        ({"effects": [{"parameter": "cl", "covariate": "cyp3a5", "form": "categorical",
-                       "factors": {"*3/*3": {"value": 1.0, "units": "1", "source": "Hao2018",
-                                             "evidence": "V"}}}]}, "missing category '\\*1/\\*3'"),
-        ({"effects": [{"parameter": "cl", "covariate": "weight_kg", "form": "powr"}]},
-         "Did you mean 'power'"),
-        ({"effects": [{"parameter": "cl", "covariate": "wieght_kg", "form": "power"}]},
-         "Did you mean 'weight_kg'"),
-        ({"effects": [{"parameter": "cl", "covariate": "cyp3a5", "form": "power"}]},
-         "does not fit covariate"),
-        ({"effects": [{"parameter": "cl", "covariate": "post_transplant_day", "form": "power"}]},
-         "fixed_covariates"),
+        (
+            {
+                "iiv_correlation": {
+                    "cl,v": {"value": 0.99, "units": "1", "source": "Hao2018", "evidence": "D"}
+                },
+                "iiv": {
+                    p: {"value": 30.0, "units": "%CV", "source": "Hao2018", "evidence": "D"}
+                    for p in ("cl", "v", "ka")
+                },
+            },
+            None,
+        ),
+        (
+            {
+                "effects": [
+                    {
+                        "parameter": "cl",
+                        "covariate": "cyp3a5",
+                        "form": "categorical",
+                        "factors": {
+                            "*3/*3": {
+                                "value": 1.0,
+                                "units": "1",
+                                "source": "Hao2018",
+                                "evidence": "V",
+                            }
+                        },
+                    }
+                ]
+            },
+            "missing category '\\*1/\\*3'",
+        ),
+        (
+            {"effects": [{"parameter": "cl", "covariate": "weight_kg", "form": "powr"}]},
+            "Did you mean 'power'",
+        ),
+        (
+            {"effects": [{"parameter": "cl", "covariate": "wieght_kg", "form": "power"}]},
+            "Did you mean 'weight_kg'",
+        ),
+        (
+            {"effects": [{"parameter": "cl", "covariate": "cyp3a5", "form": "power"}]},
+            "does not fit covariate",
+        ),
+        (
+            {"effects": [{"parameter": "cl", "covariate": "post_transplant_day", "form": "power"}]},
+            "fixed_covariates",
+        ),
     ],
 )
 def test_invalid_sets_are_refused_with_named_key(change, message):
@@ -257,18 +337,23 @@ def test_invalid_sets_are_refused_with_named_key(change, message):
 
 
 def test_non_positive_definite_covariance_is_refused():
-    iiv = {p: {"value": 30.0, "units": "%CV", "source": "Hao2018", "evidence": "D"}
-           for p in ("cl", "v", "ka")}
-    corr = {pair: {"value": value, "units": "1", "source": "Hao2018", "evidence": "D"}
-            for pair, value in (("cl,v", 0.9), ("cl,ka", 0.9), ("v,ka", -0.9))}
+    iiv = {
+        p: {"value": 30.0, "units": "%CV", "source": "Hao2018", "evidence": "D"}
+        for p in ("cl", "v", "ka")
+    }
+    corr = {
+        pair: {"value": value, "units": "1", "source": "Hao2018", "evidence": "D"}
+        for pair, value in (("cl,v", 0.9), ("cl,ka", 0.9), ("v,ka", -0.9))
+    }
     with pytest.raises(ValueError, match="not positive semi-definite"):
         P.parameter_set_from_dict(_minimal(iiv=iiv, iiv_correlation=corr))
 
 
 def test_overrides_replace_values_and_refuse_unknown_keys():
     base = P.load_parameter_set("default")
-    changed = P.override_parameter_set(base, {"typical.cl": 16.0, "iiv.cl": 40.0,
-                                              "iiv_correlation.cl,v": 0.4})
+    changed = P.override_parameter_set(
+        base, {"typical.cl": 16.0, "iiv.cl": 40.0, "iiv_correlation.cl,v": 0.4}
+    )
     assert changed.typical["cl"].value == 16.0 and changed.typical["cl"].evidence == "D"
     assert base.typical["cl"].value == 14.0
     _, omega = changed.iiv_covariance()
