@@ -33,6 +33,7 @@ __all__ = [
     "CONFIDENCE",
     "PERCENTILES",
     "format_attainment",
+    "format_range",
     "target_attainment",
     "wilson_interval",
 ]
@@ -383,7 +384,7 @@ def _targets(
         return (
             np.full(n_subjects, lower),
             np.full(n_subjects, upper),
-            f"{_range_text(lower, upper)} ng/mL (override)",
+            f"{format_range(lower, upper)} ng/mL (override)",
         )
     missing = [name for name in (LOWER, UPPER) if name not in ds.variables]
     if missing:
@@ -395,7 +396,7 @@ def _targets(
     if np.any(~np.isfinite(lower) | (lower < 0)) or np.any(~(upper > lower)):
         raise ValueError(f"{LOWER}/{UPPER} must satisfy 0 <= lower < upper for every subject")
     pairs = pd.DataFrame({"lower": lower, "upper": upper}).value_counts().sort_index()
-    ranges = [f"{_range_text(a, b)} ng/mL" for a, b in pairs.index]
+    ranges = [f"{format_range(a, b)} ng/mL" for a, b in pairs.index]
     counts = pairs.to_numpy()
     label = str(ds.attrs.get("target_label", ""))
     if len(ranges) == 1:
@@ -406,7 +407,8 @@ def _targets(
     return lower, upper, text
 
 
-def _range_text(lower: float, upper: float) -> str:
+def format_range(lower: float, upper: float) -> str:
+    """Target range text without units: "6<en dash>10", "≤ 4" (lower 0), "≥ 5" (no upper)."""
     if lower == 0.0:
         return f"≤ {upper:g}"
     if math.isinf(upper):
