@@ -96,6 +96,12 @@ the error observed on troughs is far smaller (voriconazole days 15-22, 1.5 mg BI
 0.034 % over 28 days, with 130 change points)."""
 
 _DATA_FILE = "interactions.toml"
+_MECHANISM_LABELS = {
+    "reversible_inhibition": "reversible inhibition",
+    "mechanism_based_inhibition": "mechanism-based inhibition",
+    "induction": "induction",
+    "none": "none (not CYP3A-mediated or negligible)",
+}
 _MAPPING = {
     "reversible_inhibition": "hyperbolic",
     "mechanism_based_inhibition": "linear",
@@ -589,7 +595,7 @@ def describe_drug(name: str) -> str:
         f"{'yes' if drug.named_in_consensus else 'no'}"
     )
     lines.append(
-        f"  mechanism: {drug.mechanism.replace('_', ' ')} ({', '.join(drug.mechanism_source)})"
+        f"  mechanism: {_MECHANISM_LABELS[drug.mechanism]} ({', '.join(drug.mechanism_source)})"
     )
     if drug.mechanism == "reversible_inhibition":
         assert drug.onset_half_life is not None and drug.offset_half_life is not None
@@ -616,15 +622,17 @@ def describe_drug(name: str) -> str:
             )
         )
     if drug.genotype_dependent:
-        lines.append(f"  CYP3A5 expressers: {_format_effect(drug.effect_expresser)}")
-        lines.append(f"  non-expressers:    {_format_effect(drug.effect_non_expresser)}")
+        for label, effect in (
+            ("CYP3A5 expressers", drug.effect_expresser),
+            ("non-expressers", drug.effect_non_expresser),
+        ):
+            lines.append(f"  {label}: {_format_effect(effect)}")
+            if effect.note:
+                lines.append(f"    note: {effect.note}")
     else:
         lines.append(f"  effect: {_format_effect(drug.effect_non_expresser)}")
-    notes = dict.fromkeys(
-        e.note for e in (drug.effect_non_expresser, drug.effect_expresser) if e.note
-    )
-    for note in notes:
-        lines.append(f"  note: {note}")
+        if drug.effect_non_expresser.note:
+            lines.append(f"    note: {drug.effect_non_expresser.note}")
     references = _references()
     lines.append("  sources:")
     for key in drug.sources:
