@@ -29,6 +29,8 @@ import pandas as pd
 import xarray as xr
 from scipy import stats
 
+from pksim.targets import in_range
+
 __all__ = [
     "CONFIDENCE",
     "PERCENTILES",
@@ -164,7 +166,7 @@ def target_attainment(
 
     lo, hi = lower[None, :, None], upper[None, :, None]
     counts = {
-        "pct_in_range": np.all((values >= lo) & (values <= hi), axis=2),
+        "pct_in_range": np.all(in_range(values, lo, hi), axis=2),
         "pct_below": np.any(values < lo, axis=2),
         "pct_above": np.any(values > hi, axis=2),
     }
