@@ -23,6 +23,7 @@ STREAMS: dict[str, int] = {
     "sampling_time": 5,
     "adherence": 6,
     "food_adherence": 7,
+    "comedication": 8,
 }
 """Registered stream names. Append new streams with new integers; never renumber."""
 

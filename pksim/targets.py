@@ -107,6 +107,11 @@ def _targets() -> Mapping[str, TargetRange]:
     return MappingProxyType(out)
 
 
+def weight_band_edges_kg() -> tuple[float, ...]:
+    """Default weight-band edges (kg) for subgroup tables: the consensus starting-dose bands."""
+    return tuple(float(x) for x in _read_data()["subgroups"]["weight_band_edges_kg"]["value"])
+
+
 def load_targets() -> dict[str, TargetRange]:
     """Bundled target ranges by name: ``induction``, ``maintenance``, ``renal_impairment``."""
     return dict(_targets())
