@@ -490,7 +490,7 @@ def _target(table: Mapping, days: int | None, problems: Problems) -> TargetPlan 
             targets.TargetRange,
             float(lower),
             float(upper),
-            f"custom {lower:g}–{upper:g} ng/mL",
+            f"custom {lower:g}-{upper:g} ng/mL",
             "user",
         )
     else:

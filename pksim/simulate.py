@@ -11,6 +11,7 @@ the result does not depend on the chunk size, and every regimen sees the same pa
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -269,18 +270,20 @@ def _weight_bands(scenario: Scenario, weight_kg: np.ndarray) -> np.ndarray:
         or set(targets.weight_band_edges_kg())
     )
     labels = [f"< {edges[0]:g} kg"]
-    labels += [f"{low:g}–{high:g} kg" for low, high in zip(edges[:-1], edges[1:], strict=True)]
+    labels += [f"{low:g}-{high:g} kg" for low, high in itertools.pairwise(edges)]
     labels.append(f"≥ {edges[-1]:g} kg")
     return np.asarray(labels)[np.searchsorted(edges, weight_kg, side="right")]
 
 
 def _comedication_labels(scenario: Scenario, taking: np.ndarray) -> np.ndarray:
+    """ "none" or the drugs a subject takes, joined by " + "."""
     names = [plan.course.drug for plan in scenario.comedications]
+    combos, inverse = np.unique(taking, axis=0, return_inverse=True)
     labels = [
         " + ".join(n for n, used in zip(names, row, strict=True) if used) or "none"
-        for row in taking
+        for row in combos
     ]
-    return np.asarray(labels)
+    return np.asarray(labels)[inverse.reshape(-1)]
 
 
 def _subject_coords(scenario: Scenario, cov, start: int, stop: int, taking) -> dict:
