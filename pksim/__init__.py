@@ -10,4 +10,16 @@ try:
 except PackageNotFoundError:  # running from a source tree without installation
     __version__ = "0.0.0+unknown"
 
-__all__ = ["__version__"]
+from pksim.analysis import format_attainment, target_attainment
+from pksim.scenario import Scenario, ScenarioError, load_scenario
+from pksim.simulate import run
+
+__all__ = [
+    "Scenario",
+    "ScenarioError",
+    "__version__",
+    "format_attainment",
+    "load_scenario",
+    "run",
+    "target_attainment",
+]

@@ -1,64 +1,210 @@
-"""Command line: ``pksim run``.
+"""Command line: ``pksim run | validate | list | describe``.
 
-Until scenario files land, ``pksim run`` prints a small demonstration: the typical steady-state
-trough of 3 mg/day tacrolimus given once vs twice daily, by CYP3A5 genotype, from the exact
-kernel and the analytic steady-state formula side by side.
+Exit status 0 on success, 2 on bad input (one paragraph saying what is wrong), 130 when
+interrupted. Output files are written atomically: to a temporary file in the same folder,
+then renamed, so an interrupted run never leaves a half-written result.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
 
-import numpy as np
+import pandas as pd
 
-from pksim import __version__, model
+from pksim import __version__, analysis, cohort, food, formulations, interactions, parameters
+from pksim.checks import unknown_name_message
+from pksim.scenario import DEFAULT_SCENARIO, list_scenarios, load_scenario, scenario_path
 
-# Demonstration values: the LN synthesis of PK_REFERENCE §1.1 (60 kg, HCT 35 %, no steroid).
-DEMO_CL_L_PER_H = {"*3/*3": 14.0, "*1/*3": 14.0 * 1.6, "*1/*1": 14.0 * 2.0}
-DEMO_V_L, DEMO_KA_PER_H, DEMO_TLAG_H = 700.0, 4.5, 0.4
-DEMO_DAILY_DOSE_MG, DEMO_DAYS = 3.0, 28
+EXIT_OK, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 2, 130
+PROGRESS_AFTER_S = 1.0
+"""A progress bar appears once a run has taken this long."""
+SUBGROUPS = ("weight_band", "cyp3a5", "renal_impairment", "comedication")
+DEFAULT_OUT = "pksim-output"
+
+CATALOGUES: dict[str, Callable[[], list[str]]] = {
+    "scenarios": list_scenarios,
+    "populations": cohort.list_populations,
+    "parameters": parameters.list_parameter_sets,
+    "drugs": interactions.list_drugs,
+    "food": food.list_conditions,
+    "formulations": formulations.list_formulations,
+}
 
 
-def demo() -> str:
-    lines = [
-        f"pksim {__version__}: typical LN patient, {DEMO_DAILY_DOSE_MG:g} mg/day, "
-        f"trough (ng/mL) on day {DEMO_DAYS}",
-        f"{'CYP3A5':<8} {'QD kernel':>10} {'QD analytic':>12} "
-        f"{'BID kernel':>11} {'BID analytic':>13}",
+def write_atomically(path: Path, write: Callable[[Path], None]) -> None:
+    """Call ``write(temporary_path)``, then rename the file to ``path`` (same folder)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(handle)
+    try:
+        write(Path(temporary))
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+
+
+class ProgressBar:
+    """Progress on stderr, shown only once the run has lasted PROGRESS_AFTER_S."""
+
+    def __init__(self, stream=sys.stderr, width: int = 30):
+        self.start = time.perf_counter()
+        self.stream, self.width, self.shown = stream, width, False
+
+    def __call__(self, done: int, total: int) -> None:
+        elapsed = time.perf_counter() - self.start
+        if elapsed < PROGRESS_AFTER_S and done < total:
+            return
+        if elapsed < PROGRESS_AFTER_S and not self.shown:
+            return
+        filled = round(self.width * done / total)
+        bar = "#" * filled + "." * (self.width - filled)
+        self.stream.write(f"\rsimulating [{bar}] {done:,}/{total:,} subjects, {elapsed:.1f} s")
+        self.shown = True
+        if done >= total:
+            self.stream.write("\n")
+        self.stream.flush()
+
+
+def summary_table(ds, *, day: int | None, window: tuple[int, int] | None) -> pd.DataFrame:
+    """Attainment by regimen, then by each subgroup with two or more levels (tidy, one CSV)."""
+    tables = [
+        analysis.target_attainment(ds, day=day, window=window).assign(subgroup="all", level="all")
     ]
-    for genotype, cl in DEMO_CL_L_PER_H.items():
-        row = [genotype]
-        for per_day in (1, 2):
-            tau = 24.0 / per_day
-            times = (np.arange(DEMO_DAYS * per_day) * tau)[np.newaxis, :]
-            dose = DEMO_DAILY_DOSE_MG / per_day
-            day_end = model.concentrations(
-                [cl],
-                [DEMO_V_L],
-                [DEMO_KA_PER_H],
-                [DEMO_TLAG_H],
-                [1.0],
-                times,
-                np.full_like(times, dose),
-                [DEMO_DAYS * 24.0],
+    for name in SUBGROUPS:
+        if name in ds.coords and len(set(ds[name].values.tolist())) > 1:
+            table = analysis.target_attainment(ds, by=("regimen", name), day=day, window=window)
+            tables.append(table.rename(columns={name: "level"}).assign(subgroup=name))
+    table = pd.concat(tables, ignore_index=True)
+    table["level"] = table["level"].astype(str)
+    front = ["regimen", "subgroup", "level"]
+    return table[front + [c for c in table.columns if c not in front]]
+
+
+def command_run(args: argparse.Namespace) -> int:
+    from pksim import plot, simulate
+
+    scenario = load_scenario(args.scenario or DEFAULT_SCENARIO)
+    out = (
+        Path(args.out)
+        if args.out
+        else Path(DEFAULT_OUT) / scenario_path(args.scenario or DEFAULT_SCENARIO).stem
+    )
+    ds = simulate.run(scenario, n_subjects=args.n, seed=args.seed, progress=ProgressBar())
+    window = json.loads(ds.attrs["target_window"])
+    day = None if window else int(ds.attrs["target_day"])
+    window = tuple(window) if window else None
+    print(
+        f"{scenario.title}\n{ds.attrs['n_subjects']:,} subjects, seed {ds.attrs['seed']}, "
+        f"parameter set {ds.attrs['parameter_set']!r}\n"
+    )
+    print(analysis.format_attainment(analysis.target_attainment(ds, day=day, window=window)))
+    write_atomically(out / "result.nc", lambda path: ds.to_netcdf(path, engine="h5netcdf"))
+    write_atomically(
+        out / "summary.csv",
+        lambda path: summary_table(ds, day=day, window=window).to_csv(path, index=False),
+    )
+    written = [out / "result.nc", out / "summary.csv"]
+    if not args.no_plots:
+        written += plot.save_plots(ds, out)
+    print("\nwrote " + ", ".join(str(p) for p in written))
+    return EXIT_OK
+
+
+def command_validate(args: argparse.Namespace) -> int:
+    for name in args.files:
+        scenario = load_scenario(name)
+        print(
+            f"{scenario.origin}: valid ({len(scenario.regimens)} regimens, "
+            f"{scenario.subjects:,} subjects, {scenario.days} days)"
+        )
+    return EXIT_OK
+
+
+def command_list(args: argparse.Namespace) -> int:
+    kinds = [args.kind] if args.kind else list(CATALOGUES)
+    for kind in kinds:
+        print(f"{kind}:\n  " + "\n  ".join(CATALOGUES[kind]()))
+    return EXIT_OK
+
+
+def describe(name: str) -> str:
+    """Text about a drug, parameter set, population or bundled scenario called ``name``."""
+    if name in parameters.list_parameter_sets():
+        return parameters.load_parameter_set(name).describe()
+    if name in cohort.list_populations():
+        lines = [f"population {name}"]
+        for key, entry in cohort.population_settings(name).items():
+            lines.append(
+                f"  {key} = {entry['default']:g} {entry['units']}  ({entry['description']})"
             )
-            steady = model.steady_state_trough(
-                cl, DEMO_V_L, DEMO_KA_PER_H, DEMO_TLAG_H, 1.0, dose, tau
-            )
-            row += [f"{day_end[0, 0]:.2f}", f"{float(steady):.2f}"]
-        lines.append(f"{row[0]:<8} {row[1]:>10} {row[2]:>12} {row[3]:>11} {row[4]:>13}")
-    return "\n".join(lines)
+        return "\n".join(lines)
+    if name in list_scenarios():
+        return scenario_path(name).read_text(encoding="utf-8")
+    try:
+        return interactions.describe_drug(name)
+    except ValueError:
+        valid = [
+            *interactions.list_drugs(),
+            *parameters.list_parameter_sets(),
+            *cohort.list_populations(),
+            *list_scenarios(),
+        ]
+        raise ValueError(unknown_name_message("name", name, valid)) from None
+
+
+def command_describe(args: argparse.Namespace) -> int:
+    print(describe(args.name))
+    return EXIT_OK
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(
+        prog="pksim",
+        description="Tacrolimus trough simulation for virtual cohorts (unrelated to PK-Sim®).",
+    )
+    top.add_argument("--version", action="version", version=f"pksim {__version__}")
+    commands = top.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="simulate a scenario and report target attainment")
+    run.add_argument(
+        "scenario", nargs="?", help=f"scenario file or bundled name (default: {DEFAULT_SCENARIO})"
+    )
+    run.add_argument("--out", help=f"output folder (default: {DEFAULT_OUT}/<scenario>)")
+    run.add_argument("-n", type=int, help="number of subjects (overrides the scenario)")
+    run.add_argument("--seed", type=int, help="random seed (overrides the scenario)")
+    run.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+    run.set_defaults(handler=command_run)
+    validate = commands.add_parser("validate", help="check scenario files without simulating")
+    validate.add_argument("files", nargs="+")
+    validate.set_defaults(handler=command_validate)
+    listing = commands.add_parser("list", help="list bundled scenarios and catalogues")
+    listing.add_argument("kind", nargs="?", choices=list(CATALOGUES))
+    listing.set_defaults(handler=command_list)
+    about = commands.add_parser(
+        "describe", help="describe a drug, parameter set, population or scenario"
+    )
+    about.add_argument("name")
+    about.set_defaults(handler=command_describe)
+    return top
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="pksim", description="Tacrolimus trough simulation.")
-    parser.add_argument("--version", action="version", version=f"pksim {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("run", help="run the default demonstration")
-    parser.parse_args(argv)
-    print(demo())
-    return 0
+    args = parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except (ValueError, OSError) as error:
+        print(f"pksim {args.command}: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("\npksim: interrupted; no partial output was written", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":
