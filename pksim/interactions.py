@@ -550,7 +550,7 @@ def lookup_drug(name: str) -> Interaction:
     hit = catalogue.index.get(_normalize(name))
     if hit is None:
         close = difflib.get_close_matches(_normalize(name), list(catalogue.index), n=3, cutoff=0.6)
-        suggestion = ""
+        suggestion = "."
         if close:
             names = dict.fromkeys(
                 key if catalogue.index[key][1] == key else f"{key} ({catalogue.index[key][1]})"
