@@ -8,7 +8,7 @@ import platform
 
 import numba
 
-from benchmarks import bench_kernel
+from benchmarks import bench_cohort, bench_kernel
 
 
 def machine() -> str:
@@ -32,6 +32,8 @@ def main() -> None:
     sizes = (10_000,) if args.quick else (10_000, 100_000, 1_000_000)
     print("Kernel, reference workload (28 doses, 14 troughs per subject)")
     print(bench_kernel.format_rows(bench_kernel.run(sizes, ode_subjects=5 if args.quick else 20)))
+    print("\nCohort sampling (chinese-adult-ln, default parameter set)")
+    print(bench_cohort.format_rows(bench_cohort.run(sizes)))
 
 
 if __name__ == "__main__":
