@@ -60,8 +60,12 @@ def get_number(
     exclusive_minimum: bool = False,
     integer: bool = False,
     units: str = "",
+    allow_minus_infinity: bool = False,
 ) -> Any:
-    """A number (int or float; ``integer`` demands an int) within the given bounds."""
+    """A number (int or float; ``integer`` demands an int) within the given bounds.
+
+    ``allow_minus_infinity`` accepts TOML's ``-inf`` (e.g. "started long before").
+    """
     path = _join(where, key)
     if key not in mapping:
         if default is MISSING:
@@ -70,13 +74,16 @@ def get_number(
     value = mapping[key]
     kind = "a whole number" if integer else "a number"
     unit = f" {units}" if units else ""
+    in_units = f" (in {units})" if units else ""
     if (
         isinstance(value, bool)
         or not isinstance(value, int | float)
         or (integer and not isinstance(value, int))
     ):
-        problems.add(path, f"must be {kind}{unit}, got {value!r}")
+        problems.add(path, f"must be {kind}{in_units}, got {value!r}")
         return None if default is MISSING else default
+    if allow_minus_infinity and value == -math.inf:
+        return value
     if not math.isfinite(value):
         problems.add(path, f"must be finite, got {value!r}")
         return None if default is MISSING else default

@@ -221,15 +221,18 @@ def scenario_from_mapping(
     seed = get_number(data, "seed", "", problems, default=0, minimum=0, integer=True)
 
     population, patients = _population(
-        get_table(data, "population", "", problems), Path(base_dir), problems
+        get_table(data, "population", "", problems), Path(base_dir), seed, problems
     )
     parameter_set, overrides = _parameters(get_table(data, "parameters", "", problems), problems)
-    variability = _delegate(
-        problems,
-        "variability",
-        cohort.load_variability,
-        dict(get_table(data, "variability", "", problems)),
+    variability_table = get_table(data, "variability", "", problems)
+    variability_overrides = _settings_overrides(
+        variability_table, cohort.variability_settings(), "variability", problems
     )
+    variability = None
+    if len(variability_overrides) == len(variability_table):
+        variability = _delegate(
+            problems, "variability", cohort.load_variability, variability_overrides
+        )
     regimens = _regimens(get_tables(data, "regimens", "", problems), problems)
     food_plan = _food(get_table(data, "food", "", problems), problems)
     comedications = _comedications(get_tables(data, "comedications", "", problems), days, problems)
@@ -270,7 +273,35 @@ def _delegate(problems: Problems, where: str, function, *args, **kwargs):
         return None
 
 
-def _population(table: Mapping, base_dir: Path, problems: Problems):
+def _settings_overrides(
+    table: Mapping, settings: Mapping[str, Mapping], where: str, problems: Problems
+) -> dict[str, Any]:
+    """Overrides checked key by key against each setting's allowed range and units."""
+    check_keys(table, settings, where, problems)
+    values = {}
+    for key, entry in settings.items():
+        if key not in table:
+            continue
+        if entry.get("units") == "bool":
+            values[key] = get_bool(table, key, where, problems, default=entry["default"])
+            continue
+        low, high = entry["allowed"]
+        value = get_number(
+            table,
+            key,
+            where,
+            problems,
+            default=None,
+            minimum=low,
+            maximum=high,
+            units=entry.get("units", ""),
+        )
+        if value is not None:
+            values[key] = value
+    return values
+
+
+def _population(table: Mapping, base_dir: Path, seed: int | None, problems: Problems):
     name = get_str(
         table,
         "name",
@@ -283,10 +314,11 @@ def _population(table: Mapping, base_dir: Path, problems: Problems):
     if name is None:
         return None, None
     settings = cohort.population_settings(name)
-    overrides = {key: value for key, value in table.items() if key not in POPULATION_KEYS}
-    check_keys(overrides, settings, "population", problems)
-    overrides = {key: value for key, value in overrides.items() if key in settings}
-    population = _delegate(problems, "population", cohort.load_population, name, overrides)
+    given = {key: value for key, value in table.items() if key not in POPULATION_KEYS}
+    overrides = _settings_overrides(given, settings, "population", problems)
+    population = None
+    if len(overrides) == len(given):  # cross-setting checks once every value is in range
+        population = _delegate(problems, "population", cohort.load_population, name, overrides)
     csv = get_str(table, "patients_csv", "population", problems, default=None)
     patients = None
     if csv is not None:
@@ -294,12 +326,14 @@ def _population(table: Mapping, base_dir: Path, problems: Problems):
         if not path.is_file():
             problems.add("population.patients_csv", f"no such file: {path}")
         elif population is not None:
+            # Unknown genotypes are imputed from the population with the scenario's seed.
             patients = _delegate(
                 problems,
                 "population.patients_csv",
                 cohort.read_patients_csv,
                 path,
                 population=population,
+                seed=seed or 0,
             )
     return population, patients
 
@@ -336,8 +370,8 @@ def _regimens(tables: list[Mapping], problems: Problems) -> tuple[Regimen, ...]:
             regimens.append(Regimen.from_mapping(table, where))
         except ValueError as error:
             problems.extend(line.strip() for line in str(error).splitlines() if line.strip())
-    names = [r.name for r in regimens]
-    for name in {n for n in names if names.count(n) > 1}:
+    names = [table.get("name") for table in tables if isinstance(table.get("name"), str)]
+    for name in sorted({n for n in names if names.count(n) > 1}):
         problems.add("regimens", f"regimen names must be unique; {name!r} appears twice or more")
     return tuple(regimens)
 
@@ -368,14 +402,15 @@ def _food(table: Mapping, problems: Problems) -> FoodPlan:
     fraction = get_number(
         table, "fraction_against_rule", "food", problems, default=0.0, minimum=0.0, maximum=1.0
     )
+    breaking = [c for c in conditions if not food.lookup_condition(c).complies]
     violation = get_str(
         table,
         "violation",
         "food",
         problems,
         default="with_meal",
-        choices=conditions,
-        kind="food condition",
+        choices=breaking,
+        kind="food condition that breaks the dosing rule",
     )
     if "condition" not in table and not meals:
         condition = "fasted"
@@ -411,8 +446,19 @@ def _comedications(
         where = f"comedications[{index}]"
         check_keys(table, COMEDICATION_KEYS, where, problems)
         drug = get_str(table, "drug", where, problems)
-        start = get_number(table, "start_day", where, problems, default=1.0, units="days")
+        start = get_number(
+            table,
+            "start_day",
+            where,
+            problems,
+            default=1.0,
+            units="days",
+            allow_minus_infinity=True,
+        )
         stop = get_number(table, "stop_day", where, problems, default=None, units="days")
+        if start is not None and stop is not None and stop < start:
+            problems.add(f"{where}.stop_day", f"must be >= start_day ({start:g}), got {stop!r}")
+            continue
         fraction = get_number(
             table, "fraction", where, problems, default=1.0, minimum=0.0, maximum=1.0
         )
@@ -452,7 +498,6 @@ def _target(table: Mapping, days: int | None, problems: Problems) -> TargetPlan 
         minimum=1,
         maximum=days or MAX_DAYS,
         integer=True,
-        units="(day of treatment)",
     )
     window = table.get("window")
     if window is not None:
