@@ -60,32 +60,29 @@ def _row(a, i):
 
 
 @nb.njit(cache=True, inline="always")
-def _simulate_subject(
-    i,
-    k,
-    v,
-    tlag,
-    f,
-    ka,
-    class_lag,
-    times,
-    amounts,
-    klass,
-    dose_f,
-    samples,
-    change_times,
-    k_mult,
-    out,
-    gut,
-    adv_eka,
-    adv_coef,
-    smp_eka,
-    smp_coef,
-):
+def _propagate(k, dt, ka, i, n_classes, eka, coef):
+    """Propagators over ``dt`` h: returns exp(-k·dt), and for class 0 exp(-ka·dt) and
+    ka·T(ka, k, dt); classes 1..K-1 are written into ``eka`` and ``coef``."""
+    ek = math.exp(-k * dt)
+    ka0 = ka[i, 0]
+    eka0 = math.exp(-ka0 * dt)
+    coef0 = ka0 * transfer(ka0, k, dt, ek, eka0)
+    for c in range(1, n_classes):
+        kac = ka[i, c]
+        eka[c] = math.exp(-kac * dt)
+        coef[c] = kac * transfer(kac, k, dt, ek, eka[c])
+    return ek, eka0, coef0
+
+
+# fmt: off
+@nb.njit(cache=True, inline="always")
+def _simulate_subject(i, k, v, tlag, f, ka, class_lag, times, amounts, klass, dose_f, samples,
+                      change_times, k_mult, out, gut, adv_eka, adv_coef, smp_eka, smp_coef):
     """Concentrations (ng/mL) of subject ``i`` at its sorted sample times, into ``out[i]``.
 
     Rows are indexed in place (no per-subject array views: views of a shared row would
-    contend on its reference count across threads).
+    contend on its reference count across threads). Class 0 of the gut lives in scalars (the
+    common single-class case stays in registers); classes 1..K-1 in the scratch arrays.
     """
     n_classes = ka.shape[1]
     n_doses = times.shape[1]
@@ -94,12 +91,9 @@ def _simulate_subject(
     rt, ra, rc, rf = _row(times, i), _row(amounts, i), _row(klass, i), _row(dose_f, i)
     rs, rk = _row(samples, i), _row(k_mult, i)
     k0, vi, lag0, fi = k[i], v[i], tlag[i], f[i]
-    # Class 0 lives in scalars (the common single-class case stays in registers);
-    # classes 1..K-1 in the scratch arrays.
     for c in range(n_classes):
         gut[c] = 0.0
     gut0 = 0.0
-    ka0 = ka[i, 0]
     central = 0.0
     started = False
     # Current time = cur_base + cur_off. Arrivals keep base = dose time and off = lag, so the
@@ -109,15 +103,9 @@ def _simulate_subject(
     cur_off = 0.0
     seg = 0
     kk = k0 * k_mult[rk, 0]
-    adv_dt = -1.0
-    adv_k = -1.0
-    adv_ek = 0.0
-    adv_eka0 = 0.0
-    adv_coef0 = 0.0
-    smp_coef0 = 0.0
-    smp_dt = -1.0
-    smp_k = -1.0
-    smp_ek = 0.0
+    # Cached propagators for state advances (adv_*) and for samples (smp_*).
+    adv_dt = adv_k = smp_dt = smp_k = -1.0
+    adv_ek = adv_eka0 = adv_coef0 = smp_ek = smp_coef0 = 0.0
     j = 0
     s = 0
     off = 0.0
@@ -135,15 +123,9 @@ def _simulate_subject(
             else:
                 dt = (t_sample - cur_base) - cur_off
                 if dt != smp_dt or kk != smp_k:
-                    smp_dt = dt
-                    smp_k = kk
-                    smp_ek = math.exp(-kk * dt)
-                    smp_coef0 = ka0 * transfer(ka0, kk, dt, smp_ek, math.exp(-ka0 * dt))
-                    for c in range(1, n_classes):
-                        kac = ka[i, c]
-                        e = math.exp(-kac * dt)
-                        smp_eka[c] = e
-                        smp_coef[c] = kac * transfer(kac, kk, dt, smp_ek, e)
+                    smp_dt, smp_k = dt, kk
+                    smp_ek, _, smp_coef0 = _propagate(kk, dt, ka, i, n_classes,
+                                                     smp_eka, smp_coef)
                 value = central * smp_ek + gut0 * smp_coef0
                 for c in range(1, n_classes):
                     value += gut[c] * smp_coef[c]
@@ -151,32 +133,22 @@ def _simulate_subject(
             s += 1
             continue
         if t_change < t_arrival:
-            next_base = t_change
-            next_off = 0.0
+            next_base, next_off = t_change, 0.0
         else:
-            next_base = times[rt, j]
-            next_off = off
+            next_base, next_off = times[rt, j], off
         if started:
             dt = (next_base - cur_base) + (next_off - cur_off)
             if dt != 0.0:
                 if dt != adv_dt or kk != adv_k:
-                    adv_dt = dt
-                    adv_k = kk
-                    adv_ek = math.exp(-kk * dt)
-                    adv_eka0 = math.exp(-ka0 * dt)
-                    adv_coef0 = ka0 * transfer(ka0, kk, dt, adv_ek, adv_eka0)
-                    for c in range(1, n_classes):
-                        kac = ka[i, c]
-                        e = math.exp(-kac * dt)
-                        adv_eka[c] = e
-                        adv_coef[c] = kac * transfer(kac, kk, dt, adv_ek, e)
+                    adv_dt, adv_k = dt, kk
+                    adv_ek, adv_eka0, adv_coef0 = _propagate(kk, dt, ka, i, n_classes,
+                                                             adv_eka, adv_coef)
                 central = central * adv_ek + gut0 * adv_coef0
                 gut0 *= adv_eka0
                 for c in range(1, n_classes):
                     central += gut[c] * adv_coef[c]
                     gut[c] *= adv_eka[c]
-        cur_base = next_base
-        cur_off = next_off
+        cur_base, cur_off = next_base, next_off
         if t_change < t_arrival:
             seg += 1
             kk = k0 * k_mult[rk, seg]
@@ -192,22 +164,8 @@ def _simulate_subject(
 
 
 @nb.njit(parallel=True, cache=True)
-def simulate(
-    k,
-    v,
-    tlag,
-    f,
-    ka,
-    class_lag,
-    times,
-    amounts,
-    klass,
-    dose_f,
-    samples,
-    change_times,
-    k_mult,
-    out,
-):
+def simulate(k, v, tlag, f, ka, class_lag, times, amounts, klass, dose_f, samples,
+             change_times, k_mult, out):
     """Concentrations (ng/mL) for every subject, written into ``out`` (n, s).
 
     k, v, tlag, f: (n,) elimination rate constant (1/h), volume (L), lag (h), bioavailability.
@@ -226,30 +184,11 @@ def simulate(
         adv_coef = np.empty(n_classes)
         smp_eka = np.empty(n_classes)
         smp_coef = np.empty(n_classes)
-        stop = min(n, (task + 1) * SUBJECTS_PER_TASK)
-        for i in range(task * SUBJECTS_PER_TASK, stop):
-            _simulate_subject(
-                i,
-                k,
-                v,
-                tlag,
-                f,
-                ka,
-                class_lag,
-                times,
-                amounts,
-                klass,
-                dose_f,
-                samples,
-                change_times,
-                k_mult,
-                out,
-                gut,
-                adv_eka,
-                adv_coef,
-                smp_eka,
-                smp_coef,
-            )
+        for i in range(task * SUBJECTS_PER_TASK, min(n, (task + 1) * SUBJECTS_PER_TASK)):
+            _simulate_subject(i, k, v, tlag, f, ka, class_lag, times, amounts, klass, dose_f,
+                              samples, change_times, k_mult, out, gut, adv_eka, adv_coef,
+                              smp_eka, smp_coef)
+# fmt: on
 
 
 @nb.njit(parallel=True, cache=True)
