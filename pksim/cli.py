@@ -8,12 +8,13 @@ then renamed, so an interrupted run never leaves a half-written result.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -21,6 +22,8 @@ import pandas as pd
 from pksim import __version__, analysis, cohort, food, formulations, interactions, parameters
 from pksim.checks import unknown_name_message
 from pksim.scenario import DEFAULT_SCENARIO, list_scenarios, load_scenario, scenario_path
+from pksim.simulate import DEFAULT_CHUNK_SUBJECTS
+from pksim.stream import PERCENTILE_METHODS
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 2, 130
 PROGRESS_AFTER_S = 1.0
@@ -75,46 +78,108 @@ class ProgressBar:
 
 def summary_table(ds, *, day: int | None, window: tuple[int, int] | None) -> pd.DataFrame:
     """Attainment by regimen, then by each subgroup with two or more levels (tidy, one CSV)."""
-    tables = [
-        analysis.target_attainment(ds, day=day, window=window).assign(subgroup="all", level="all")
-    ]
-    for name in SUBGROUPS:
-        if name in ds.coords and len(set(ds[name].values.tolist())) > 1:
-            table = analysis.target_attainment(ds, by=("regimen", name), day=day, window=window)
-            tables.append(table.rename(columns={name: "level"}).assign(subgroup=name))
-    table = pd.concat(tables, ignore_index=True)
+    tables = [analysis.target_attainment(ds, day=day, window=window)]
+    names = [name for name in SUBGROUPS if name in ds.coords]
+    for name in names:
+        tables.append(analysis.target_attainment(ds, by=("regimen", name), day=day, window=window))
+    return tidy_summary(tables, names)
+
+
+def tidy_summary(tables: list[pd.DataFrame], subgroups: list[str]) -> pd.DataFrame:
+    """One tidy table from the overall table and one per subgroup (kept with 2+ levels)."""
+    parts = [tables[0].assign(subgroup="all", level="all")]
+    for name, table in zip(subgroups, tables[1:], strict=True):
+        if table[name].nunique() > 1:
+            parts.append(table.rename(columns={name: "level"}).assign(subgroup=name))
+    table = pd.concat(parts, ignore_index=True)
     table["level"] = table["level"].astype(str)
     front = ["regimen", "subgroup", "level"]
     return table[front + [c for c in table.columns if c not in front]]
 
 
-def command_run(args: argparse.Namespace) -> int:
-    from pksim import plot, simulate
+@contextlib.contextmanager
+def _dask_client(args: argparse.Namespace) -> Iterator[object]:
+    """A Dask client for --dask ADDRESS or --workers N, else None."""
+    if args.dask is None and args.workers is None:
+        yield None
+        return
+    if args.dask is not None and args.workers is not None:
+        raise ValueError("give either --dask ADDRESS or --workers N, not both")
+    from pksim import distributed
 
+    with distributed.connect(args.dask, args.workers) as client:
+        yield client
+
+
+def command_run(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario or DEFAULT_SCENARIO)
     out = (
         Path(args.out)
         if args.out
         else Path(DEFAULT_OUT) / scenario_path(args.scenario or DEFAULT_SCENARIO).stem
     )
-    ds = simulate.run(scenario, n_subjects=args.n, seed=args.seed, progress=ProgressBar())
-    window = json.loads(ds.attrs["target_window"])
-    day = None if window else int(ds.attrs["target_day"])
-    window = tuple(window) if window else None
-    print(
-        f"{scenario.title}\n{ds.attrs['n_subjects']:,} subjects, seed {ds.attrs['seed']}, "
-        f"parameter set {ds.attrs['parameter_set']!r}\n"
+    n = scenario.subjects if args.n is None else args.n
+    seed = scenario.seed if args.seed is None else args.seed
+    options = {"chunk_subjects": args.chunk_subjects, "threads": args.threads}
+    if args.summary_only:
+        from pksim import simulate
+
+        simulate.prepare(scenario, n, seed)  # bad input fails before a cluster starts
+    with _dask_client(args) as client:
+        if args.summary_only:
+            return _run_summary(scenario, n, seed, out, args, client=client, **options)
+        return _run_dataset(scenario, n, seed, out, args, client=client, **options)
+
+
+def _header(scenario, n: int, seed: int) -> str:
+    return (
+        f"{scenario.title}\n{n:,} subjects, seed {seed}, "
+        f"parameter set {scenario.parameter_set.name!r}\n"
     )
-    print(analysis.format_attainment(analysis.target_attainment(ds, day=day, window=window)))
-    write_atomically(out / "result.nc", lambda path: ds.to_netcdf(path, engine="h5netcdf"))
-    write_atomically(
-        out / "summary.csv",
-        lambda path: summary_table(ds, day=day, window=window).to_csv(path, index=False),
-    )
-    written = [out / "result.nc", out / "summary.csv"]
-    if not args.no_plots:
-        written += plot.save_plots(ds, out)
+
+
+def _run_dataset(scenario, n, seed, out: Path, args, **options) -> int:
+    from pksim import plot, simulate
+
+    store = out / ("result.zarr" if args.zarr else "result.nc")
+    with simulate.run(
+        scenario, n_subjects=n, seed=seed, progress=ProgressBar(), store=store, **options
+    ) as ds:
+        window = json.loads(ds.attrs["target_window"])
+        day = None if window else int(ds.attrs["target_day"])
+        window = tuple(window) if window else None
+        print(_header(scenario, n, seed))
+        print(analysis.format_attainment(analysis.target_attainment(ds, day=day, window=window)))
+        write_atomically(
+            out / "summary.csv",
+            lambda path: summary_table(ds, day=day, window=window).to_csv(path, index=False),
+        )
+        written = [store, out / "summary.csv"]
+        if not args.no_plots:
+            written += plot.save_plots(ds, out)
     print("\nwrote " + ", ".join(str(p) for p in written))
+    return EXIT_OK
+
+
+def _run_summary(scenario, n, seed, out: Path, args, **options) -> int:
+    from pksim import stream
+
+    groupings = [("regimen",), *(("regimen", name) for name in SUBGROUPS)]
+    tables = stream.attainment_tables(
+        scenario,
+        n,
+        seed,
+        groupings=groupings,
+        percentiles=args.percentiles,
+        progress=ProgressBar(),
+        **options,
+    )
+    print(_header(scenario, n, seed))
+    print(analysis.format_attainment(tables[0]))
+    print(f"percentiles: {tables[0].attrs['percentiles']}")
+    summary = tidy_summary(tables, list(SUBGROUPS))
+    write_atomically(out / "summary.csv", lambda path: summary.to_csv(path, index=False))
+    print(f"\nwrote {out / 'summary.csv'} (summary only: no result store, no plots)")
     return EXIT_OK
 
 
@@ -180,6 +245,38 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("-n", type=int, help="number of subjects (overrides the scenario)")
     run.add_argument("--seed", type=int, help="random seed (overrides the scenario)")
     run.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+    run.add_argument(
+        "--summary-only",
+        action="store_true",
+        help="stream attainment tables over chunks (memory independent of -n); write only "
+        "summary.csv",
+    )
+    run.add_argument(
+        "--percentiles",
+        choices=PERCENTILE_METHODS,
+        default="histogram",
+        help="with --summary-only: trough percentiles from a fine histogram (0.023 %% "
+        "resolution, bounded memory; default) or exact (keeps the evaluated troughs)",
+    )
+    run.add_argument(
+        "--zarr", action="store_true", help="write result.zarr (Zarr) instead of result.nc"
+    )
+    run.add_argument(
+        "--chunk-subjects",
+        type=int,
+        default=DEFAULT_CHUNK_SUBJECTS,
+        metavar="N",
+        help=f"subjects simulated together; bounds memory (default {DEFAULT_CHUNK_SUBJECTS})",
+    )
+    run.add_argument(
+        "--threads", type=int, default=1, metavar="N", help="chunks simulated at once (default 1)"
+    )
+    run.add_argument(
+        "--dask", metavar="ADDRESS", help="run chunks on the Dask scheduler at ADDRESS"
+    )
+    run.add_argument(
+        "--workers", type=int, metavar="N", help="run chunks on a local Dask cluster of N workers"
+    )
     run.set_defaults(handler=command_run)
     validate = commands.add_parser("validate", help="check scenario files without simulating")
     validate.add_argument("files", nargs="+")
@@ -199,7 +296,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         return args.handler(args)
-    except (ValueError, OSError) as error:
+    except (ValueError, OSError, ImportError) as error:
         print(f"pksim {args.command}: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:

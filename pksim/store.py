@@ -34,7 +34,7 @@ __all__ = ["ENGINES", "check_store_path", "open_store", "write"]
 
 
 def check_store_path(path: str | Path) -> Path:
-    """The store path, checked: a known suffix, a folder that exists, the engine installed."""
+    """The store path, checked: a known suffix and its engine installed."""
     if not isinstance(path, str | os.PathLike):
         raise ValueError(f"store must be a path ending in .zarr or .nc, got {path!r}")
     path = Path(path)
@@ -43,8 +43,6 @@ def check_store_path(path: str | Path) -> Path:
             f"store {str(path)!r}: "
             + unknown_name_message("store suffix", path.suffix or "(none)", ENGINES)
         )
-    if not path.parent.is_dir():
-        raise ValueError(f"store {str(path)!r}: folder {str(path.parent)!r} does not exist")
     if path.suffix == ".zarr":
         _require_zarr()
     return path
@@ -63,6 +61,7 @@ def _require_zarr() -> None:
 def write(path: str | Path, chunks: Iterable[xr.Dataset], *, attrs: dict) -> None:
     """Write the chunk Datasets (in subject order) to ``path`` atomically, with ``attrs``."""
     path = check_store_path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.parent / f".{path.name}.{uuid.uuid4().hex[:12]}.tmp"
     try:
         if path.suffix == ".zarr":

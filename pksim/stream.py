@@ -556,7 +556,8 @@ def _histogram_percentiles(histogram: np.ndarray) -> dict[str, float]:
         below = math.floor(position)
         above = min(below + 1, count - 1)
         a, b = representative[np.searchsorted(cumulative, [below, above], side="right")]
-        value = _lerp(float(a), float(b), position - below)
+        fraction = position - below
+        value = float(a) if fraction == 0.0 else _lerp(float(a), float(b), fraction)
         out[name] = value if math.isfinite(value) else math.nan
     return out
 
