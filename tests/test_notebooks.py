@@ -9,6 +9,7 @@ notebook that runs to the end has also passed those.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
 
@@ -106,4 +107,5 @@ def test_notebook_runs_top_to_bottom(
     if path.name.startswith("04"):
         output = tmp_path / "output"
         assert (output / "large-cohort.nc").is_file()
-        assert (output / "large-cohort.zarr").is_dir()
+        if importlib.util.find_spec("zarr") is not None:  # optional: the notebook skips Zarr
+            assert (output / "large-cohort.zarr").is_dir()
