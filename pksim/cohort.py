@@ -733,6 +733,12 @@ def iov_f_multipliers(
         return np.ones(shape)
     occasion = np.floor(np.where(missing, 0.0, times) / occasion_length_h).astype(np.intp)
     z = _normal_columns(seed, "iov", start, stop, int(occasion.max()) + 1)
+    if occasion.shape[0] > 1:
+        # Usually every given dose of a column falls in the same occasion (late doses and
+        # draws rarely cross midnight): one shared gather instead of a per-subject one.
+        shared = np.maximum(np.where(missing, -1, occasion).max(axis=0), 0)
+        if np.all((occasion == shared) | missing):
+            occasion = shared[np.newaxis, :]
     if occasion.shape[0] == 1:
         out = z[:, occasion[0]]
     else:

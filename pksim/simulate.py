@@ -529,10 +529,16 @@ def _food_conditions(scenario: Scenario, regimen: Regimen, events, seed, start, 
 def _dose_times_after_draws(events, sample_times: np.ndarray) -> np.ndarray:
     """Dose times with a late trough draw respected: the dose due then waits for the draw."""
     times = np.array(events.times)
-    first_of_day = (events.slot == 0) & (events.day >= 2)
-    columns = np.flatnonzero(first_of_day)
-    draw = sample_times[:, events.day[columns] - 2]  # trough of the day before that dose
-    times[:, columns] = np.maximum(times[:, columns], draw)  # a missed dose (NaN) stays NaN
+    columns = np.flatnonzero((events.slot == 0) & (events.day >= 2))
+    previous = events.day[columns] - 2  # the trough of the day before that dose
+    step = columns[0] if columns.size else 0
+    if np.array_equal(columns, np.arange(step, times.shape[1], step or 1)) and np.array_equal(
+        previous, np.arange(columns.size)
+    ):  # day-major slots: the first doses of days 2.. are every step-th column, in place
+        view = times[:, step::step]
+        np.maximum(view, sample_times[:, : columns.size], out=view)  # a missed (NaN) stays NaN
+    else:
+        times[:, columns] = np.maximum(times[:, columns], sample_times[:, previous])
     return times
 
 
