@@ -136,7 +136,14 @@ class Scenario:
     parameter_overrides: Mapping[str, float] = field(default_factory=dict)
 
     def replace(self, **changes: Any) -> Scenario:
-        """A copy with some fields changed (the fields are not re-validated)."""
+        """A copy with some fields changed (the fields are not re-validated).
+
+        The scenario text kept for provenance gets a leading comment naming the changed
+        fields, since it no longer describes the run by itself.
+        """
+        if "text" not in changes and changes:
+            note = f"# changed in Python after loading: {', '.join(sorted(changes))}\n"
+            changes["text"] = note + self.text
         return dataclasses.replace(self, **changes)
 
 
