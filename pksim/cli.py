@@ -22,7 +22,7 @@ import pandas as pd
 from pksim import __version__, analysis, cohort, food, formulations, interactions, parameters
 from pksim.checks import unknown_name_message
 from pksim.scenario import DEFAULT_SCENARIO, list_scenarios, load_scenario, scenario_path
-from pksim.simulate import DEFAULT_CHUNK_SUBJECTS
+from pksim.simulate import DEFAULT_CHUNK_SUBJECTS, MAX_DEFAULT_THREADS
 from pksim.stream import PERCENTILE_METHODS
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 2, 130
@@ -269,7 +269,10 @@ def parser() -> argparse.ArgumentParser:
         help=f"subjects simulated together; bounds memory (default {DEFAULT_CHUNK_SUBJECTS})",
     )
     run.add_argument(
-        "--threads", type=int, default=1, metavar="N", help="chunks simulated at once (default 1)"
+        "--threads",
+        type=int,
+        metavar="N",
+        help=f"chunks simulated at once (default: one per CPU core, at most {MAX_DEFAULT_THREADS})",
     )
     run.add_argument(
         "--dask", metavar="ADDRESS", help="run chunks on the Dask scheduler at ADDRESS"

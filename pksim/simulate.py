@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numba
 import numpy as np
 import xarray as xr
 
@@ -46,6 +47,11 @@ the results waiting in memory."""
 
 TROUGH_LONG_NAME = "Whole-blood trough concentration"
 MEASURED_LONG_NAME = "Measured whole-blood trough (with assay error)"
+
+MAX_DEFAULT_THREADS = 8
+"""Cap of the default ``threads`` (memory grows with the chunks simulated at once)."""
+THREADSAFE_LAYERS = ("omp", "tbb")
+"""numba threading layers whose parallel kernels may be launched from several threads."""
 
 Progress = Callable[[int, int], None]
 
@@ -78,7 +84,7 @@ def run(
     chunk_subjects: int = DEFAULT_CHUNK_SUBJECTS,
     progress: Progress | None = None,
     store: str | Path | None = None,
-    threads: int = 1,
+    threads: int | None = None,
     client: Any = None,
     lazy: bool = False,
 ) -> xr.Dataset:
@@ -93,7 +99,8 @@ def run(
     Parameters
     ----------
     chunk_subjects
-        Subjects simulated together; memory grows with it (and with ``threads``).
+        Subjects simulated together; memory grows with it (and with ``threads``): about
+        150 MB per chunk being simulated at the default size, 2 regimens and 28 days.
     store
         A path ending in ``.zarr`` (Zarr v2 format, needs ``pip install 'pksim[zarr]'``) or
         ``.nc`` (NetCDF4 through h5netcdf): the Dataset is written chunk by chunk, under a
@@ -101,8 +108,11 @@ def run(
         bounded by the chunk size. Returns the Dataset opened lazily from the store (values
         are read when used; close it when done).
     threads
-        Chunks simulated at the same time in this process (each chunk's kernel call is already
-        parallel with numba's threads).
+        Chunks simulated at the same time in this process (default: one per CPU core, at most
+        :data:`MAX_DEFAULT_THREADS`). Each chunk's kernel call is parallel with numba's threads
+        on its own; the threads overlap the NumPy work of one chunk with another. Where
+        numba's threading layer cannot be entered from several threads at once (the
+        ``workqueue`` fallback, without OpenMP or TBB), chunks run one at a time.
     client
         A ``dask.distributed.Client`` or a scheduler address: chunks run as tasks on that
         cluster and come back here (into memory or into ``store``). Needs
@@ -154,7 +164,8 @@ def run(
     return dataset
 
 
-def _check_execution(chunk_subjects: int, threads: int) -> None:
+def _check_execution(chunk_subjects: int, threads: int | None) -> None:
+    threads = default_threads() if threads is None else threads
     for name, value in (("chunk_subjects", chunk_subjects), ("threads", threads)):
         if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
             raise ValueError(f"{name} must be a whole number >= 1, got {value!r}")
@@ -672,7 +683,7 @@ def map_chunks(
     plan: Plan,
     chunk_subjects: int,
     *,
-    threads: int = 1,
+    threads: int | None = None,
     client: Any = None,
     progress: Progress | None = None,
     arguments: tuple = (),
@@ -683,12 +694,13 @@ def map_chunks(
     ``Client`` or a scheduler address); a bounded number of chunks is in flight at a time.
     """
     _check_execution(chunk_subjects, threads)
+    threads = default_threads() if threads is None else threads
     bounds = chunk_bounds(plan.n_subjects, chunk_subjects)
     if client is not None:
         from pksim import distributed
 
         results = distributed.ordered_map(client, task, plan, bounds, arguments)
-    elif threads > 1:
+    elif threads > 1 and len(bounds) > 1:
         results = _threaded_map(task, plan, bounds, arguments, threads)
     else:
         results = (task(plan, start, stop, *arguments) for start, stop in bounds)
@@ -705,11 +717,19 @@ def _threaded_map(
     arguments: tuple,
     threads: int,
 ) -> Iterator[Any]:
+    bounds = list(bounds)
+    # The first chunk runs here: it starts numba's threading layer, which tells whether
+    # kernels may be launched from several threads at once.
+    yield task(plan, *bounds[0], *arguments)
+    if numba.threading_layer() not in THREADSAFE_LAYERS:
+        for start, stop in bounds[1:]:
+            yield task(plan, start, stop, *arguments)
+        return
     window = threads * CHUNKS_IN_FLIGHT_PER_WORKER
     with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="pksim") as pool:
         pending = []
         try:
-            for start, stop in bounds:
+            for start, stop in bounds[1:]:
                 pending.append(pool.submit(task, plan, start, stop, *arguments))
                 if len(pending) >= window:
                     yield pending.pop(0).result()
@@ -777,5 +797,9 @@ def provenance(plan: Plan) -> dict[str, object]:
 
 
 def default_threads() -> int:
-    """Threads worth using on this machine for :func:`run` / ``summarize`` (the CPU count)."""
-    return max(1, os.cpu_count() or 1)
+    """Default ``threads``: the CPU cores this process may use, at most MAX_DEFAULT_THREADS."""
+    if hasattr(os, "sched_getaffinity"):
+        cores = len(os.sched_getaffinity(0))
+    else:
+        cores = os.cpu_count() or 1
+    return max(1, min(MAX_DEFAULT_THREADS, cores))

@@ -150,7 +150,7 @@ def summarize(
     target: tuple[float, float] | None = None,
     percentiles: str = "histogram",
     chunk_subjects: int = simulate.DEFAULT_CHUNK_SUBJECTS,
-    threads: int = 1,
+    threads: int | None = None,
     client: Any = None,
     progress: simulate.Progress | None = None,
 ) -> pd.DataFrame:
@@ -194,7 +194,7 @@ def attainment_tables(
     target: tuple[float, float] | None = None,
     percentiles: str = "histogram",
     chunk_subjects: int = simulate.DEFAULT_CHUNK_SUBJECTS,
-    threads: int = 1,
+    threads: int | None = None,
     client: Any = None,
     progress: simulate.Progress | None = None,
 ) -> list[pd.DataFrame]:

@@ -8,7 +8,10 @@ used to depend on the chunk's composition).
 """
 
 import importlib.util
+import os
+import subprocess
 import sys
+from pathlib import Path
 
 import numba
 import pandas as pd
@@ -46,6 +49,30 @@ def test_chunks_of_one_subject_and_threads_give_identical_results(scenario, refe
     xr.testing.assert_identical(
         pksim.run(scenario, n_subjects=N, chunk_subjects=5, threads=3), reference
     )
+
+
+def test_threads_are_safe_under_numbas_workqueue_layer():
+    """The workqueue layer aborts the process when parallel kernels are launched from two
+    threads at once; with it, threads=4 must fall back to one chunk at a time."""
+    code = (
+        "import numba, pksim, xarray as xr\n"
+        "from pksim.scenario import scenario_from_text\n"
+        "from tests.test_simulate import SMALL\n"
+        "sc = scenario_from_text(SMALL)\n"
+        "a = pksim.run(sc, n_subjects=40, chunk_subjects=4, threads=4)\n"
+        "assert numba.threading_layer() == 'workqueue'\n"
+        "xr.testing.assert_identical(a, pksim.run(sc, n_subjects=40, threads=1))\n"
+    )
+    environment = os.environ | {"NUMBA_THREADING_LAYER": "workqueue"}
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=Path(__file__).resolve().parents[1],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
 
 
 def test_numba_thread_count_does_not_change_results(scenario, reference):

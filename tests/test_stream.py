@@ -119,7 +119,7 @@ def test_summary_memory_does_not_grow_with_the_cohort(scenario):
 
     def peak(n, percentiles):
         tracemalloc.start()
-        stream.summarize(scenario, n, chunk_subjects=256, percentiles=percentiles)
+        stream.summarize(scenario, n, chunk_subjects=256, percentiles=percentiles, threads=1)
         _, top = tracemalloc.get_traced_memory()
         tracemalloc.stop()
         return top
