@@ -8,7 +8,7 @@ import platform
 
 import numba
 
-from benchmarks import bench_cohort, bench_kernel
+from benchmarks import bench_cohort, bench_end_to_end, bench_kernel
 
 
 def machine() -> str:
@@ -27,6 +27,9 @@ def machine() -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small sizes only (smoke run)")
+    parser.add_argument(
+        "--large", action="store_true", help="end to end also for 10^7 subjects (summary mode)"
+    )
     args = parser.parse_args()
     print(f"machine: {machine()}\n")
     sizes = (10_000,) if args.quick else (10_000, 100_000, 1_000_000)
@@ -34,6 +37,16 @@ def main() -> None:
     print(bench_kernel.format_rows(bench_kernel.run(sizes, ode_subjects=5 if args.quick else 20)))
     print("\nCohort sampling (chinese-adult-ln, default parameter set)")
     print(bench_cohort.format_rows(bench_cohort.run(sizes)))
+    print(
+        "\nEnd to end: scenario -> attainment tables (ln-induction, 2 regimens, 28 days; "
+        "one process per row)"
+    )
+    if args.quick:
+        rows = bench_end_to_end.run((10_000,), modes=("summary",), threads=(1,))
+    else:
+        large = bench_end_to_end.LARGE_SIZES if args.large else bench_end_to_end.SIZES
+        rows = bench_end_to_end.run(large)
+    print(bench_end_to_end.format_rows(rows))
 
 
 if __name__ == "__main__":
