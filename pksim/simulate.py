@@ -99,8 +99,8 @@ def run(
     Parameters
     ----------
     chunk_subjects
-        Subjects simulated together; memory grows with it (and with ``threads``): about
-        150 MB per chunk being simulated at the default size, 2 regimens and 28 days.
+        Subjects simulated together; memory grows with it (and with ``threads``): roughly
+        150-200 MB per chunk being simulated at the default size, 2 regimens and 28 days.
     store
         A path ending in ``.zarr`` (Zarr v2 format, needs ``pip install 'pksim[zarr]'``) or
         ``.nc`` (NetCDF4 through h5netcdf): the Dataset is written chunk by chunk, under a
@@ -137,6 +137,11 @@ def run(
     if lazy:
         if store is not None:
             raise ValueError("give either lazy=True or store=..., not both")
+        if client is not None:
+            raise ValueError(
+                "lazy=True returns Dask arrays computed on the active Dask scheduler (the last "
+                "Client created); leave out client, or drop lazy=True to run on that client now"
+            )
         from pksim import distributed
 
         return distributed.lazy_dataset(plan, chunk_subjects)
@@ -154,14 +159,47 @@ def run(
         )
         stores.write(path, chunks, attrs=provenance(plan))
         return stores.open_store(path)
-    parts = list(
-        map_chunks(
-            dataset_chunk, plan, chunk_subjects, threads=threads, client=client, progress=progress
-        )
+    chunks = map_chunks(
+        dataset_chunk, plan, chunk_subjects, threads=threads, client=client, progress=progress
     )
-    dataset = xr.concat(parts, dim="subject") if len(parts) > 1 else parts[0]
-    dataset.attrs = provenance(plan)
-    return dataset
+    return _assemble(chunks, plan.n_subjects).assign_attrs(provenance(plan))
+
+
+def _assemble(chunks: Iterator[xr.Dataset], n_subjects: int) -> xr.Dataset:
+    """One Dataset from the chunks (in subject order), filled into arrays allocated once."""
+    first = next(chunks)
+    if first.sizes["subject"] == n_subjects:
+        return first
+    full = {}
+    for name, variable in first.variables.items():
+        if "subject" in variable.dims:
+            shape = tuple(
+                n_subjects if dim == "subject" else size for dim, size in variable.sizes.items()
+            )
+            full[name] = np.empty(shape, dtype=variable.dtype)
+    for chunk in itertools.chain([first], chunks):
+        start = int(chunk["subject"].values[0])
+        for name, values in full.items():
+            variable = chunk.variables[name]
+            if variable.dtype != values.dtype:
+                raise RuntimeError(f"chunks disagree on the dtype of {name!r}: a pksim bug")
+            axis = variable.dims.index("subject")
+            index = (slice(None),) * axis + (slice(start, start + chunk.sizes["subject"]),)
+            values[index] = variable.values
+    return xr.Dataset(
+        {
+            name: (variable.dims, full[name], variable.attrs)
+            for name, variable in first.data_vars.items()
+        },
+        coords={
+            name: (
+                coord.dims,
+                full[name] if name in full else coord.values,
+                coord.attrs,
+            )
+            for name, coord in first.coords.items()
+        },
+    )
 
 
 def _check_execution(chunk_subjects: int, threads: int | None) -> None:

@@ -143,6 +143,8 @@ def test_without_dask_the_error_says_what_to_install(scenario, monkeypatch, tmp_
 def test_bad_dask_arguments(scenario):
     with pytest.raises(ValueError, match="client must be"):
         pksim.run(scenario, n_subjects=5, client=42)
+    with pytest.raises(ValueError, match="leave out client"):
+        pksim.run(scenario, n_subjects=5, client="tcp://127.0.0.1:1", lazy=True)
     with pytest.raises(ValueError, match="either a scheduler address or a number"):
         with distributed.connect("tcp://127.0.0.1:1", 2):
             pass
