@@ -731,23 +731,39 @@ def iov_f_multipliers(
     missing = np.isnan(times)
     if typical_only or sd == 0 or times.size == 0 or missing.all():
         return np.ones(shape)
-    occasion = np.floor(np.where(missing, 0.0, times) / occasion_length_h).astype(np.intp)
+    any_missing = bool(missing.any())
+    given = np.where(missing, 0.0, times) if any_missing else times
+    occasion = (given / occasion_length_h).astype(np.intp)  # times >= 0: truncation = floor
     z = _normal_columns(seed, "iov", start, stop, int(occasion.max()) + 1)
+    z *= sd
+    np.exp(z, out=z)  # one value per occasion, before it is repeated for each dose
     if occasion.shape[0] > 1:
-        # Usually every given dose of a column falls in the same occasion (late doses and
-        # draws rarely cross midnight): one shared gather instead of a per-subject one.
-        shared = np.maximum(np.where(missing, -1, occasion).max(axis=0), 0)
-        if np.all((occasion == shared) | missing):
-            occasion = shared[np.newaxis, :]
+        occasion = _shared_occasions(occasion, missing if any_missing else None)
     if occasion.shape[0] == 1:
         out = z[:, occasion[0]]
     else:
         out = np.take_along_axis(z, occasion, axis=1)
-    out *= sd
-    np.exp(out, out=out)
-    if missing.any():
+    if any_missing:
         out[np.broadcast_to(missing, shape)] = 1.0
     return out
+
+
+def _shared_occasions(occasion: np.ndarray, missing: np.ndarray | None) -> np.ndarray:
+    """(1, m) when every given dose of each column falls in the same occasion, else as is.
+
+    Usually true (late doses and draws rarely cross an occasion boundary), and one shared
+    gather is much faster than a per-subject one; missed doses get 1 whatever their occasion.
+    """
+    candidates = [occasion[0]]
+    if missing is not None:
+        candidates.append(np.maximum(np.where(missing, -1, occasion).max(axis=0), 0))
+    for shared in candidates:
+        same = occasion == shared
+        if missing is not None:
+            same |= missing
+        if same.all():
+            return shared[np.newaxis, :]
+    return occasion
 
 
 @dataclass(frozen=True, slots=True)

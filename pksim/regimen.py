@@ -747,7 +747,8 @@ def dose_events(
         clock_h = np.where(missed, np.nan, clock_h)
         amounts = np.where(missed, 0.0, amounts)
 
-    times, clock_h = np.array(times, dtype=np.float64), np.array(clock_h, dtype=np.float64)
+    times = np.array(times, dtype=np.float64, order="C")  # rows contiguous, as the kernel reads
+    clock_h = np.array(clock_h, dtype=np.float64, order="C")
     arrays = (times, amounts, clock_h, daily, day, slot)
     for array in arrays:
         array.flags.writeable = False

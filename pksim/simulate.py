@@ -417,21 +417,33 @@ def simulate_arrays(
     taper = scenario.population.prednisone_taper
     with_profiles = profiles and scenario.output.profiles
 
-    troughs, measured_values, below, daily, profile_values = [], [], [], [], []
-    for regimen in scenario.regimens:
-        events = dose_events(regimen, cov.weight_kg, scenario.days, seed=seed, start=start)
-        times = _dose_times_after_draws(events, sample_times)
-        conditions = _food_conditions(scenario, regimen, events, seed, start, stop)
-        absorption = food.absorption_arrays(pk.ka, conditions, regimen.formulation)
-        dose_f = absorption.dose_f * cohort.iov_f_multipliers(
+    all_events = [
+        dose_events(regimen, cov.weight_kg, scenario.days, seed=seed, start=start)
+        for regimen in scenario.regimens
+    ]
+    all_times = [_dose_times_after_draws(events, sample_times) for events in all_events]
+    # One IOV call for every regimen's doses: the same draws, made once.
+    all_iov = np.split(
+        cohort.iov_f_multipliers(
             pset,
-            times,
+            np.concatenate(all_times, axis=1),
             seed=seed,
             start=start,
             stop=stop,
             occasion_length_h=variability.occasion_length_h,
             typical_only=typical_only,
-        )
+        ),
+        np.cumsum([times.shape[1] for times in all_times])[:-1],
+        axis=1,
+    )
+
+    troughs, measured_values, below, daily, profile_values = [], [], [], [], []
+    for regimen, events, times, iov in zip(
+        scenario.regimens, all_events, all_times, all_iov, strict=True
+    ):
+        conditions = _food_conditions(scenario, regimen, events, seed, start, stop)
+        absorption = food.absorption_arrays(pk.ka, conditions, regimen.formulation)
+        dose_f = absorption.dose_f * iov
         if taper is not None:
             dose_f = dose_f * covariates.prednisone_f_multipliers(
                 pset, cov.prednisone_mg_per_day, taper, times
@@ -577,7 +589,7 @@ def _food_conditions(scenario: Scenario, regimen: Regimen, events, seed, start, 
 
 def _dose_times_after_draws(events, sample_times: np.ndarray) -> np.ndarray:
     """Dose times with a late trough draw respected: the dose due then waits for the draw."""
-    times = np.array(events.times)
+    times = np.array(events.times, order="C")  # the kernel wants rows contiguous
     columns = np.flatnonzero((events.slot == 0) & (events.day >= 2))
     previous = events.day[columns] - 2  # the trough of the day before that dose
     step = columns[0] if columns.size else 0
