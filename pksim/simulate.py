@@ -421,12 +421,14 @@ def simulate_arrays(
         dose_events(regimen, cov.weight_kg, scenario.days, seed=seed, start=start)
         for regimen in scenario.regimens
     ]
-    all_times = [_dose_times_after_draws(events, sample_times) for events in all_events]
+    doses = [_shared_rows(_dose_times_after_draws(e, sample_times), e.amounts) for e in all_events]
+    all_times = [times for times, _ in doses]
+    rows = max(times.shape[0] for times in all_times)
     # One IOV call for every regimen's doses: the same draws, made once.
     all_iov = np.split(
         cohort.iov_f_multipliers(
             pset,
-            np.concatenate(all_times, axis=1),
+            np.concatenate([np.broadcast_to(t, (rows, t.shape[1])) for t in all_times], axis=1),
             seed=seed,
             start=start,
             stop=stop,
@@ -438,8 +440,8 @@ def simulate_arrays(
     )
 
     troughs, measured_values, below, daily, profile_values = [], [], [], [], []
-    for regimen, events, times, iov in zip(
-        scenario.regimens, all_events, all_times, all_iov, strict=True
+    for regimen, events, (times, amounts), iov in zip(
+        scenario.regimens, all_events, doses, all_iov, strict=True
     ):
         conditions = _food_conditions(scenario, regimen, events, seed, start, stop)
         absorption = food.absorption_arrays(pk.ka, conditions, regimen.formulation)
@@ -457,7 +459,7 @@ def simulate_arrays(
             cl_change_times=change_times,
             cl_multipliers=cl_multipliers,
         )
-        inputs = (cl, pk.v, absorption.ka, pk.tlag, pk.f, times, events.amounts)
+        inputs = (cl, pk.v, absorption.ka, pk.tlag, pk.f, times, amounts)
         true = model.concentrations_general(*inputs, sample_times[:, sampled], **arguments)
         if measured:
             observed = cohort.residual_error(
@@ -585,6 +587,14 @@ def _food_conditions(scenario: Scenario, regimen: Regimen, events, seed, start, 
         fraction_against_rule=plan.fraction_against_rule,
         violation=plan.violation,
     )
+
+
+def _shared_rows(times: np.ndarray, amounts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(1, m) dose times and amounts when every subject has the same (fixed-dose regimens
+    taken on time): the kernel then reads one shared row, with the same numbers."""
+    if times.shape[0] > 1 and (amounts == amounts[:1]).all() and (times == times[:1]).all():
+        return times[:1], amounts[:1]  # (NaN != NaN: a missed dose keeps rows per subject)
+    return times, amounts
 
 
 def _dose_times_after_draws(events, sample_times: np.ndarray) -> np.ndarray:
