@@ -25,17 +25,15 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from pksim import rng
-from pksim.formulations import (
+from pksim.catalogue import (
     CitedValue,
     check_keys,
-    list_formulations,
-    lookup_formulation,
     normalize_name,
-    pk_classes,
     read_cited,
     read_data,
     unknown_name_error,
 )
+from pksim.formulations import list_formulations, lookup_formulation, pk_classes
 
 __all__ = [
     "MEAL_KINDS",

@@ -47,9 +47,8 @@ import difflib
 import itertools
 import math
 import numbers
-import re
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -57,6 +56,17 @@ from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+
+from pksim.catalogue import (
+    CitedValue,
+    check_keys,
+    normalize_name,
+    read_cited,
+    read_data,
+    read_evidence,
+    read_positive,
+    read_sources,
+)
 
 __all__ = [
     "DEFAULT_LOG_TOLERANCE",
@@ -82,7 +92,6 @@ MECHANISMS: tuple[str, ...] = (
     "induction",
     "none",
 )
-EVIDENCE_TAGS: tuple[str, ...] = ("V", "I", "M", "D")
 HOURS_PER_DAY = 24.0
 
 _QUADRATURE_NODES = 6
@@ -143,17 +152,6 @@ class Effect:
         if self.cl_multiplier >= 1.0 and self.f_multiplier <= 1.0:
             return "inducer"
         return "mixed"
-
-
-@dataclass(frozen=True, slots=True)
-class CitedValue:
-    """A number with its units, source keys and evidence tag."""
-
-    value: float
-    units: str
-    source: tuple[str, ...]
-    evidence: str
-    note: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,83 +286,31 @@ class ClGrid:
 # ----------------------------------------------------------------------------- loading
 
 
-def _normalize(name: str) -> str:
-    return re.sub(r"[\s\-]+", "_", name.strip().casefold())
-
-
-def _check_keys(table: Mapping[str, Any], allowed: Iterable[str], where: str) -> None:
-    unknown = sorted(set(table) - set(allowed))
-    if unknown:
-        raise ValueError(
-            f"{_DATA_FILE}: {where}: unknown keys {unknown}; allowed {sorted(allowed)}"
-        )
-
-
-def _sources(value: Any, where: str) -> tuple[str, ...]:
-    keys = (value,) if isinstance(value, str) else tuple(value) if isinstance(value, list) else ()
-    if not keys or not all(isinstance(key, str) and key for key in keys):
-        raise ValueError(f"{_DATA_FILE}: {where}: source must be a key or a list of keys")
-    return keys
-
-
-def _evidence(value: Any, where: str) -> str:
-    if value not in EVIDENCE_TAGS:
-        raise ValueError(f"{_DATA_FILE}: {where}: evidence must be one of {EVIDENCE_TAGS}")
-    return value
-
-
-def _positive(value: Any, where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValueError(f"{_DATA_FILE}: {where}: expected a number, got {value!r}")
-    if not (math.isfinite(value) and value > 0):
-        raise ValueError(f"{_DATA_FILE}: {where}: must be finite and > 0, got {value!r}")
-    return float(value)
-
-
-def _cited(table: Any, where: str, units: str) -> CitedValue:
-    if not isinstance(table, dict):
-        raise ValueError(f"{_DATA_FILE}: {where}: expected a table")
-    _check_keys(table, ("value", "units", "source", "evidence", "note"), where)
-    if table.get("units") != units:
-        raise ValueError(f"{_DATA_FILE}: {where}: units must be {units!r}")
-    return CitedValue(
-        value=_positive(table.get("value"), f"{where}.value"),
-        units=units,
-        source=_sources(table.get("source"), where),
-        evidence=_evidence(table.get("evidence"), where),
-        note=str(table.get("note", "")),
-    )
-
-
 def _effect(table: Any, where: str) -> Effect:
     if not isinstance(table, dict):
-        raise ValueError(f"{_DATA_FILE}: {where}: expected a table")
-    _check_keys(
+        raise ValueError(f"{where}: expected a table")
+    check_keys(
         table,
         ("auc_ratio", "cl_multiplier", "f_multiplier", "units", "source", "evidence", "note"),
         where,
     )
     if table.get("units") != "1":
-        raise ValueError(f"{_DATA_FILE}: {where}: units must be '1' (dimensionless ratios)")
+        raise ValueError(f"{where}: units must be '1' (dimensionless ratios)")
     if "auc_ratio" in table:
         if "cl_multiplier" in table or "f_multiplier" in table:
-            raise ValueError(
-                f"{_DATA_FILE}: {where}: give either auc_ratio or cl_multiplier/f_multiplier"
-            )
-        cl = 1.0 / _positive(table["auc_ratio"], f"{where}.auc_ratio")
+            raise ValueError(f"{where}: give either auc_ratio or cl_multiplier/f_multiplier")
+        cl = 1.0 / read_positive(table["auc_ratio"], f"{where}.auc_ratio")
         f = 1.0
     else:
         if "cl_multiplier" not in table and "f_multiplier" not in table:
-            raise ValueError(
-                f"{_DATA_FILE}: {where}: needs auc_ratio, cl_multiplier or f_multiplier"
-            )
-        cl = _positive(table.get("cl_multiplier", 1.0), f"{where}.cl_multiplier")
-        f = _positive(table.get("f_multiplier", 1.0), f"{where}.f_multiplier")
+            raise ValueError(f"{where}: needs auc_ratio, cl_multiplier or f_multiplier")
+        cl = read_positive(table.get("cl_multiplier", 1.0), f"{where}.cl_multiplier")
+        f = read_positive(table.get("f_multiplier", 1.0), f"{where}.f_multiplier")
     return Effect(
         cl_multiplier=cl,
         f_multiplier=f,
-        source=_sources(table.get("source"), where),
-        evidence=_evidence(table.get("evidence"), where),
+        source=read_sources(table.get("source"), where),
+        evidence=read_evidence(table.get("evidence"), where),
         note=str(table.get("note", "")),
         stated_as_exposure_ratio="auc_ratio" in table,
     )
@@ -388,28 +334,25 @@ _DRUG_KEYS = (
 
 def _interaction(name: str, table: dict[str, Any]) -> Interaction:
     where = f"drugs.{name}"
-    _check_keys(table, _DRUG_KEYS, where)
+    check_keys(table, _DRUG_KEYS, where)
     mechanism = table.get("mechanism")
     if mechanism not in MECHANISMS:
-        raise ValueError(f"{_DATA_FILE}: {where}: mechanism must be one of {MECHANISMS}")
+        raise ValueError(f"{where}: mechanism must be one of {MECHANISMS}")
     if "effect" in table:
         if "effect_expresser" in table or "effect_non_expresser" in table:
-            raise ValueError(
-                f"{_DATA_FILE}: {where}: give effect or per-genotype effects, not both"
-            )
+            raise ValueError(f"{where}: give effect or per-genotype effects, not both")
         non_expresser = expresser = _effect(table["effect"], f"{where}.effect")
     elif "effect_expresser" in table and "effect_non_expresser" in table:
         expresser = _effect(table["effect_expresser"], f"{where}.effect_expresser")
         non_expresser = _effect(table["effect_non_expresser"], f"{where}.effect_non_expresser")
     else:
         raise ValueError(
-            f"{_DATA_FILE}: {where}: needs effect, or both effect_expresser and "
-            "effect_non_expresser"
+            f"{where}: needs effect, or both effect_expresser and effect_non_expresser"
         )
     directions = {expresser.direction, non_expresser.direction} - {"neutral"}
     if "mixed" in directions or len(directions) > 1:
         raise ValueError(
-            f"{_DATA_FILE}: {where}: an effect must raise exposure on both CL and F (inhibitor) "
+            f"{where}: an effect must raise exposure on both CL and F (inhibitor) "
             "or lower it on both (inducer), the same for both genotypes"
         )
     expected = {
@@ -418,25 +361,24 @@ def _interaction(name: str, table: dict[str, Any]) -> Interaction:
         "induction": {"inducer"},
     }.get(mechanism)
     if expected is not None and directions != expected:
-        raise ValueError(f"{_DATA_FILE}: {where}: a {mechanism} effect must be an {expected.pop()}")
+        raise ValueError(f"{where}: a {mechanism} effect must be an {expected.pop()}")
     reversible = mechanism == "reversible_inhibition"
     half_lives = [table.get("onset_half_life"), table.get("offset_half_life")]
     if reversible and None in half_lives:
         raise ValueError(
-            f"{_DATA_FILE}: {where}: reversible_inhibition needs onset_half_life and "
-            "offset_half_life"
+            f"{where}: reversible_inhibition needs onset_half_life and offset_half_life"
         )
     if not reversible and any(value is not None for value in half_lives):
         raise ValueError(
-            f"{_DATA_FILE}: {where}: {mechanism} follows CYP3A turnover or is immediate; "
+            f"{where}: {mechanism} follows CYP3A turnover or is immediate; "
             "onset_half_life/offset_half_life are only for reversible_inhibition"
         )
     turnover = table.get("turnover", "hepatic")
     if turnover not in ("hepatic", "intestinal"):
-        raise ValueError(f"{_DATA_FILE}: {where}: turnover must be 'hepatic' or 'intestinal'")
+        raise ValueError(f"{where}: turnover must be 'hepatic' or 'intestinal'")
     aliases = table.get("aliases", [])
     if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases):
-        raise ValueError(f"{_DATA_FILE}: {where}: aliases must be a list of strings")
+        raise ValueError(f"{where}: aliases must be a list of strings")
     return Interaction(
         name=name,
         display_name=str(table.get("display_name", name)),
@@ -444,16 +386,16 @@ def _interaction(name: str, table: dict[str, Any]) -> Interaction:
         drug_class=str(table.get("drug_class", "")),
         named_in_consensus=bool(table.get("named_in_consensus", False)),
         mechanism=mechanism,
-        mechanism_source=_sources(table.get("mechanism_source"), f"{where}.mechanism_source"),
+        mechanism_source=read_sources(table.get("mechanism_source"), f"{where}.mechanism_source"),
         effect_non_expresser=non_expresser,
         effect_expresser=expresser,
         genotype_dependent=expresser != non_expresser,
         turnover=turnover,
         onset_half_life=(
-            _cited(half_lives[0], f"{where}.onset_half_life", "h") if reversible else None
+            read_cited(half_lives[0], f"{where}.onset_half_life", "h") if reversible else None
         ),
         offset_half_life=(
-            _cited(half_lives[1], f"{where}.offset_half_life", "h") if reversible else None
+            read_cited(half_lives[1], f"{where}.offset_half_life", "h") if reversible else None
         ),
     )
 
@@ -469,25 +411,29 @@ class _Catalogue:
 
 
 def _register(index: dict[str, tuple[str, str]], label: str, target: tuple[str, str]) -> None:
-    key = _normalize(label)
+    key = normalize_name(label)
     if key in index and index[key] != target:
-        raise ValueError(
-            f"{_DATA_FILE}: name or alias {label!r} is used twice ({index[key]} and {target})"
-        )
+        raise ValueError(f"name or alias {label!r} is used twice ({index[key]} and {target})")
     index[key] = target
 
 
 @cache
 def _catalogue() -> _Catalogue:
-    text = resources.files("pksim").joinpath("data", _DATA_FILE).read_text(encoding="utf-8")
-    data = tomllib.loads(text)
-    _check_keys(data, ("settings", "groups", "not_catalogued", "drugs"), "top level")
+    """The parsed, validated catalogue; errors are prefixed with the data file's name."""
+    try:
+        return _read_catalogue(read_data(_DATA_FILE))
+    except ValueError as error:
+        raise ValueError(f"{_DATA_FILE}: {error}") from None
+
+
+def _read_catalogue(data: dict[str, Any]) -> _Catalogue:
+    check_keys(data, ("settings", "groups", "not_catalogued", "drugs"), "top level")
     settings_table = data.get("settings", {})
-    _check_keys(
+    check_keys(
         settings_table, ("hepatic_cyp3a_half_life", "intestinal_cyp3a_half_life"), "settings"
     )
     settings = {
-        key: _cited(settings_table.get(key), f"settings.{key}", "h")
+        key: read_cited(settings_table.get(key), f"settings.{key}", "h")
         for key in ("hepatic_cyp3a_half_life", "intestinal_cyp3a_half_life")
     }
     drugs = {name: _interaction(name, table) for name, table in data.get("drugs", {}).items()}
@@ -497,17 +443,17 @@ def _catalogue() -> _Catalogue:
             _register(index, label, ("drug", name))
     groups: dict[str, tuple[tuple[str, ...], str, str]] = {}
     for name, table in data.get("groups", {}).items():
-        _check_keys(table, ("aliases", "members", "note"), f"groups.{name}")
+        check_keys(table, ("aliases", "members", "note"), f"groups.{name}")
         members = tuple(table.get("members", ()))
         missing = [m for m in members if m not in drugs]
         if not members or missing:
-            raise ValueError(f"{_DATA_FILE}: groups.{name}: unknown members {missing}")
+            raise ValueError(f"groups.{name}: unknown members {missing}")
         groups[name] = (members, str(table.get("note", "")), "group")
         for label in (name, *table.get("aliases", ())):
             _register(index, label, ("group", name))
     not_catalogued: dict[str, str] = {}
     for name, table in data.get("not_catalogued", {}).items():
-        _check_keys(table, ("aliases", "message"), f"not_catalogued.{name}")
+        check_keys(table, ("aliases", "message"), f"not_catalogued.{name}")
         not_catalogued[name] = str(table["message"])
         for label in (name, *table.get("aliases", ())):
             _register(index, label, ("not_catalogued", name))
@@ -547,9 +493,11 @@ def lookup_drug(name: str) -> Interaction:
     if not isinstance(name, str) or not name.strip():
         raise ValueError(f"co-medication name must be a non-empty string, got {name!r}")
     catalogue = _catalogue()
-    hit = catalogue.index.get(_normalize(name))
+    hit = catalogue.index.get(normalize_name(name))
     if hit is None:
-        close = difflib.get_close_matches(_normalize(name), list(catalogue.index), n=3, cutoff=0.6)
+        close = difflib.get_close_matches(
+            normalize_name(name), list(catalogue.index), n=3, cutoff=0.6
+        )
         suggestion = "."
         if close:
             names = dict.fromkeys(
