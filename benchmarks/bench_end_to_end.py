@@ -112,9 +112,9 @@ def run(
                 for count in threads:
                     command = [sys.executable, "-m", "benchmarks.bench_end_to_end", "--child"]
                     command += [workload, mode, str(n), str(count)]
-                    done = subprocess.run(
-                        command, cwd=ROOT, capture_output=True, text=True, check=True
-                    )
+                    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+                    if done.returncode != 0:
+                        raise RuntimeError(f"{' '.join(command)} failed:\n{done.stderr}")
                     rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
     return rows
 
