@@ -19,6 +19,7 @@ _EXPORTS = {
     "ScenarioError": "pksim.scenario",
     "load_scenario": "pksim.scenario",
     "run": "pksim.simulate",
+    "summarize": "pksim.stream",
     "target_attainment": "pksim.analysis",
     "format_attainment": "pksim.analysis",
 }

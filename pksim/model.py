@@ -310,8 +310,7 @@ def steady_state_trough(
         )
     )
     arrays = {
-        name: np.ascontiguousarray(a.reshape(-1))
-        for name, a in zip(names, values, strict=True)
+        name: np.ascontiguousarray(a.reshape(-1)) for name, a in zip(names, values, strict=True)
     }
     for name in ("cl", "v", "ka", "f", "tau"):
         _check_range(name, arrays[name], lower=0.0, inclusive=False, what="finite and > 0")

@@ -373,8 +373,10 @@ def _check_regimen(
             return resolved
         if not all(
             isinstance(b, WeightBand)
-            and all(v is None or (_is_number(v) and math.isfinite(v))
-                    for v in (b.below_kg, b.daily_dose_mg, b.mg_per_kg_per_day))
+            and all(
+                v is None or (_is_number(v) and math.isfinite(v))
+                for v in (b.below_kg, b.daily_dose_mg, b.mg_per_kg_per_day)
+            )
             for b in r.weight_bands
         ):
             problems.append(f"{where}.weight_bands: must be WeightBand objects holding numbers")
@@ -414,8 +416,10 @@ def _check_regimen(
                 f"{where}.dose_clock_times: at most {MAX_DOSES_PER_DAY} doses a day, "
                 f"got {len(clocks)}"
             )
-        hours = [_clock_hours(c, f"{where}.dose_clock_times[{i}]", problems)
-                 for i, c in enumerate(clocks)]
+        hours = [
+            _clock_hours(c, f"{where}.dose_clock_times[{i}]", problems)
+            for i, c in enumerate(clocks)
+        ]
         if doses is not None and doses != len(clocks):
             problems.append(
                 f"{where}.doses_per_day: {doses} does not match the {len(clocks)} "
@@ -458,9 +462,7 @@ def _check_regimen(
                 f"({DOSE_RESOLUTION_MG} mg), got {r.round_to_mg!r}"
             )
         if r.round_to_capsules:
-            problems.append(
-                f"{where}: give round_to_mg or round_to_capsules = true, not both"
-            )
+            problems.append(f"{where}: give round_to_mg or round_to_capsules = true, not both")
     if not isinstance(r.round_to_capsules, bool):
         problems.append(f"{where}.round_to_capsules: must be true or false")
 
@@ -537,8 +539,9 @@ def base_daily_dose(regimen: Regimen, weight_kg: ArrayLike) -> NDArray[np.float6
     edges = np.array([b.below_kg for b in bands[:-1]], dtype=np.float64)
     index = np.searchsorted(edges, w, side="right")  # weight == below_kg goes to the next band
     fixed = np.array([np.nan if b.daily_dose_mg is None else b.daily_dose_mg for b in bands])
-    per_kg = np.array([np.nan if b.mg_per_kg_per_day is None else b.mg_per_kg_per_day
-                       for b in bands])
+    per_kg = np.array(
+        [np.nan if b.mg_per_kg_per_day is None else b.mg_per_kg_per_day for b in bands]
+    )
     return np.where(np.isnan(fixed[index]), per_kg[index] * w, fixed[index])
 
 
@@ -630,8 +633,10 @@ def split_daily_dose(
     d = np.atleast_1d(np.asarray(daily_mg, dtype=np.float64))
     if d.ndim != 1 or np.any(~np.isfinite(d) | (d < 0)):
         raise ValueError("daily_mg must be a 1-D array of finite doses >= 0 mg")
-    if isinstance(doses_per_day, bool) or not isinstance(doses_per_day, int | np.integer) or not (
-        1 <= doses_per_day <= MAX_DOSES_PER_DAY
+    if (
+        isinstance(doses_per_day, bool)
+        or not isinstance(doses_per_day, int | np.integer)
+        or not (1 <= doses_per_day <= MAX_DOSES_PER_DAY)
     ):
         raise ValueError(f"doses_per_day must be 1..{MAX_DOSES_PER_DAY}, got {doses_per_day!r}")
     if strengths_mg is None:
