@@ -60,8 +60,12 @@ def makeable_ug(strengths_mg, top_mg):
     units = [round(s * 1000) for s in strengths_mg]
     top = round(top_mg * 1000)
     counts = [range(top // u + 1) for u in units]
-    return sorted({sum(c * u for c, u in zip(combo, units, strict=True))
-                   for combo in itertools.product(*counts)})
+    return sorted(
+        {
+            sum(c * u for c, u in zip(combo, units, strict=True))
+            for combo in itertools.product(*counts)
+        }
+    )
 
 
 def nearest_makeable_mg(dose_mg, strengths_mg, cap_mg=math.inf):
@@ -119,19 +123,26 @@ def test_formulation_aliases_resolve_to_the_product_name():
 
 def test_consensus_weight_bands():
     """LNConsensus: < 60 kg -> 2 mg/day, >= 60 kg -> 3 mg/day; 60 kg exactly is >= 60."""
-    r = load(name="bands", doses_per_day=2,
-             weight_bands=[{"below_kg": 60, "daily_dose_mg": 2}, {"daily_dose_mg": 3}])
+    r = load(
+        name="bands",
+        doses_per_day=2,
+        weight_bands=[{"below_kg": 60, "daily_dose_mg": 2}, {"daily_dose_mg": 3}],
+    )
     w = [35.0, 59.99, 60.0, 60.01, 120.0]
     np.testing.assert_array_equal(rg.intended_daily_dose(r, w), [2, 2, 3, 3, 3])
 
 
 def test_bands_mixing_fixed_and_per_kg_doses():
     """Consensus alternative for < 60 kg: 0.05 mg/kg/day; three bands with ascending limits."""
-    r = load(name="bands", doses_per_day=1, weight_bands=[
-        {"below_kg": 45, "daily_dose_mg": 1.5},
-        {"below_kg": 60, "mg_per_kg_per_day": 0.05},
-        {"daily_dose_mg": 3},
-    ])
+    r = load(
+        name="bands",
+        doses_per_day=1,
+        weight_bands=[
+            {"below_kg": 45, "daily_dose_mg": 1.5},
+            {"below_kg": 60, "mg_per_kg_per_day": 0.05},
+            {"daily_dose_mg": 3},
+        ],
+    )
     np.testing.assert_allclose(
         rg.intended_daily_dose(r, [40.0, 45.0, 50.0, 59.0, 60.0]), [1.5, 2.25, 2.5, 2.95, 3.0]
     )
@@ -139,8 +150,13 @@ def test_bands_mixing_fixed_and_per_kg_doses():
 
 def test_mg_per_kg_with_ceilings():
     """0.15 mg/kg/day capped at the consensus maximum 0.1 mg/kg/day, and at 7 mg/day."""
-    r = load(name="x", mg_per_kg_per_day=0.15, doses_per_day=2, max_mg_per_kg_per_day=0.1,
-             max_daily_dose_mg=7)
+    r = load(
+        name="x",
+        mg_per_kg_per_day=0.15,
+        doses_per_day=2,
+        max_mg_per_kg_per_day=0.1,
+        max_daily_dose_mg=7,
+    )
     np.testing.assert_allclose(rg.intended_daily_dose(r, [50.0, 65.0, 90.0]), [5.0, 6.5, 7.0])
     below = load(name="x", mg_per_kg_per_day=0.05, doses_per_day=2, max_mg_per_kg_per_day=0.1)
     np.testing.assert_allclose(rg.intended_daily_dose(below, [50.0, 80.0]), [2.5, 4.0])
@@ -172,8 +188,9 @@ def test_fixed_doses_qd_and_bid():
     qd = events(load(name="3 mg QD", daily_dose_mg=3, doses_per_day=1), [60.0], days=2)
     np.testing.assert_array_equal(qd.amounts, [[3.0, 3.0]])
     np.testing.assert_array_equal(qd.times, [[0.0, 24.0]])
-    bid = events(load(name="2.5 BID", daily_dose_mg=2.5, doses_per_day=2, round_to_mg=0.5),
-                 [60.0], days=2)
+    bid = events(
+        load(name="2.5 BID", daily_dose_mg=2.5, doses_per_day=2, round_to_mg=0.5), [60.0], days=2
+    )
     np.testing.assert_array_equal(bid.amounts, [[1.5, 1.0, 1.5, 1.0]])
     unrounded = events(load(name="2.5 BID", daily_dose_mg=2.5, doses_per_day=2), [60.0], days=1)
     np.testing.assert_array_equal(unrounded.amounts, [[1.25, 1.25]])
@@ -184,17 +201,24 @@ def test_capsule_rounding_uses_the_formulation_strengths():
     not 2.2 or 0.5 mg."""
     prograf = load(name="x", mg_per_kg_per_day=0.05, doses_per_day=2, round_to_capsules=True)
     np.testing.assert_array_equal(rg.intended_daily_dose(prograf, [55.0, 47.0]), [3.0, 2.5])
-    envarsus = load(name="x", mg_per_kg_per_day=0.04, doses_per_day=1, round_to_capsules=True,
-                    formulation="envarsus")
+    envarsus = load(
+        name="x",
+        mg_per_kg_per_day=0.04,
+        doses_per_day=1,
+        round_to_capsules=True,
+        formulation="envarsus",
+    )
     # 0.04 x 55 = 2.2 -> 2.25 (2 = 1 + 1 is 0.2 away, 2.25 = 0.75 x 3 is 0.05 away)
     # 0.04 x 15 = 0.6 -> 0.75 (the smallest tablet); 0.04 x 30 = 1.2 -> 1.0 (1.5 is 0.3 away)
-    np.testing.assert_allclose(rg.intended_daily_dose(envarsus, [55.0, 15.0, 30.0]),
-                               [2.25, 0.75, 1.0])
+    np.testing.assert_allclose(
+        rg.intended_daily_dose(envarsus, [55.0, 15.0, 30.0]), [2.25, 0.75, 1.0]
+    )
 
 
 def test_rounding_never_crosses_a_ceiling_and_never_gives_zero():
-    r = load(name="x", mg_per_kg_per_day=0.1, doses_per_day=2, round_to_mg=0.5,
-             max_mg_per_kg_per_day=0.1)
+    r = load(
+        name="x", mg_per_kg_per_day=0.1, doses_per_day=2, round_to_mg=0.5, max_mg_per_kg_per_day=0.1
+    )
     # 0.1 x 48 = 4.8 would round up to 5.0 > 4.8 mg ceiling -> 4.5
     np.testing.assert_array_equal(rg.intended_daily_dose(r, [48.0, 52.0]), [4.5, 5.0])
     np.testing.assert_array_equal(rg.round_daily_dose([0.2, 0.0], (0.5,)), [0.5, 0.0])
@@ -203,8 +227,9 @@ def test_rounding_never_crosses_a_ceiling_and_never_gives_zero():
 
 @settings(max_examples=60)
 @given(
-    strengths=st.lists(st.sampled_from([0.25, 0.5, 0.75, 1.0, 3.0, 4.0, 5.0]), min_size=1,
-                       max_size=3, unique=True),
+    strengths=st.lists(
+        st.sampled_from([0.25, 0.5, 0.75, 1.0, 3.0, 4.0, 5.0]), min_size=1, max_size=3, unique=True
+    ),
     dose=st.floats(0.0, 9.0),
     cap=st.one_of(st.just(math.inf), st.floats(0.5, 9.0)),
 )
@@ -216,8 +241,9 @@ def test_rounding_matches_brute_force(strengths, dose, cap):
 
 @settings(max_examples=60)
 @given(
-    strengths=st.lists(st.sampled_from([0.25, 0.5, 0.75, 1.0, 3.0, 4.0, 5.0]), min_size=1,
-                       max_size=3, unique=True),
+    strengths=st.lists(
+        st.sampled_from([0.25, 0.5, 0.75, 1.0, 3.0, 4.0, 5.0]), min_size=1, max_size=3, unique=True
+    ),
     index=st.integers(0, 40),
     doses=st.integers(1, 2),
 )
@@ -230,8 +256,11 @@ def test_split_is_the_most_even_for_one_or_two_doses(strengths, index, doses):
     got_ug = [round(g * 1000) for g in got]
     assert sum(got_ug) == total and set(got_ug) <= set(amounts)
     assert got_ug == sorted(got_ug, reverse=True)
-    splits = [c for c in itertools.product([a for a in amounts if a <= total], repeat=doses)
-              if sum(c) == total]
+    splits = [
+        c
+        for c in itertools.product([a for a in amounts if a <= total], repeat=doses)
+        if sum(c) == total
+    ]
     assert max(got_ug) - min(got_ug) == min(max(c) - min(c) for c in splits)
 
 
@@ -307,8 +336,14 @@ def test_missed_and_late_dose_rates():
     [0, 3) h: mean 1.5 h, SE = 3 / sqrt(12 x 76 000) = 0.0031 h, 5 SE allowed; and the
     Kolmogorov distance to the uniform cdf below 1.63 / sqrt(76 000) = 0.0059 (1 % level).
     """
-    r = load(name="x", daily_dose_mg=3, doses_per_day=2, missed_dose_probability=0.15,
-             late_dose_max_h=3, late_dose_probability=0.4)
+    r = load(
+        name="x",
+        daily_dose_mg=3,
+        doses_per_day=2,
+        missed_dose_probability=0.15,
+        late_dose_max_h=3,
+        late_dose_probability=0.4,
+    )
     e = events(r, np.full(ADHERENCE_N, 60.0), days=ADHERENCE_DAYS, seed=2026)
     missed = np.isnan(e.times)
     n_slots = missed.size
@@ -332,24 +367,50 @@ def test_common_random_numbers_across_regimens():
     """Same patients, slot by slot: QD and BID share the morning slot; a higher miss
     probability misses a superset of doses."""
     w = np.full(500, 60.0)
-    qd = events(load(name="qd", daily_dose_mg=3, doses_per_day=1, missed_dose_probability=0.2,
-                     late_dose_max_h=2), w, days=14)
-    bid = events(load(name="bid", daily_dose_mg=3, doses_per_day=2,
-                      missed_dose_probability=0.2, late_dose_max_h=2), w, days=14)
+    qd = events(
+        load(
+            name="qd",
+            daily_dose_mg=3,
+            doses_per_day=1,
+            missed_dose_probability=0.2,
+            late_dose_max_h=2,
+        ),
+        w,
+        days=14,
+    )
+    bid = events(
+        load(
+            name="bid",
+            daily_dose_mg=3,
+            doses_per_day=2,
+            missed_dose_probability=0.2,
+            late_dose_max_h=2,
+        ),
+        w,
+        days=14,
+    )
     np.testing.assert_array_equal(qd.times, bid.times[:, ::2])
-    worse = events(load(name="bid", daily_dose_mg=3, doses_per_day=2,
-                        missed_dose_probability=0.35), w, days=14)
+    worse = events(
+        load(name="bid", daily_dose_mg=3, doses_per_day=2, missed_dose_probability=0.35), w, days=14
+    )
     assert np.all(np.isnan(worse.times)[np.isnan(bid.times)])
     assert np.isnan(worse.times).sum() > np.isnan(bid.times).sum()
 
 
 def test_adherence_does_not_depend_on_chunking():
-    r = load(name="x", mg_per_kg_per_day=0.05, doses_per_day=2, round_to_mg=0.5,
-             missed_dose_probability=0.1, late_dose_max_h=1.5)
+    r = load(
+        name="x",
+        mg_per_kg_per_day=0.05,
+        doses_per_day=2,
+        round_to_mg=0.5,
+        missed_dose_probability=0.1,
+        late_dose_max_h=1.5,
+    )
     w = np.random.default_rng(5).uniform(40, 90, 9000)
     whole = events(r, w, days=5, seed=99)
-    pieces = [events(r, w[a:b], days=5, seed=99, start=a)
-              for a, b in [(0, 3), (3, 4097), (4097, 9000)]]
+    pieces = [
+        events(r, w[a:b], days=5, seed=99, start=a) for a, b in [(0, 3), (3, 4097), (4097, 9000)]
+    ]
     for name in ("times", "amounts", "clock_h", "daily_dose_mg"):
         np.testing.assert_array_equal(
             getattr(whole, name), np.concatenate([getattr(p, name) for p in pieces])
@@ -382,39 +443,65 @@ BASE = {"name": "r", "daily_dose_mg": 3, "doses_per_day": 2}
         ({"daily_dose_mg": 0}, "regimens[2].daily_dose_mg: must be > 0 mg/day, got 0"),
         ({"daily_dose_mg": "3"}, "regimens[2].daily_dose_mg: must be a finite number in mg"),
         ({"daily_dose_mg": True}, "regimens[2].daily_dose_mg: must be a finite number"),
-        ({"daily_dose_mg": None}, "regimens[2]: give exactly one of daily_dose_mg, "
-                                  "mg_per_kg_per_day or weight_bands, got none"),
+        (
+            {"daily_dose_mg": None},
+            "regimens[2]: give exactly one of daily_dose_mg, "
+            "mg_per_kg_per_day or weight_bands, got none",
+        ),
         ({"mg_per_kg_per_day": 0.05}, "got daily_dose_mg and mg_per_kg_per_day"),
-        ({"daily_dose_mg": None, "mg_per_kg_per_day": 5},
-         "regimens[2].mg_per_kg_per_day: 5 mg/kg/day is implausible"),
+        (
+            {"daily_dose_mg": None, "mg_per_kg_per_day": 5},
+            "regimens[2].mg_per_kg_per_day: 5 mg/kg/day is implausible",
+        ),
         ({"max_mg_per_kg_per_day": 0}, "regimens[2].max_mg_per_kg_per_day: must be > 0"),
         ({"doses_per_day": 0}, r"regimens[2].doses_per_day: must be 1..4, got 0"),
         ({"doses_per_day": 2.5}, "regimens[2].doses_per_day: must be a whole number 1..4"),
         ({"doses_per_day": None}, "regimens[2]: give doses_per_day (1..4) or dose_clock_times"),
         ({"formulation": "envarsus"}, "regimens[2].doses_per_day: envarsus is taken 1 time(s)"),
-        ({"formulation": "prograff"}, "regimens[2].formulation: unknown formulation 'prograff'; "
-                                      "did you mean 'prograf'?"),
-        ({"dose_clock_times": ["08:00", "20:00", "14:00"]},
-         "regimens[2].doses_per_day: 2 does not match the 3 dose_clock_times"),
-        ({"doses_per_day": None, "dose_clock_times": ["8am", "24:00"]},
-         'regimens[2].dose_clock_times[0]: must be a clock time "HH:MM"'),
-        ({"doses_per_day": None, "dose_clock_times": ["08:00", "08:00"]},
-         "regimens[2].dose_clock_times: clock times must be distinct and listed in the order"),
-        ({"doses_per_day": None, "dose_clock_times": []},
-         "regimens[2].dose_clock_times: must be a non-empty list"),
+        (
+            {"formulation": "prograff"},
+            "regimens[2].formulation: unknown formulation 'prograff'; did you mean 'prograf'?",
+        ),
+        (
+            {"dose_clock_times": ["08:00", "20:00", "14:00"]},
+            "regimens[2].doses_per_day: 2 does not match the 3 dose_clock_times",
+        ),
+        (
+            {"doses_per_day": None, "dose_clock_times": ["8am", "24:00"]},
+            'regimens[2].dose_clock_times[0]: must be a clock time "HH:MM"',
+        ),
+        (
+            {"doses_per_day": None, "dose_clock_times": ["08:00", "08:00"]},
+            "regimens[2].dose_clock_times: clock times must be distinct and listed in the order",
+        ),
+        (
+            {"doses_per_day": None, "dose_clock_times": []},
+            "regimens[2].dose_clock_times: must be a non-empty list",
+        ),
         ({"round_to_capsules": "yes"}, "regimens[2].round_to_capsules: must be true or false"),
-        ({"round_to_capsules": True, "round_to_mg": 0.5},
-         "regimens[2]: give round_to_mg or round_to_capsules = true, not both"),
-        ({"missed_dose_probability": 1.0},
-         r"regimens[2].missed_dose_probability: must be in [0, 1), got 1"),
+        (
+            {"round_to_capsules": True, "round_to_mg": 0.5},
+            "regimens[2]: give round_to_mg or round_to_capsules = true, not both",
+        ),
+        (
+            {"missed_dose_probability": 1.0},
+            r"regimens[2].missed_dose_probability: must be in [0, 1), got 1",
+        ),
         ({"missed_dose_probability": -0.1}, "regimens[2].missed_dose_probability: must be in"),
-        ({"late_dose_max_h": 12}, "regimens[2].late_dose_max_h: must be shorter than the "
-                                  "shortest interval between doses (12 h), got 12 h"),
+        (
+            {"late_dose_max_h": 12},
+            "regimens[2].late_dose_max_h: must be shorter than the "
+            "shortest interval between doses (12 h), got 12 h",
+        ),
         ({"late_dose_max_h": -1}, "regimens[2].late_dose_max_h: must be >= 0 h"),
-        ({"late_dose_probability": 0.5},
-         "regimens[2].late_dose_probability: needs late_dose_max_h"),
-        ({"late_dose_max_h": 1, "late_dose_probability": 1.5},
-         r"regimens[2].late_dose_probability: must be in [0, 1], got 1.5"),
+        (
+            {"late_dose_probability": 0.5},
+            "regimens[2].late_dose_probability: needs late_dose_max_h",
+        ),
+        (
+            {"late_dose_max_h": 1, "late_dose_probability": 1.5},
+            r"regimens[2].late_dose_probability: must be in [0, 1], got 1.5",
+        ),
     ],
 )
 def test_bad_regimen_keys_are_named(change, message):
@@ -428,22 +515,39 @@ def test_bad_regimen_keys_are_named(change, message):
     [
         ([], "regimens[2].weight_bands: must be a non-empty list of tables"),
         ([3], "regimens[2].weight_bands[0]: must be a table"),
-        ([{"below_kg": 60, "daily_dose_mg": 2}, {"below_kg": 90, "daily_dose_mg": 3}],
-         "regimens[2].weight_bands[1].below_kg: the last band is open-ended; remove below_kg"),
-        ([{"daily_dose_mg": 2}, {"daily_dose_mg": 3}],
-         "regimens[2].weight_bands[0].below_kg: required on every band but the last"),
-        ([{"below_kg": 60, "daily_dose_mg": 2}, {"below_kg": 50, "daily_dose_mg": 2},
-          {"daily_dose_mg": 3}],
-         "regimens[2].weight_bands[1].below_kg: must be > 60 kg (bands ascending), got 50"),
-        ([{"below_kg": 60, "daily_dose_mg": 2, "mg_per_kg_per_day": 0.05}, {"daily_dose_mg": 3}],
-         "regimens[2].weight_bands[0]: give exactly one of daily_dose_mg or mg_per_kg_per_day, "
-         "got daily_dose_mg and mg_per_kg_per_day"),
-        ([{"below_kg": 60, "dose": 2}, {"daily_dose_mg": 3}],
-         "regimens[2].weight_bands[0].dose: unknown key"),
-        ([{"below_kg": -60, "daily_dose_mg": 2}, {"daily_dose_mg": 3}],
-         "regimens[2].weight_bands[0].below_kg: must be > 0 kg (bands ascending), got -60"),
-        ([{"below_kg": 60, "daily_dose_mg": 2000}, {"daily_dose_mg": 3}],
-         "regimens[2].weight_bands[0].daily_dose_mg: 2000 mg/day is implausible"),
+        (
+            [{"below_kg": 60, "daily_dose_mg": 2}, {"below_kg": 90, "daily_dose_mg": 3}],
+            "regimens[2].weight_bands[1].below_kg: the last band is open-ended; remove below_kg",
+        ),
+        (
+            [{"daily_dose_mg": 2}, {"daily_dose_mg": 3}],
+            "regimens[2].weight_bands[0].below_kg: required on every band but the last",
+        ),
+        (
+            [
+                {"below_kg": 60, "daily_dose_mg": 2},
+                {"below_kg": 50, "daily_dose_mg": 2},
+                {"daily_dose_mg": 3},
+            ],
+            "regimens[2].weight_bands[1].below_kg: must be > 60 kg (bands ascending), got 50",
+        ),
+        (
+            [{"below_kg": 60, "daily_dose_mg": 2, "mg_per_kg_per_day": 0.05}, {"daily_dose_mg": 3}],
+            "regimens[2].weight_bands[0]: give exactly one of daily_dose_mg or mg_per_kg_per_day, "
+            "got daily_dose_mg and mg_per_kg_per_day",
+        ),
+        (
+            [{"below_kg": 60, "dose": 2}, {"daily_dose_mg": 3}],
+            "regimens[2].weight_bands[0].dose: unknown key",
+        ),
+        (
+            [{"below_kg": -60, "daily_dose_mg": 2}, {"daily_dose_mg": 3}],
+            "regimens[2].weight_bands[0].below_kg: must be > 0 kg (bands ascending), got -60",
+        ),
+        (
+            [{"below_kg": 60, "daily_dose_mg": 2000}, {"daily_dose_mg": 3}],
+            "regimens[2].weight_bands[0].daily_dose_mg: 2000 mg/day is implausible",
+        ),
     ],
 )
 def test_bad_weight_bands_are_named(bands, message):
@@ -453,13 +557,26 @@ def test_bad_weight_bands_are_named(bands, message):
 
 
 def test_every_problem_is_reported_at_once():
-    table = {"nme": "x", "daily_dose_mg": -1, "doses_per_day": 7, "round_to_mg": 0,
-             "missed_dose_probability": 2, "formulation": "nope"}
+    table = {
+        "nme": "x",
+        "daily_dose_mg": -1,
+        "doses_per_day": 7,
+        "round_to_mg": 0,
+        "missed_dose_probability": 2,
+        "formulation": "nope",
+    }
     with pytest.raises(ValueError) as info:
         Regimen.from_mapping(table, "regimens[0]")
     lines = str(info.value).splitlines()
-    keys = ["nme", "name", "daily_dose_mg", "doses_per_day", "round_to_mg",
-            "missed_dose_probability", "formulation"]
+    keys = [
+        "nme",
+        "name",
+        "daily_dose_mg",
+        "doses_per_day",
+        "round_to_mg",
+        "missed_dose_probability",
+        "formulation",
+    ]
     assert len(lines) == len(keys)
     for key in keys:
         assert any(line.startswith(f"regimens[0].{key}:") for line in lines), key
@@ -506,7 +623,14 @@ def test_events_feed_the_kernel_to_the_analytic_steady_state_trough(daily, doses
     )[0, 0]
     k, tau, dose = cl / v, 24.0 / doses, daily / doses
     t = tau - tlag
-    expected = 1000 * dose * ka / (v * (ka - k)) * (
-        math.exp(-k * t) / (1 - math.exp(-k * tau)) - math.exp(-ka * t) / (1 - math.exp(-ka * tau))
+    expected = (
+        1000
+        * dose
+        * ka
+        / (v * (ka - k))
+        * (
+            math.exp(-k * t) / (1 - math.exp(-k * tau))
+            - math.exp(-ka * t) / (1 - math.exp(-ka * tau))
+        )
     )
     assert trough == pytest.approx(expected, rel=1e-9)
