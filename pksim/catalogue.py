@@ -103,3 +103,8 @@ def read_positive(value: Any, where: str) -> float:
     if not (math.isfinite(value) and value > 0):
         raise ValueError(f"{where}: must be finite and > 0, got {value!r}")
     return float(value)
+
+
+def is_real(value: object) -> bool:
+    """A real number that is not a bool (TOML ``true`` is not a dose)."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)

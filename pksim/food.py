@@ -16,7 +16,6 @@ meal") into doses taken with a meal, reproducibly (stream ``"food_adherence"`` o
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -28,6 +27,7 @@ from pksim import rng
 from pksim.catalogue import (
     CitedValue,
     check_keys,
+    is_real,
     normalize_name,
     read_cited,
     read_data,
@@ -102,7 +102,7 @@ class Meal:
     kind: str = "standard"
 
     def __post_init__(self) -> None:
-        if not _is_real(self.clock_h) or not 0.0 <= self.clock_h < HOURS_PER_DAY:
+        if not is_real(self.clock_h) or not 0.0 <= self.clock_h < HOURS_PER_DAY:
             raise ValueError(f"meal clock_h must be a number in [0, 24) h, got {self.clock_h!r}")
         if self.kind not in MEAL_KINDS:
             raise unknown_name_error("meal kind", str(self.kind), MEAL_KINDS, list(MEAL_KINDS))
@@ -122,10 +122,6 @@ class AbsorptionArrays:
     dose_class: NDArray[np.int64]
     dose_f: NDArray[np.float64]
     classes: tuple[tuple[str, str], ...]
-
-
-def _is_real(value: object) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,7 +230,7 @@ def condition_for_dose(
     ``until < fasted_before_meal_h`` -> ``1h_before_meal``;
     ``since < fasted_after_meal_h`` -> ``2h_after_meal``; otherwise ``fasted``.
     """
-    if not _is_real(dose_clock_h) or not 0.0 <= dose_clock_h < HOURS_PER_DAY:
+    if not is_real(dose_clock_h) or not 0.0 <= dose_clock_h < HOURS_PER_DAY:
         raise ValueError(f"dose clock time must be a number in [0, 24) h, got {dose_clock_h!r}")
     rules = rules or timing_rules()
     meal_list = _meals(meals)
@@ -285,7 +281,7 @@ def draw_dose_conditions(
     fraction is 0.
     """
     codes = condition_codes(planned)
-    if not _is_real(fraction_against_rule) or not 0.0 <= fraction_against_rule <= 1.0:
+    if not is_real(fraction_against_rule) or not 0.0 <= fraction_against_rule <= 1.0:
         raise ValueError(
             f"fraction_against_rule must be a number in [0, 1], got {fraction_against_rule!r}"
         )

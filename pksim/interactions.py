@@ -46,7 +46,6 @@ from __future__ import annotations
 import difflib
 import itertools
 import math
-import numbers
 import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -60,6 +59,7 @@ from numpy.typing import ArrayLike, NDArray
 from pksim.catalogue import (
     CitedValue,
     check_keys,
+    is_real,
     normalize_name,
     read_cited,
     read_data,
@@ -120,10 +120,6 @@ _MAPPING = {
 
 
 # ----------------------------------------------------------------------------- data objects
-
-
-def _is_real(value: object) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,7 +201,7 @@ class Cyp3aTurnover:
     def __post_init__(self) -> None:
         for name in ("hepatic_half_life_h", "intestinal_half_life_h"):
             value = getattr(self, name)
-            if not (_is_real(value) and math.isfinite(value) and value > 0):
+            if not (is_real(value) and math.isfinite(value) and value > 0):
                 raise ValueError(
                     f"Cyp3aTurnover.{name} must be a finite number > 0 h, got {value!r}"
                 )
@@ -232,13 +228,13 @@ class CoMedication:
     def __post_init__(self) -> None:
         object.__setattr__(self, "drug", lookup_drug(self.drug).name)
         start = self.start_day
-        if not _is_real(start) or math.isnan(start) or start == math.inf:
+        if not is_real(start) or math.isnan(start) or start == math.inf:
             raise ValueError(
                 f"co-medication {self.drug!r}: start_day must be a number or -inf, got {start!r}"
             )
         stop = self.stop_day
         if stop is not None:
-            if not _is_real(stop) or not math.isfinite(stop):
+            if not is_real(stop) or not math.isfinite(stop):
                 raise ValueError(
                     f"co-medication {self.drug!r}: stop_day must be a finite number or absent, "
                     f"got {stop!r}"
