@@ -177,7 +177,7 @@ def target_attainment(
         name: np.bincount(keys.ravel(), weights=flag.ravel(), minlength=n_keys)
         for name, flag in counts.items()
     }
-    percentiles = _grouped_percentiles(
+    percentiles = grouped_percentiles(
         np.broadcast_to(keys[:, :, None], values.shape).ravel(), quantified.ravel(), n_keys
     )
 
@@ -427,7 +427,7 @@ def _below_lloq(ds: xr.Dataset, first: int, last: int) -> np.ndarray:
     return flags.transpose(*TROUGH_DIMS).sel(day=slice(first, last)).values.astype(bool)
 
 
-def _level_key(value: Any) -> tuple:
+def level_key(value: Any) -> tuple:
     """Display order of subgroup levels: "none" first, then by first number, then by label."""
     text = str(value)
     number = _NUMBER.search(text)
@@ -451,19 +451,19 @@ def _group_codes(ds: xr.Dataset, subgroups: list[str]) -> tuple[np.ndarray, list
         if np.any(codes < 0):
             raise ValueError(f"by: coordinate {name!r} has missing values; fill them first")
         uniques = list(np.asarray(uniques, dtype=object))
-        order = sorted(range(len(uniques)), key=lambda i: _level_key(uniques[i]))
+        order = sorted(range(len(uniques)), key=lambda i: level_key(uniques[i]))
         rank = np.empty(len(order), dtype=np.int64)
         rank[order] = np.arange(len(order))
         combined = combined * len(order) + rank[codes]
-        levels.append([_python_scalar(uniques[i]) for i in order])
+        levels.append([python_scalar(uniques[i]) for i in order])
     return combined, levels
 
 
-def _python_scalar(value: Any) -> Any:
+def python_scalar(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
 
 
-def _grouped_percentiles(keys: np.ndarray, values: np.ndarray, n_keys: int) -> dict:
+def grouped_percentiles(keys: np.ndarray, values: np.ndarray, n_keys: int) -> dict:
     """Percentiles of ``values`` within each key (0..n_keys-1), numpy's ``linear`` method.
 
     Values are grouped by a stable (radix) sort on the key, then each group needs only the

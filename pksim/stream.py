@@ -427,14 +427,10 @@ def _level_codes(columns: list[np.ndarray], n: int) -> tuple[np.ndarray, list[tu
     sizes = [len(u) for u in uniques]
     positions = np.unravel_index(present, sizes)
     found = [
-        tuple(_python_scalar(u[i]) for u, i in zip(uniques, index, strict=True))
+        tuple(analysis.python_scalar(u[i]) for u, i in zip(uniques, index, strict=True))
         for index in zip(*positions, strict=True)
     ]
     return codes.reshape(-1), found
-
-
-def _python_scalar(value: Any) -> Any:
-    return value.item() if isinstance(value, np.generic) else value
 
 
 def _bin_index(values: np.ndarray) -> np.ndarray:
@@ -471,7 +467,7 @@ def tables(plan: simulate.Plan, spec: SummarySpec, total: Partial) -> list[pd.Da
     out = []
     for g, grouping in enumerate(spec.groupings):
         counts = total.groups[g]
-        order = sorted(counts, key=lambda level: tuple(analysis._level_key(v) for v in level))
+        order = sorted(counts, key=lambda level: tuple(analysis.level_key(v) for v in level))
         if values is not None:
             exact = _exact_percentiles(values, [lv[g] for lv in total.levels], order)
         rows: dict[str, list] = {"regimen": [], **{name: [] for name in grouping}, "n": []}
@@ -583,7 +579,7 @@ def _exact_percentiles(
     )
     n_regimens = values.shape[0]
     keys = np.arange(n_regimens)[:, None] * len(order) + codes[None, :]
-    found = analysis._grouped_percentiles(
+    found = analysis.grouped_percentiles(
         np.broadcast_to(keys[:, :, None], values.shape).ravel(),
         values.ravel(),
         n_regimens * len(order),
