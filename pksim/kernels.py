@@ -111,8 +111,10 @@ def _simulate_subject(i, k, v, tlag, f, ka, class_lag, times, amounts, klass, do
     off = 0.0
     inf = np.inf
     while s < n_samples:
+        while j < n_doses and math.isnan(times[rt, j]):  # NaN = no dose (missed or padding)
+            j += 1
         t_arrival = inf
-        if j < n_doses and not math.isnan(times[rt, j]):
+        if j < n_doses:
             off = lag0 + class_lag[klass[rc, j]]
             t_arrival = times[rt, j] + off
         t_change = change_times[seg] if seg < n_changes else inf
@@ -170,7 +172,7 @@ def simulate(k, v, tlag, f, ka, class_lag, times, amounts, klass, dose_f, sample
 
     k, v, tlag, f: (n,) elimination rate constant (1/h), volume (L), lag (h), bioavailability.
     ka: (n, K) absorption rate constant per absorption class (1/h); class_lag: (K,) h.
-    times, amounts, klass, dose_f: (n|1, m) dose times (h, ascending, NaN padding last),
+    times, amounts, klass, dose_f: (n|1, m) dose times (h, ascending apart from NaN = no dose),
     amounts (mg), class index, per-dose bioavailability multiplier.
     samples: (n|1, s) ascending sample times (h).
     change_times: (c,) ascending; k_mult: (n|1, c + 1) multiplier on k per segment.
@@ -189,6 +191,20 @@ def simulate(k, v, tlag, f, ka, class_lag, times, amounts, klass, dose_f, sample
                               samples, change_times, k_mult, out, gut, adv_eka, adv_coef,
                               smp_eka, smp_coef)
 # fmt: on
+
+
+@nb.njit(cache=True)
+def rows_ascending(times):
+    """True when every row's non-NaN entries are in ascending order (NaN entries ignored)."""
+    for i in range(times.shape[0]):
+        last = -np.inf
+        for j in range(times.shape[1]):
+            t = times[i, j]
+            if t < last:
+                return False
+            if t == t:  # not NaN
+                last = t
+    return True
 
 
 @nb.njit(parallel=True, cache=True)

@@ -271,3 +271,21 @@ def test_once_vs_twice_daily_trough_ratio(cl, expected_ratio):
     qd = model.steady_state_trough(cl, 700.0, 4.5, 0.4, 1.0, 3.0, 24.0)
     bid = model.steady_state_trough(cl, 700.0, 4.5, 0.4, 1.0, 1.5, 12.0)
     assert qd / bid == pytest.approx(expected_ratio, abs=0.01)
+
+
+def test_a_missed_dose_in_the_middle_of_a_row_is_skipped():
+    samples = np.array([10.0, 30.0, 60.0])
+    missed = model.concentrations(
+        [20.0],
+        [800.0],
+        [4.5],
+        [0.4],
+        [1.0],
+        [[0.0, np.nan, 24.0, 36.0]],
+        [[1.5, 9.9, 1.5, 1.5]],
+        samples,
+    )
+    expected = naive.superposition(
+        20.0, 800.0, 4.5, 0.4, 1.0, [0.0, 24.0, 36.0], [1.5] * 3, samples
+    )
+    np.testing.assert_allclose(missed[0], expected, rtol=RTOL)
