@@ -19,29 +19,7 @@ from hypothesis import strategies as st
 
 from pksim import regimen as rg
 from pksim.regimen import Regimen, WeightBand
-
-DESIGN_REGIMENS = """
-[[regimens]]
-name = "3 mg QD"
-daily_dose_mg = 3
-doses_per_day = 1
-
-[[regimens]]
-name = "1.5 mg BID"
-daily_dose_mg = 3
-doses_per_day = 2
-
-[[regimens]]
-name = "consensus weight bands, BID"
-doses_per_day = 2
-weight_bands = [ { below_kg = 60, daily_dose_mg = 2 }, { daily_dose_mg = 3 } ]
-
-[[regimens]]
-name = "0.05 mg/kg/day BID, rounded to 0.5 mg"
-mg_per_kg_per_day = 0.05
-doses_per_day = 2
-round_to_mg = 0.5
-"""
+from tests.test_scenario import DESIGN_EXAMPLE  # DESIGN.md's scenario, verbatim
 
 
 def load(**table):
@@ -85,7 +63,7 @@ def nearest_makeable_mg(dose_mg, strengths_mg, cap_mg=math.inf):
 
 
 def test_design_scenario_regimens_load_as_written():
-    tables = tomllib.loads(DESIGN_REGIMENS)["regimens"]
+    tables = tomllib.loads(DESIGN_EXAMPLE)["regimens"]
     regimens = [Regimen.from_mapping(t, f"regimens[{i}]") for i, t in enumerate(tables)]
     assert [r.doses_per_day for r in regimens] == [1, 2, 2, 2]
     assert regimens[0].dose_clock_times == ("08:00",)
