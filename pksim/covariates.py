@@ -286,12 +286,7 @@ def typical_parameters(
 
 def liver_cl_multiplier(pset: ParameterSet, liver_function: ArrayLike) -> FloatArray:
     """CL/F multiplier of each subject's liver-function code (1 when the set has no such effect)."""
-    codes = np.asarray(liver_function, dtype=np.int8)
-    out = np.ones(codes.shape)
-    for effect in pset.effects_on("cl"):
-        if effect.covariate == "liver_function":
-            out = out * effect_factor(effect, codes)
-    return out
+    return _covariate_factor(pset, "cl", "liver_function", np.asarray(liver_function, np.int8))
 
 
 def liver_cl_grid(
@@ -380,10 +375,17 @@ def prednisone_mg_per_day_at(
 def prednisone_f_factor(pset: ParameterSet, prednisone_mg_per_day: ArrayLike) -> FloatArray:
     """Relative F of the set's prednisone effect(s) at the given daily doses (1 if none)."""
     x = np.asarray(prednisone_mg_per_day, dtype=np.float64)
-    out = np.ones(x.shape)
-    for effect in pset.effects_on("f"):
-        if effect.covariate == "prednisone_mg_per_day":
-            out = out * effect_factor(effect, x)
+    return _covariate_factor(pset, "f", "prednisone_mg_per_day", x)
+
+
+def _covariate_factor(
+    pset: ParameterSet, parameter: str, covariate: str, values: np.ndarray
+) -> FloatArray:
+    """Product of the set's effects of ``covariate`` on ``parameter`` (1 where there are none)."""
+    out = np.ones(values.shape)
+    for effect in pset.effects_on(parameter):
+        if effect.covariate == covariate:
+            out = out * effect_factor(effect, values)
     return out
 
 

@@ -115,27 +115,21 @@ def ordered_map(
         window = threads * simulate.CHUNKS_IN_FLIGHT_PER_WORKER
         shared = connected.scatter(plan, broadcast=True, hash=False)
         run_id = uuid.uuid4().hex[:12]
-        pending: list[Any] = []
         try:
-            for start, stop in bounds:
-                pending.append(
-                    connected.submit(
-                        task,
-                        shared,
-                        start,
-                        stop,
-                        *arguments,
-                        key=f"pksim-{task.__name__}-{run_id}-{start}",
-                        pure=False,
-                    )
-                )
-                if len(pending) >= window:
-                    yield pending.pop(0).result()
-            while pending:
-                yield pending.pop(0).result()
+            yield from simulate.ordered_results(
+                lambda start, stop, shared=shared: connected.submit(
+                    task,
+                    shared,
+                    start,
+                    stop,
+                    *arguments,
+                    key=f"pksim-{task.__name__}-{run_id}-{start}",
+                    pure=False,
+                ),
+                bounds,
+                window,
+            )
         finally:
-            for future in pending:
-                future.cancel()
             del shared
 
 

@@ -785,19 +785,33 @@ def _threaded_map(
         for start, stop in bounds[1:]:
             yield task(plan, start, stop, *arguments)
         return
-    window = threads * CHUNKS_IN_FLIGHT_PER_WORKER
     with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="pksim") as pool:
-        pending = []
-        try:
-            for start, stop in bounds[1:]:
-                pending.append(pool.submit(task, plan, start, stop, *arguments))
-                if len(pending) >= window:
-                    yield pending.pop(0).result()
-            while pending:
+        yield from ordered_results(
+            lambda start, stop: pool.submit(task, plan, start, stop, *arguments),
+            bounds[1:],
+            threads * CHUNKS_IN_FLIGHT_PER_WORKER,
+        )
+
+
+def ordered_results(
+    submit: Callable[[int, int], Any], bounds: Iterable[tuple[int, int]], window: int
+) -> Iterator[Any]:
+    """Results of ``submit(start, stop)`` futures in chunk order, at most ``window`` in flight.
+
+    Finished results never pile up ahead of the one being collected; futures still pending
+    when the consumer stops (or fails) are cancelled.
+    """
+    pending: list[Any] = []
+    try:
+        for start, stop in bounds:
+            pending.append(submit(start, stop))
+            if len(pending) >= window:
                 yield pending.pop(0).result()
-        finally:
-            for future in pending:
-                future.cancel()
+        while pending:
+            yield pending.pop(0).result()
+    finally:
+        for future in pending:
+            future.cancel()
 
 
 # --------------------------------------------------------------------------- provenance
