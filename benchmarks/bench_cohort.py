@@ -17,8 +17,8 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from pksim import cohort
-from pksim.parameters import load_parameter_set
+from pksim.cohort import sampling as cohort
+from pksim.library.parameters import load_parameter_set
 
 SEED = 20261121
 DAYS = 28

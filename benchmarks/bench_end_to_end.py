@@ -57,7 +57,9 @@ def _scenario(workload: str):
 
 def _measure(workload: str, mode: str, n: int, threads: int) -> dict:
     """Run in the child process: warm up, then time one end-to-end call."""
-    from pksim import analysis, simulate, stream
+    from pksim import engine as simulate
+    from pksim.results import attainment as analysis
+    from pksim.results import summary as stream
 
     scenario = _scenario(workload)
     groupings = [("regimen",), *(("regimen", name) for name in SUBGROUPS)]

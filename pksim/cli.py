@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 import sys
 import tempfile
@@ -19,11 +18,16 @@ from pathlib import Path
 
 import pandas as pd
 
-from pksim import __version__, analysis, cohort, food, formulations, interactions, parameters
+from pksim import __version__
 from pksim.checks import unknown_name_message
+from pksim.cohort import sampling as cohort
+from pksim.contract import TARGET_FIRST_DAY, TARGET_IS_WINDOW, TARGET_LAST_DAY
+from pksim.engine import DEFAULT_CHUNK_SUBJECTS, MAX_DEFAULT_THREADS
+from pksim.library import food, formulations, parameters
+from pksim.modifiers import interactions
+from pksim.results import attainment as analysis
+from pksim.results.summary import PERCENTILE_METHODS
 from pksim.scenario import DEFAULT_SCENARIO, list_scenarios, load_scenario, scenario_path
-from pksim.simulate import DEFAULT_CHUNK_SUBJECTS, MAX_DEFAULT_THREADS
-from pksim.stream import PERCENTILE_METHODS
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 2, 130
 PROGRESS_AFTER_S = 1.0
@@ -105,7 +109,7 @@ def _dask_client(args: argparse.Namespace) -> Iterator[object]:
         return
     if args.dask is not None and args.workers is not None:
         raise ValueError("give either --dask ADDRESS or --workers N, not both")
-    from pksim import distributed
+    from pksim.engine import distributed
 
     with distributed.connect(args.dask, args.workers) as client:
         yield client
@@ -122,7 +126,7 @@ def command_run(args: argparse.Namespace) -> int:
     seed = scenario.seed if args.seed is None else args.seed
     options = {"chunk_subjects": args.chunk_subjects, "threads": args.threads}
     if args.summary_only:
-        from pksim import simulate
+        from pksim import engine as simulate
 
         simulate.prepare(scenario, n, seed)  # bad input fails before a cluster starts
     with _dask_client(args) as client:
@@ -139,15 +143,16 @@ def _header(scenario, n: int, seed: int) -> str:
 
 
 def _run_dataset(scenario, n, seed, out: Path, args, **options) -> int:
-    from pksim import plot, simulate
+    from pksim import engine as simulate
+    from pksim.results import plots as plot
 
     store = out / ("result.zarr" if args.zarr else "result.nc")
     with simulate.run(
         scenario, n_subjects=n, seed=seed, progress=ProgressBar(), store=store, **options
     ) as ds:
-        window = json.loads(ds.attrs["target_window"])
-        day = None if window else int(ds.attrs["target_day"])
-        window = tuple(window) if window else None
+        first, last = (int(ds.attrs[name]) for name in (TARGET_FIRST_DAY, TARGET_LAST_DAY))
+        window = (first, last) if int(ds.attrs[TARGET_IS_WINDOW]) else None
+        day = None if window else first
         print(_header(scenario, n, seed))
         print(analysis.format_attainment(analysis.target_attainment(ds, day=day, window=window)))
         write_atomically(
@@ -162,7 +167,7 @@ def _run_dataset(scenario, n, seed, out: Path, args, **options) -> int:
 
 
 def _run_summary(scenario, n, seed, out: Path, args, **options) -> int:
-    from pksim import stream
+    from pksim.results import summary as stream
 
     groupings = [("regimen",), *(("regimen", name) for name in SUBGROUPS)]
     tables = stream.attainment_tables(

@@ -17,7 +17,6 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from pksim import cohort, food, interactions, parameters, targets
 from pksim.checks import (
     Problems,
     check_keys,
@@ -27,7 +26,10 @@ from pksim.checks import (
     get_table,
     get_tables,
 )
-from pksim.regimen import Regimen
+from pksim.cohort import sampling as cohort
+from pksim.dosing.regimen import Regimen
+from pksim.library import food, parameters, targets
+from pksim.modifiers import interactions
 
 SCHEMA_VERSION = 1
 MAX_SUBJECTS = 100_000_000

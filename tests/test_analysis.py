@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from scipy import stats
 
-from pksim.analysis import format_attainment, target_attainment, wilson_interval
+from pksim.results.attainment import format_attainment, target_attainment, wilson_interval
 from tests.synthetic import synthetic_dataset
 
 

@@ -16,8 +16,10 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from pksim import cohort, covariates, model, rng
-from pksim.parameters import load_parameter_set, override_parameter_set
+from pksim import model, rng
+from pksim.cohort import covariates
+from pksim.cohort import sampling as cohort
+from pksim.library.parameters import load_parameter_set, override_parameter_set
 
 DATA = Path(__file__).parent / "data"
 DEFAULT = load_parameter_set("default")
@@ -366,7 +368,7 @@ def test_example_patients_csv():
     again = cohort.read_patients_csv(DATA / "patients.csv", population=pop, seed=1)
     assert again.cyp3a5[3] == cov.cyp3a5[3]
     bundled = cohort.read_patients_csv(
-        Path(cohort.__file__).parent / "data" / "examples" / "patients.csv", population=pop, seed=1
+        Path(cohort.__file__).parents[1] / "data" / "examples" / "patients.csv", population=pop, seed=1
     )
     np.testing.assert_array_equal(bundled.weight_kg, cov.weight_kg)
     umol = cohort.read_patients_csv(DATA / "patients_umol.csv")

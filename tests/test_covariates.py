@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pksim import covariates as C
 from pksim import model
-from pksim.parameters import load_parameter_set
+from pksim.cohort import covariates as C
+from pksim.library.parameters import load_parameter_set
 
 DEFAULT = load_parameter_set("default")
 

@@ -19,7 +19,9 @@ import pytest
 import xarray as xr
 
 import pksim
-from pksim import cli, distributed, stream
+from pksim import cli
+from pksim.engine import distributed
+from pksim.results import summary as stream
 from pksim.scenario import scenario_from_text
 from tests.test_simulate import SMALL
 

@@ -9,8 +9,8 @@ Huppertz 2021 (continental breakfast: prolonged-release AUC 79 % of fasting).
 import numpy as np
 import pytest
 
-from pksim import food
-from pksim.formulations import lookup_formulation
+from pksim.library import food
+from pksim.library.formulations import lookup_formulation
 from pksim.model import concentrations_general
 
 CL, V, KA, TLAG = 18.4, 883.0, 4.5, 0.4  # healthy volunteers: CL/F = 5 mg / 272 ng*h/mL, t1/2 34 h

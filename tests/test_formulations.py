@@ -9,8 +9,8 @@ at 80 % of the IR total daily dose for a comparable trough.
 import numpy as np
 import pytest
 
-from pksim import formulations as fm
-from pksim.food import absorption_arrays
+from pksim.library import formulations as fm
+from pksim.library.food import absorption_arrays
 from pksim.model import concentrations_general
 
 V, KA, TLAG = 700.0, 4.5, 0.4  # PK_REFERENCE section 1.1 defaults

@@ -15,8 +15,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.integrate import solve_ivp
 
-from pksim import interactions as ix
 from pksim.model import concentrations_general
+from pksim.modifiers import interactions as ix
 
 LN2 = math.log(2.0)
 HEPATIC_T_HALF = 72.0  # h, Galetin 2006 mean hepatic CYP3A4 degradation half-life (3 d)

@@ -13,8 +13,8 @@ from importlib import resources
 import numpy as np
 import pytest
 
-from pksim import parameters as P
-from pksim.covariates import Covariates, typical_parameters
+from pksim.cohort.covariates import Covariates, typical_parameters
+from pksim.library import parameters as P
 
 DATA = resources.files("pksim").joinpath("data")
 

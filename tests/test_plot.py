@@ -9,8 +9,8 @@ import matplotlib
 import numpy as np
 import pytest
 
-from pksim.analysis import target_attainment
-from pksim.plot import (
+from pksim.results.attainment import target_attainment
+from pksim.results.plots import (
     plot_concentration_ribbons,
     plot_trough_course,
     plot_trough_distribution,

@@ -17,8 +17,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pksim import regimen as rg
-from pksim.regimen import Regimen, WeightBand
+from pksim.dosing import regimen as rg
+from pksim.dosing.regimen import Regimen, WeightBand
 from tests.test_scenario import DESIGN_EXAMPLE  # DESIGN.md's scenario, verbatim
 
 

@@ -18,9 +18,9 @@ import numpy as np
 import pytest
 from scipy.special import ndtr
 
-from pksim import cohort
+from pksim.cohort import sampling as cohort
+from pksim.engine import run
 from pksim.scenario import Scenario, list_scenarios, load_scenario
-from pksim.simulate import run
 
 SCENARIOS_DIR = Path(__file__).resolve().parents[1] / "scenarios"
 FILES = sorted(SCENARIOS_DIR.glob("*.toml"))

@@ -18,8 +18,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import pksim
-from pksim import cli, store, stream
-from pksim.analysis import PERCENTILES
+from pksim import cli
+from pksim.engine import store
+from pksim.results import summary as stream
+from pksim.results.attainment import PERCENTILES
 from pksim.scenario import scenario_from_text
 from tests.test_simulate import SMALL
 

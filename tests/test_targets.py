@@ -14,8 +14,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pksim import targets
-from pksim.targets import TargetRange
+from pksim.library import targets
+from pksim.library.targets import TargetRange
 
 
 def test_bundled_ranges_are_the_consensus_values():

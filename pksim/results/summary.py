@@ -5,7 +5,7 @@ cluster) and keeps, per regimen and subgroup level, only:
 
 - exact integer counts: subjects, in range, below, above (and below the LLOQ), summed over
   chunks, so the percentages and the Wilson intervals are exactly those of
-  :func:`pksim.analysis.target_attainment` on the full Dataset;
+  :func:`pksim.target_attainment` on the full Dataset;
 - for the trough percentiles, either a fine histogram (``percentiles="histogram"``, the
   default: memory independent of the cohort size) or the evaluated troughs themselves
   (``percentiles="exact"``: 8 bytes per regimen, subject and evaluated day, e.g. 160 MB for
@@ -35,10 +35,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pksim import analysis, simulate
+from pksim import contract
+from pksim import engine as simulate
 from pksim.checks import unknown_name_message
+from pksim.engine.chunk import simulate_arrays
+from pksim.engine.run import chunk_mapper
+from pksim.library.targets import in_range
+from pksim.results import attainment as analysis
 from pksim.scenario import Scenario
-from pksim.targets import in_range
 
 __all__ = [
     "HISTOGRAM_BINS_PER_DECADE",
@@ -162,7 +166,7 @@ def summarize(
     :data:`HISTOGRAM_RELATIVE_ERROR` with ``"histogram"`` (see the module docstring;
     ``attrs["percentiles"]`` says which). ``day``/``window`` default to the scenario's
     ``[target]`` (its day, else the last day). ``threads`` and ``client`` (a Dask ``Client`` or
-    scheduler address) as in :func:`pksim.simulate.run`; the result is bit-identical whatever
+    scheduler address) as in :func:`pksim.run`; the result is bit-identical whatever
     the chunking, threads or workers.
     """
     return attainment_tables(
@@ -216,7 +220,7 @@ def attainment_tables(
         plan,
         chunk_subjects,
         threads=threads,
-        client=client,
+        mapper=chunk_mapper(client),
         progress=progress,
         arguments=(spec,),
     ):
@@ -268,7 +272,7 @@ def _grouping(by: str | Sequence[str]) -> tuple[str, ...]:
         raise ValueError(f"by must be a coordinate name or a sequence of names, got {by!r}")
     if len(set(names)) != len(names):
         raise ValueError(f"by names a grouping twice: {list(names)}")
-    valid = ["regimen", *simulate.SUBJECT_COORDINATES]
+    valid = ["regimen", *contract.SUBJECT_COORDINATES]
     subgroups = tuple(name for name in names if name != "regimen")
     for name in subgroups:
         if name not in valid:
@@ -334,7 +338,7 @@ def _target_override(target: Any) -> tuple[float, float] | None:
 
 def summarize_chunk(plan: simulate.Plan, start: int, stop: int, spec: SummarySpec) -> Partial:
     """Simulate subjects [start, stop) and reduce them to counts (and histogram or values)."""
-    arrays = simulate.simulate_arrays(
+    arrays = simulate_arrays(
         plan,
         start,
         stop,
@@ -500,7 +504,7 @@ def tables(plan: simulate.Plan, spec: SummarySpec, total: Partial) -> list[pd.Da
             {
                 "variable": "trough_measured" if spec.measured else "trough",
                 "long_name": (
-                    simulate.MEASURED_LONG_NAME if spec.measured else simulate.TROUGH_LONG_NAME
+                    contract.MEASURED_LONG_NAME if spec.measured else contract.TROUGH_LONG_NAME
                 ),
                 "units": "ng/mL",
                 "target": target_text,

@@ -56,7 +56,7 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from pksim.catalogue import (
+from pksim.library.cited import (
     CitedValue,
     check_keys,
     is_real,
@@ -67,6 +67,7 @@ from pksim.catalogue import (
     read_positive,
     read_sources,
 )
+from pksim.units import HOURS_PER_DAY
 
 __all__ = [
     "DEFAULT_LOG_TOLERANCE",
@@ -92,7 +93,6 @@ MECHANISMS: tuple[str, ...] = (
     "induction",
     "none",
 )
-HOURS_PER_DAY = 24.0
 
 _QUADRATURE_NODES = 6
 _TAIL_LOG_FLOOR = 1e-5  # log-multiplier gap below which an asymptotic approach is not refined

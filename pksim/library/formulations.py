@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from pksim.catalogue import (
+from pksim.library.cited import (
     CitedValue,
     check_keys,
     normalize_name,

@@ -23,7 +23,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from pksim.analysis import PERCENTILES, format_range, target_attainment
+from pksim.results.attainment import PERCENTILES, format_range, target_attainment
+from pksim.units import HOURS_PER_DAY
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -40,7 +41,6 @@ __all__ = [
 SUBGROUPS = ("weight_band", "cyp3a5", "renal_impairment", "comedication")
 """Subgroup coordinates that :func:`save_plots` splits the trough distribution by."""
 
-HOURS_PER_DAY = 24.0
 DPI = 150
 EN_DASH = "\N{EN DASH}"
 TARGET_COLOUR, TARGET_ALPHA = "tab:green", 0.15

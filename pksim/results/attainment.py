@@ -29,7 +29,7 @@ import pandas as pd
 import xarray as xr
 from scipy import stats
 
-from pksim.targets import in_range
+from pksim.library.targets import in_range
 
 __all__ = [
     "CONFIDENCE",

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from pksim import kernels
+from pksim.model import kernels
 
 __all__ = ["concentrations", "concentrations_general", "steady_state_trough"]
 

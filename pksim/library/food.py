@@ -24,7 +24,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from pksim import rng
-from pksim.catalogue import (
+from pksim.library.cited import (
     CitedValue,
     check_keys,
     is_real,
@@ -33,7 +33,8 @@ from pksim.catalogue import (
     read_data,
     unknown_name_error,
 )
-from pksim.formulations import list_formulations, lookup_formulation, pk_classes
+from pksim.library.formulations import list_formulations, lookup_formulation, pk_classes
+from pksim.units import HOURS_PER_DAY
 
 __all__ = [
     "MEAL_KINDS",
@@ -53,7 +54,6 @@ __all__ = [
 ]
 
 _DATA_FILE = "food.toml"
-HOURS_PER_DAY = 24.0
 MEAL_KINDS: dict[str, str] = {
     "standard": "with_meal",
     "high_fat": "high_fat_meal",

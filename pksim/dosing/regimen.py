@@ -55,7 +55,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from pksim import formulations, rng
+from pksim import rng
+from pksim.library import formulations
 
 __all__ = [
     "DEFAULT_FORMULATION",

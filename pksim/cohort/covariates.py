@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from pksim.parameters import (
+from pksim.library.parameters import (
     CATEGORICAL_COVARIATES,
     SET_LEVEL_COVARIATES,
     Effect,
@@ -33,6 +33,7 @@ from pksim.parameters import (
     cited_value,
     did_you_mean,
 )
+from pksim.units import HOURS_PER_DAY
 
 __all__ = [
     "CYP3A5_GENOTYPES",
@@ -59,7 +60,6 @@ __all__ = [
 CYP3A5_GENOTYPES: tuple[str, ...] = CATEGORICAL_COVARIATES["cyp3a5"]
 LIVER_FUNCTION: tuple[str, ...] = CATEGORICAL_COVARIATES["liver_function"]
 SEXES: tuple[str, ...] = CATEGORICAL_COVARIATES["sex"]
-HOURS_PER_DAY = 24.0
 """Unit conversion: day index of a time t (h) is floor(t / 24)."""
 
 FloatArray = NDArray[np.float64]

@@ -5,7 +5,8 @@ runs does not change a single bit of the result. Three ways in:
 
 - :func:`ordered_map`: submit chunk tasks to a ``dask.distributed`` cluster (a ``Client`` or a
   scheduler address) with a bounded number in flight and yield their results in subject order
-  (used by ``pksim.run(..., client=...)`` and ``pksim.stream.summarize(..., client=...)``);
+  (used by ``pksim.run(..., client=...)`` and ``pksim.summarize(..., client=...)`` through
+  :func:`mapper`);
 - :func:`connect`: a ``Client`` to an existing scheduler, or to a new local cluster of N
   worker processes that is shut down on exit (``pksim run --dask ADDRESS | --workers N``);
 - :func:`lazy_dataset`: the result Dataset backed by Dask arrays, one task per chunk, computed
@@ -18,6 +19,7 @@ naming the extra to install.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -26,11 +28,13 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from pksim import simulate
+from pksim.engine import execution
+from pksim.engine.chunk import dataset_chunk
+from pksim.engine.plan import Plan, provenance
 
 INSTALL_HINT = "pip install 'pksim[dask]'"
 
-__all__ = ["INSTALL_HINT", "connect", "lazy_dataset", "ordered_map", "require"]
+__all__ = ["INSTALL_HINT", "connect", "lazy_dataset", "mapper", "ordered_map", "require"]
 
 
 def require() -> Any:
@@ -101,22 +105,22 @@ def _as_client(client: Any) -> Iterator[Any]:
 def ordered_map(
     client: Any,
     task: Callable[..., Any],
-    plan: simulate.Plan,
+    plan: Plan,
     bounds: Sequence[tuple[int, int]],
     arguments: tuple = (),
 ) -> Iterator[Any]:
     """``task(plan, start, stop, *arguments)`` for each chunk as Dask tasks, results in order.
 
-    At most :data:`pksim.simulate.CHUNKS_IN_FLIGHT_PER_WORKER` chunks per worker thread are
+    At most :data:`pksim.execution.CHUNKS_IN_FLIGHT_PER_WORKER` chunks per worker thread are
     submitted ahead of the one being collected, so finished results never pile up.
     """
     with _as_client(client) as connected:
         threads = max(1, sum(connected.nthreads().values()))
-        window = threads * simulate.CHUNKS_IN_FLIGHT_PER_WORKER
+        window = threads * execution.CHUNKS_IN_FLIGHT_PER_WORKER
         shared = connected.scatter(plan, broadcast=True, hash=False)
         run_id = uuid.uuid4().hex[:12]
         try:
-            yield from simulate.ordered_results(
+            yield from execution.ordered_results(
                 lambda start, stop, shared=shared: connected.submit(
                     task,
                     shared,
@@ -133,7 +137,13 @@ def ordered_map(
             del shared
 
 
-def lazy_dataset(plan: simulate.Plan, chunk_subjects: int) -> xr.Dataset:
+def mapper(client: Any) -> execution.Mapper:
+    """The chunk mapper of :func:`pksim.engine.execution.map_chunks` for a Dask ``client`` (a
+    ``Client`` or a scheduler address)."""
+    return functools.partial(ordered_map, client)
+
+
+def lazy_dataset(plan: Plan, chunk_subjects: int) -> xr.Dataset:
     """The run's Dataset backed by Dask arrays chunked along ``subject``, nothing computed yet.
 
     Each chunk is one task (every variable of a chunk comes from it); variables, dtypes and
@@ -143,12 +153,12 @@ def lazy_dataset(plan: simulate.Plan, chunk_subjects: int) -> xr.Dataset:
     import dask
     import dask.array as da
 
-    bounds = simulate.chunk_bounds(plan.n_subjects, chunk_subjects)
-    probe = simulate.dataset_chunk(plan, 0, 1)
+    bounds = execution.chunk_bounds(plan.n_subjects, chunk_subjects)
+    probe = dataset_chunk(plan, 0, 1)
     token = uuid.uuid4().hex[:12]
     shared = dask.delayed(plan, name=f"pksim-plan-{token}")
     parts = [
-        dask.delayed(simulate.dataset_chunk, pure=True)(
+        dask.delayed(dataset_chunk, pure=True)(
             shared, start, stop, dask_key_name=f"pksim-chunk-{token}-{start}"
         )
         for start, stop in bounds
@@ -178,7 +188,7 @@ def lazy_dataset(plan: simulate.Plan, chunk_subjects: int) -> xr.Dataset:
             coords[name] = lazy(str(name), coord.variable)
         else:
             coords[name] = coord.variable
-    return xr.Dataset(data_vars, coords=coords, attrs=simulate.provenance(plan))
+    return xr.Dataset(data_vars, coords=coords, attrs=provenance(plan))
 
 
 def _values(dataset: xr.Dataset, name: str) -> np.ndarray:

@@ -31,7 +31,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.special import ndtr, ndtri
 
 from pksim import rng
-from pksim.covariates import (
+from pksim.cohort.covariates import (
     CYP3A5_GENOTYPES,
     LIVER_FUNCTION,
     SEXES,
@@ -45,7 +45,13 @@ from pksim.covariates import (
     shared_constants,
     typical_parameters,
 )
-from pksim.parameters import PK_PARAMETERS, ParameterSet, cited_value, did_you_mean, load_references
+from pksim.library.parameters import (
+    PK_PARAMETERS,
+    ParameterSet,
+    cited_value,
+    did_you_mean,
+    load_references,
+)
 
 __all__ = [
     "COVARIATE_COLUMNS",

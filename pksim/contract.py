@@ -1,0 +1,229 @@
+"""The output contract of a run: variable and coordinate names, dims, units, long names, and
+the provenance attrs. Arrays of one chunk -> ``xarray.Dataset``.
+
+Everything that reads a result (``pksim.results``, plots, the command line, users) relies on
+these names only, never on simulator internals.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import xarray as xr
+
+from pksim import __version__, units
+
+if TYPE_CHECKING:
+    from pksim.scenario import Scenario
+
+TROUGH = "trough"
+MEASURED = "trough_measured"
+BELOW_LLOQ = "below_lloq"
+DAILY_DOSE = "daily_dose_mg"
+TARGET_LOWER, TARGET_UPPER = "target_lower", "target_upper"
+CONCENTRATION = "concentration"
+TROUGH_DIMS = ("regimen", "subject", "day")
+
+TROUGH_LONG_NAME = "Whole-blood trough concentration"
+MEASURED_LONG_NAME = "Measured whole-blood trough (with assay error)"
+
+TARGET_FIRST_DAY, TARGET_LAST_DAY = "target_first_day", "target_last_day"
+"""Dataset attrs: the days the scenario's ``[target]`` judges (equal for a single day)."""
+TARGET_IS_WINDOW = "target_is_window"
+"""Dataset attr: 1 when the target is a window (in range on every day), 0 for one day."""
+
+SUBJECT_COORDINATES = (
+    "weight_kg",
+    "sex",
+    "age_y",
+    "hematocrit_pct",
+    "egfr",
+    "serum_creatinine_mg_dl",
+    "cyp3a5",
+    "cyp3a5_expresser",
+    "liver_function",
+    "prednisone_mg_per_day",
+    "renal_impairment",
+    "weight_band",
+    "comedication",
+)
+"""Per-subject coordinates of the result (plus ``patient_id`` for a CSV cohort)."""
+PATIENT_ID = "patient_id"
+
+COORDINATE_ATTRS: Mapping[str, Mapping[str, str]] = {
+    "subject": {"long_name": "Subject index"},
+    "weight_kg": {"units": units.WEIGHT, "long_name": "Body weight"},
+    "sex": {"long_name": "Sex"},
+    "age_y": {"units": "years", "long_name": "Age"},
+    "hematocrit_pct": {"units": "%", "long_name": "Hematocrit"},
+    "egfr": {"units": units.EGFR, "long_name": "eGFR (CKD-EPI)"},
+    "serum_creatinine_mg_dl": {"units": "mg/dL", "long_name": "Serum creatinine"},
+    "cyp3a5": {"long_name": "CYP3A5 genotype"},
+    "cyp3a5_expresser": {"long_name": "CYP3A5 expresser (*1 carrier)"},
+    "liver_function": {"long_name": "Liver function"},
+    "prednisone_mg_per_day": {"units": units.DAILY_DOSE, "long_name": "Prednisone at start"},
+    "renal_impairment": {"long_name": "Renal impairment (consensus)"},
+    "weight_band": {"long_name": "Weight band"},
+    "comedication": {"long_name": "Co-medication"},
+    PATIENT_ID: {"long_name": "Patient"},
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkArrays:
+    """Simulated arrays of subjects [start, stop) of a run.
+
+    ``trough`` (regimen, subject, day) ng/mL on ``days``; ``measured``/``below_lloq`` the same
+    shape, or None when not asked for; ``daily_dose_mg`` (regimen, subject); ``target_lower``
+    and ``target_upper`` (subject,) ng/mL; ``coords`` name -> (subject,) array;
+    ``profiles`` (regimen, subject, time) ng/mL or None.
+    """
+
+    start: int
+    stop: int
+    days: np.ndarray
+    trough: np.ndarray
+    measured: np.ndarray | None
+    below_lloq: np.ndarray | None
+    daily_dose_mg: np.ndarray
+    target_lower: np.ndarray
+    target_upper: np.ndarray
+    coords: dict[str, np.ndarray]
+    profiles: np.ndarray | None
+
+
+def chunk_dataset(
+    arrays: ChunkArrays,
+    *,
+    regimens: Sequence[str],
+    lloq_ng_per_ml: float,
+    target_source: str,
+    profile_times: np.ndarray,
+) -> xr.Dataset:
+    """The Dataset of one chunk from its arrays (variables and coordinates, no run attrs)."""
+    trough_attrs = {"units": units.CONCENTRATION, "long_name": TROUGH_LONG_NAME}
+    variables: dict[str, Any] = {TROUGH: (TROUGH_DIMS, arrays.trough, trough_attrs)}
+    if arrays.measured is not None:
+        variables[MEASURED] = (
+            TROUGH_DIMS,
+            arrays.measured,
+            trough_attrs | {"long_name": MEASURED_LONG_NAME},
+        )
+        variables[BELOW_LLOQ] = (
+            TROUGH_DIMS,
+            arrays.below_lloq,
+            {
+                "long_name": "Measured trough below the assay LLOQ",
+                "lloq_ng_per_ml": lloq_ng_per_ml,
+            },
+        )
+    target_attrs = {"units": units.CONCENTRATION, "source": target_source}
+    variables |= {
+        DAILY_DOSE: (
+            ("regimen", "subject"),
+            arrays.daily_dose_mg,
+            {"units": units.DAILY_DOSE, "long_name": "Intended daily dose"},
+        ),
+        TARGET_LOWER: (
+            "subject",
+            arrays.target_lower,
+            target_attrs | {"long_name": "Target lower bound"},
+        ),
+        TARGET_UPPER: (
+            "subject",
+            arrays.target_upper,
+            target_attrs | {"long_name": "Target upper bound"},
+        ),
+    }
+    coords: dict[str, Any] = {
+        "subject": ("subject", np.arange(arrays.start, arrays.stop), COORDINATE_ATTRS["subject"])
+    }
+    coords |= {
+        name: ("subject", values, COORDINATE_ATTRS[name]) for name, values in arrays.coords.items()
+    }
+    coords |= {
+        "regimen": ("regimen", list(regimens), {"long_name": "Regimen"}),
+        "day": (
+            "day",
+            arrays.days,
+            {
+                "long_name": "Day of treatment",
+                "units": units.DAY,
+                "description": "trough at t = 24·day h, just before any dose given then",
+            },
+        ),
+    }
+    if arrays.profiles is not None:
+        variables[CONCENTRATION] = (
+            ("regimen", "subject", "time"),
+            arrays.profiles,
+            {"units": units.CONCENTRATION, "long_name": "Whole-blood concentration"},
+        )
+        coords["time"] = (
+            "time",
+            profile_times,
+            {"units": units.TIME, "long_name": "Time since first dose"},
+        )
+    return xr.Dataset(variables, coords=coords)
+
+
+def provenance(
+    scenario: Scenario, seed: int, n_subjects: int, dose_times_h: Mapping[str, list[float]]
+) -> dict[str, object]:
+    """Dataset attrs: the scenario, seed, parameter set and its references, pksim version,
+    the target and the days it judges, and the nominal dose times per regimen (h)."""
+    target = scenario.target
+    first, last = target_days(scenario)
+    references = sorted({*scenario.parameter_set.references, *scenario.population.references})
+    return {
+        "title": scenario.title,
+        "pksim_version": __version__,
+        "scenario": scenario.text,
+        "scenario_origin": scenario.origin,
+        "seed": int(seed),
+        "n_subjects": int(n_subjects),
+        "days": int(scenario.days),
+        "population": scenario.population.name,
+        "parameter_set": scenario.parameter_set.name,
+        "references": "\n".join(references),
+        "target_phase": target.phase or "custom",
+        "target_label": target.target.label,
+        TARGET_FIRST_DAY: first,
+        TARGET_LAST_DAY: last,
+        TARGET_IS_WINDOW: int(target.window is not None),
+        "comedications": json.dumps(
+            [
+                {
+                    "drug": p.course.drug,
+                    "start_day": p.course.start_day if np.isfinite(p.course.start_day) else None,
+                    "stop_day": p.course.stop_day,
+                    "fraction": p.fraction,
+                }
+                for p in scenario.comedications
+            ]
+        ),
+        "food": json.dumps(
+            {
+                "condition": scenario.food.condition,
+                "meals": [[m.clock_h, m.kind] for m in scenario.food.meals],
+                "fraction_against_rule": scenario.food.fraction_against_rule,
+            }
+        ),
+        "dose_times_h": json.dumps(dict(dose_times_h)),
+        "typical_only": int(scenario.variability.typical_only),
+    }
+
+
+def target_days(scenario: Scenario) -> tuple[int, int]:
+    """(first, last) day the scenario's ``[target]`` judges: its window, else its day, else
+    the last simulated day."""
+    target = scenario.target
+    if target.window is not None:
+        first, last = target.window
+        return int(first), int(last)
+    day = int(scenario.days if target.day is None else target.day)
+    return day, day

@@ -1,0 +1,242 @@
+"""One chunk of a run: subjects [start, stop) from covariates to troughs.
+
+For every chunk, covariates and individual parameters are drawn once; then for each regimen the
+dose events, the per-dose bioavailability (food, formulation, IOV, prednisone taper,
+co-medications) and the clearance over time (liver function, co-medications) are built and
+handed to the exact kernel. Every random draw of subject i depends only on (seed, i), and
+everything else a subject sees (the clearance change points included) depends only on the plan,
+so a chunk's numbers do not depend on the chunk size, threads or Dask workers, and every
+regimen sees the same patients (common random numbers).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+import numpy as np
+import xarray as xr
+
+from pksim import contract, model
+from pksim.cohort import covariates
+from pksim.cohort import sampling as cohort
+from pksim.contract import ChunkArrays
+from pksim.dosing.regimen import Regimen, dose_events
+from pksim.engine.plan import Plan, weight_band_labels
+from pksim.library import food, targets
+from pksim.modifiers import comedication
+from pksim.scenario import Scenario
+from pksim.units import HOURS_PER_DAY
+
+
+def dataset_chunk(plan: Plan, start: int, stop: int) -> xr.Dataset:
+    """Dataset of subjects [start, stop) of a prepared run (no run attrs)."""
+    scenario = plan.scenario
+    return contract.chunk_dataset(
+        simulate_arrays(plan, start, stop),
+        regimens=[r.name for r in scenario.regimens],
+        lloq_ng_per_ml=scenario.variability.lloq_ng_per_ml,
+        target_source=scenario.target.target.source,
+        profile_times=plan.profile_times,
+    )
+
+
+def simulate_arrays(
+    plan: Plan,
+    start: int,
+    stop: int,
+    *,
+    days: tuple[int, int] | None = None,
+    measured: bool = True,
+    coordinates: Collection[str] | None = None,
+    profiles: bool = True,
+) -> ChunkArrays:
+    """Simulate subjects [start, stop) of a prepared run.
+
+    ``days`` ``(first, last)`` inclusive limits the troughs returned (default: every day);
+    ``measured`` False skips the assay error; ``coordinates`` names the subject coordinates
+    wanted (default: all); ``profiles`` False skips concentration profiles. Whatever is
+    returned is bit-identical to the same values of a full simulation.
+    """
+    scenario, seed = plan.scenario, plan.seed
+    first, last = (1, scenario.days) if days is None else days
+    pset, variability = scenario.parameter_set, scenario.variability
+    typical_only = variability.typical_only
+    cov = _covariates(scenario, seed, start, stop)
+    pk = cohort.individual_parameters(pset, cov, seed=seed, start=start, typical_only=typical_only)
+    expresser = np.asarray(cov.cyp3a5) > 0
+    cl = pk.cl * covariates.liver_cl_multiplier(pset, cov.liver_function)
+    day_numbers = np.arange(1, scenario.days + 1)
+    offsets = cohort.sampling_time_offsets(
+        variability, scenario.days, seed=seed, start=start, stop=stop
+    )
+    sample_times = day_numbers * HOURS_PER_DAY + offsets
+    # The assay error of day d uses the d-th residual draw: simulate days 1..last for it.
+    sampled = slice(0, last) if measured else slice(first - 1, last)
+    kept = slice(first - 1 - sampled.start, last - sampled.start)
+    taking = comedication.draw_taking(scenario.comedications, seed, start, stop)
+    combo = comedication.combination_index(plan.comedication, taking)
+    change_times, cl_multipliers = comedication.clearance_rows(plan.comedication, combo, expresser)
+    taper = scenario.population.prednisone_taper
+    with_profiles = profiles and scenario.output.profiles
+
+    all_events = [
+        dose_events(regimen, cov.weight_kg, scenario.days, seed=seed, start=start)
+        for regimen in scenario.regimens
+    ]
+    doses = [_shared_rows(_dose_times_after_draws(e, sample_times), e.amounts) for e in all_events]
+    all_times = [times for times, _ in doses]
+    rows = max(times.shape[0] for times in all_times)
+    # One IOV call for every regimen's doses: the same draws, made once.
+    all_iov = np.split(
+        cohort.iov_f_multipliers(
+            pset,
+            np.concatenate([np.broadcast_to(t, (rows, t.shape[1])) for t in all_times], axis=1),
+            seed=seed,
+            start=start,
+            stop=stop,
+            occasion_length_h=variability.occasion_length_h,
+            typical_only=typical_only,
+        ),
+        np.cumsum([times.shape[1] for times in all_times])[:-1],
+        axis=1,
+    )
+
+    troughs, measured_values, below, daily, profile_values = [], [], [], [], []
+    for regimen, events, (times, amounts), iov in zip(
+        scenario.regimens, all_events, doses, all_iov, strict=True
+    ):
+        conditions = _food_conditions(scenario, regimen, events, seed, start, stop)
+        absorption = food.absorption_arrays(pk.ka, conditions, regimen.formulation)
+        dose_f = absorption.dose_f * iov
+        if taper is not None:
+            dose_f = dose_f * covariates.prednisone_f_multipliers(
+                pset, cov.prednisone_mg_per_day, taper, times
+            )
+        if plan.comedication is not None:
+            dose_f = dose_f * comedication.dose_f_multipliers(
+                scenario.comedications, plan.comedication, combo, expresser, times
+            )
+        arguments = dict(
+            dose_class=absorption.dose_class,
+            class_lag=absorption.class_lag,
+            dose_f=dose_f,
+            cl_change_times=change_times,
+            cl_multipliers=cl_multipliers,
+        )
+        inputs = (cl, pk.v, absorption.ka, pk.tlag, pk.f, times, amounts)
+        true = model.concentrations_general(*inputs, sample_times[:, sampled], **arguments)
+        if measured:
+            observed = cohort.residual_error(
+                pset,
+                true,
+                seed=seed,
+                start=start,
+                lloq_ng_per_ml=variability.lloq_ng_per_ml,
+                typical_only=typical_only,
+            )
+            measured_values.append(observed.measured[:, kept])
+            below.append(observed.below_lloq[:, kept])
+        troughs.append(true[:, kept])
+        daily.append(events.daily_dose_mg)
+        if with_profiles:
+            profile_values.append(
+                model.concentrations_general(*inputs, plan.profile_times, **arguments)
+            )
+
+    renal = targets.is_renal_impaired(
+        cov.egfr, cov.serum_creatinine_mg_dl, cov.serum_creatinine_uln_mg_dl
+    )
+    target = scenario.target
+    lower, upper = targets.subject_target_bounds(
+        target.target, renal if target.renal_ceiling else np.zeros_like(renal)
+    )
+    names = contract.SUBJECT_COORDINATES if coordinates is None else coordinates
+    coords = {name: _subject_coordinate(name, plan, cov, renal, expresser, combo) for name in names}
+    if coordinates is None and cov.patient_id is not None:
+        coords["patient_id"] = _subject_coordinate("patient_id", plan, cov, renal, expresser, combo)
+    return ChunkArrays(
+        start=start,
+        stop=stop,
+        days=day_numbers[first - 1 : last],
+        trough=np.stack(troughs),
+        measured=np.stack(measured_values) if measured else None,
+        below_lloq=np.stack(below) if measured else None,
+        daily_dose_mg=np.stack(daily),
+        target_lower=lower,
+        target_upper=upper,
+        coords=coords,
+        profiles=np.stack(profile_values) if with_profiles else None,
+    )
+
+
+def _covariates(scenario: Scenario, seed: int, start: int, stop: int) -> covariates.Covariates:
+    if scenario.patients is not None:
+        return scenario.patients.slice(start, stop)
+    return cohort.sample_covariates(scenario.population, seed=seed, start=start, stop=stop)
+
+
+def _food_conditions(scenario: Scenario, regimen: Regimen, events, seed, start, stop):
+    """Condition code of every dose, (n|1, m)."""
+    plan = scenario.food
+    if plan.meals:
+        clock = [int(c[:2]) + int(c[3:]) / 60.0 for c in regimen.dose_clock_times]
+        per_slot = food.conditions_from_schedule(clock, plan.meals)
+        planned = [per_slot[slot] for slot in events.slot]
+    else:
+        planned = [plan.condition] * events.slot.size
+    return food.draw_dose_conditions(
+        planned,
+        seed=seed,
+        start=start,
+        stop=stop,
+        fraction_against_rule=plan.fraction_against_rule,
+        violation=plan.violation,
+    )
+
+
+def _shared_rows(times: np.ndarray, amounts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(1, m) dose times and amounts when every subject has the same (fixed-dose regimens
+    taken on time): the kernel then reads one shared row, with the same numbers."""
+    if times.shape[0] > 1 and (amounts == amounts[:1]).all() and (times == times[:1]).all():
+        return times[:1], amounts[:1]  # (NaN != NaN: a missed dose keeps rows per subject)
+    return times, amounts
+
+
+def _dose_times_after_draws(events, sample_times: np.ndarray) -> np.ndarray:
+    """Dose times with a late trough draw respected: the dose due then waits for the draw."""
+    times = np.array(events.times, order="C")  # the kernel wants rows contiguous
+    columns = np.flatnonzero((events.slot == 0) & (events.day >= 2))
+    previous = events.day[columns] - 2  # the trough of the day before that dose
+    step = columns[0] if columns.size else 0
+    if np.array_equal(columns, np.arange(step, times.shape[1], step or 1)) and np.array_equal(
+        previous, np.arange(columns.size)
+    ):  # day-major slots: the first doses of days 2.. are every step-th column, in place
+        view = times[:, step::step]
+        np.maximum(view, sample_times[:, : columns.size], out=view)  # a missed (NaN) stays NaN
+    else:
+        times[:, columns] = np.maximum(times[:, columns], sample_times[:, previous])
+    return times
+
+
+def _subject_coordinate(name: str, plan: Plan, cov, renal, expresser, combo) -> np.ndarray:
+    """One per-subject coordinate (subject,) of a chunk."""
+    if name in ("sex", "cyp3a5", "liver_function"):
+        return cov.labels(name) if name != "sex" else np.where(cov.sex == 1, "M", "F")
+    if name == "cyp3a5_expresser":
+        return expresser
+    if name == "renal_impairment":
+        return renal
+    if name == "weight_band":
+        edges = plan.weight_band_edges
+        labels = np.asarray(weight_band_labels(edges), dtype=plan.label_dtypes[name])
+        return labels[np.searchsorted(edges, cov.weight_kg, side="right")]
+    if name == "comedication":
+        labels = plan.comedication.labels if plan.comedication else (comedication.NO_COMEDICATION,)
+        return np.asarray(labels, dtype=plan.label_dtypes[name])[combo]
+    if name == "patient_id":
+        return np.asarray(cov.patient_id, dtype=plan.label_dtypes[name])
+    if name in contract.SUBJECT_COORDINATES:
+        return np.asarray(getattr(cov, name))
+    raise ValueError(
+        f"unknown subject coordinate {name!r}; valid: {[*contract.SUBJECT_COORDINATES, contract.PATIENT_ID]}"
+    )
