@@ -368,7 +368,9 @@ def test_example_patients_csv():
     again = cohort.read_patients_csv(DATA / "patients.csv", population=pop, seed=1)
     assert again.cyp3a5[3] == cov.cyp3a5[3]
     bundled = cohort.read_patients_csv(
-        Path(cohort.__file__).parents[1] / "data" / "examples" / "patients.csv", population=pop, seed=1
+        Path(cohort.__file__).parents[1] / "data" / "examples" / "patients.csv",
+        population=pop,
+        seed=1,
     )
     np.testing.assert_array_equal(bundled.weight_kg, cov.weight_kg)
     umol = cohort.read_patients_csv(DATA / "patients_umol.csv")

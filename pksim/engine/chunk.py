@@ -237,6 +237,5 @@ def _subject_coordinate(name: str, plan: Plan, cov, renal, expresser, combo) -> 
         return np.asarray(cov.patient_id, dtype=plan.label_dtypes[name])
     if name in contract.SUBJECT_COORDINATES:
         return np.asarray(getattr(cov, name))
-    raise ValueError(
-        f"unknown subject coordinate {name!r}; valid: {[*contract.SUBJECT_COORDINATES, contract.PATIENT_ID]}"
-    )
+    valid = [*contract.SUBJECT_COORDINATES, contract.PATIENT_ID]
+    raise ValueError(f"unknown subject coordinate {name!r}; valid: {valid}")
