@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -23,6 +21,7 @@ from pksim.checks import unknown_name_message
 from pksim.cohort import sampling as cohort
 from pksim.contract import TARGET_FIRST_DAY, TARGET_IS_WINDOW, TARGET_LAST_DAY
 from pksim.engine import DEFAULT_CHUNK_SUBJECTS, MAX_DEFAULT_THREADS
+from pksim.files import write_atomically
 from pksim.library import food, formulations, parameters
 from pksim.modifiers import interactions
 from pksim.results import attainment as analysis
@@ -43,19 +42,6 @@ CATALOGUES: dict[str, Callable[[], list[str]]] = {
     "food": food.list_conditions,
     "formulations": formulations.list_formulations,
 }
-
-
-def write_atomically(path: Path, write: Callable[[Path], None]) -> None:
-    """Call ``write(temporary_path)``, then rename the file to ``path`` (same folder)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(handle)
-    try:
-        write(Path(temporary))
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
 
 
 class ProgressBar:

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from pksim import cli
+from pksim import cli, files
 
 
 def test_run_writes_result_summary_and_plots(tmp_path, capsys):
@@ -66,5 +66,5 @@ def test_atomic_write_leaves_no_partial_file(tmp_path):
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        cli.write_atomically(target, fail)
+        files.write_atomically(target, fail)
     assert target.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["result.nc"]

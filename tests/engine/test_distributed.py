@@ -23,7 +23,7 @@ from pksim import cli
 from pksim.engine import distributed
 from pksim.results import summary as stream
 from pksim.scenario import scenario_from_text
-from tests.test_simulate import SMALL
+from tests.engine.test_run import SMALL
 
 N = 64
 needs_dask = pytest.mark.skipif(
@@ -59,7 +59,7 @@ def test_threads_are_safe_under_numbas_workqueue_layer():
     code = (
         "import numba, pksim, xarray as xr\n"
         "from pksim.scenario import scenario_from_text\n"
-        "from tests.test_simulate import SMALL\n"
+        "from tests.engine.test_run import SMALL\n"
         "sc = scenario_from_text(SMALL)\n"
         "a = pksim.run(sc, n_subjects=40, chunk_subjects=4, threads=4)\n"
         "assert numba.threading_layer() == 'workqueue'\n"
@@ -68,7 +68,7 @@ def test_threads_are_safe_under_numbas_workqueue_layer():
     environment = os.environ | {"NUMBA_THREADING_LAYER": "workqueue"}
     done = subprocess.run(
         [sys.executable, "-c", code],
-        cwd=Path(__file__).resolve().parents[1],
+        cwd=Path(__file__).resolve().parents[2],
         env=environment,
         capture_output=True,
         text=True,

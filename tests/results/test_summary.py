@@ -23,7 +23,7 @@ from pksim.engine import store
 from pksim.results import summary as stream
 from pksim.results.attainment import PERCENTILES
 from pksim.scenario import scenario_from_text
-from tests.test_simulate import SMALL
+from tests.engine.test_run import SMALL
 
 N = 240
 CHUNK = 37  # not a divisor of N nor of the random block size

@@ -21,7 +21,7 @@ from pksim.cohort import covariates
 from pksim.cohort import sampling as cohort
 from pksim.library.parameters import load_parameter_set, override_parameter_set
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "data"
 DEFAULT = load_parameter_set("default")
 LN = "chinese-adult-ln"
 Z95 = stats.norm.ppf(0.95)
