@@ -1,13 +1,19 @@
-"""Slow, obviously correct references for the one-compartment oral model with lag.
+"""Slow, obviously correct references for pksim's structural models.
 
 Independent of pksim's kernels: a loop over doses with the textbook single-dose (Bateman)
-formula, and scipy's ODE solver integrating the two compartments from event to event.
+formula, and scipy's ODE solver integrating the compartments from event to event.
 Units: h, mg, L, L/h, 1/h; concentrations in ng/mL.
+
+Every structural model of ``pksim.model.structural.STRUCTURAL_MODELS`` has one entry in
+:data:`MODEL_REFERENCES`: its naive function (one subject, scalar parameters by name, plain
+doses) and example parameters, used by ``tests/model/test_structural_references.py``.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.integrate import solve_ivp
@@ -87,3 +93,39 @@ def steady_state_trough(cl, v, ka, tlag, f, dose, tau):
         )
     )
     return amount / v * NG_PER_ML_PER_MG_PER_L
+
+
+def one_compartment_oral_lag(parameters, dose_times, dose_amounts, sample_times):
+    """Naive reference of ``one-compartment-oral-lag``, one subject, by ``solve_ivp``.
+
+    parameters: scalar ``cl`` (L/h), ``v`` (L), ``ka`` (1/h), ``tlag`` (h), ``f``; doses at
+    ``dose_times`` (h, NaN = none) of ``dose_amounts`` (mg) reach the gut ``tlag`` h later.
+    """
+    p = parameters
+    doses = [
+        (t + p["tlag"], p["f"] * amount, p["ka"])
+        for t, amount in zip(dose_times, dose_amounts, strict=True)
+        if not math.isnan(t)
+    ]
+    return ode_reference(p["v"], doses, list(sample_times), [(-math.inf, p["cl"])])
+
+
+@dataclass(frozen=True)
+class ModelReference:
+    """The naive reference of one structural model and parameters to test it at."""
+
+    concentrations: Callable[..., np.ndarray]
+    examples: tuple[Mapping[str, float], ...]
+
+
+MODEL_REFERENCES: Mapping[str, ModelReference] = {
+    "one-compartment-oral-lag": ModelReference(
+        one_compartment_oral_lag,
+        (
+            {"cl": 14.0, "v": 700.0, "ka": 4.5, "tlag": 0.4, "f": 1.0},
+            {"cl": 46.0, "v": 966.0, "ka": 0.05, "tlag": 2.0, "f": 0.7},
+            {"cl": 24.13, "v": 716.0, "ka": 24.13 / 716.0, "tlag": 0.0, "f": 1.8},
+        ),
+    ),
+}
+"""Structural model name -> its naive reference (one entry per registered model)."""

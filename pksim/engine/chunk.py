@@ -16,13 +16,14 @@ from collections.abc import Collection
 import numpy as np
 import xarray as xr
 
-from pksim import contract, model
+from pksim import contract
 from pksim.cohort import covariates
 from pksim.cohort import sampling as cohort
 from pksim.contract import ChunkArrays
 from pksim.dosing.regimen import Regimen, dose_events
 from pksim.engine.plan import Plan, weight_band_labels
 from pksim.library import food, targets
+from pksim.model import structural
 from pksim.modifiers import comedication
 from pksim.scenario import Scenario
 from pksim.units import HOURS_PER_DAY
@@ -60,6 +61,7 @@ def simulate_arrays(
     scenario, seed = plan.scenario, plan.seed
     first, last = (1, scenario.days) if days is None else days
     pset, variability = scenario.parameter_set, scenario.variability
+    spec = structural.structural_model(pset.structural_model)
     typical_only = variability.typical_only
     cov = _covariates(scenario, seed, start, stop)
     pk = cohort.individual_parameters(pset, cov, seed=seed, start=start, typical_only=typical_only)
@@ -123,8 +125,8 @@ def simulate_arrays(
             cl_change_times=change_times,
             cl_multipliers=cl_multipliers,
         )
-        inputs = (cl, pk.v, absorption.ka, pk.tlag, pk.f, times, amounts)
-        true = model.concentrations_general(*inputs, sample_times[:, sampled], **arguments)
+        individual = {"cl": cl, "v": pk.v, "ka": absorption.ka, "tlag": pk.tlag, "f": pk.f}
+        true = spec.simulate(individual, times, amounts, sample_times[:, sampled], **arguments)
         if measured:
             observed = cohort.residual_error(
                 pset,
@@ -140,7 +142,7 @@ def simulate_arrays(
         daily.append(events.daily_dose_mg)
         if with_profiles:
             profile_values.append(
-                model.concentrations_general(*inputs, plan.profile_times, **arguments)
+                spec.simulate(individual, times, amounts, plan.profile_times, **arguments)
             )
 
     renal = targets.is_renal_impaired(

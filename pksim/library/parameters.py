@@ -1,6 +1,7 @@
 """Cited tacrolimus parameter sets (``pksim/data/parameters/*.toml``) and the bibliography.
 
-A parameter set is one published (or derived) one-compartment population model: typical
+A parameter set is one published (or derived) population model of the structural model it
+names (``structural_model``, default one-compartment oral with lag): typical
 CL/F (L/h), V/F (L), ka (1/h) and lag (h) for a reference patient, multiplicative covariate
 effects, between-subject variability (IIV, log-normal with a full covariance matrix),
 between-occasion variability (IOV, on F) and residual error. Every number carries its units,
@@ -28,6 +29,7 @@ import numpy as np
 
 __all__ = [
     "CATEGORICAL_COVARIATES",
+    "DEFAULT_STRUCTURAL_MODEL",
     "EVIDENCE_TAGS",
     "NUMERIC_COVARIATES",
     "PK_PARAMETERS",
@@ -52,6 +54,11 @@ EVIDENCE_TAGS: Mapping[str, str] = MappingProxyType(
         "D": "derived (calculation or judgement)",
     }
 )
+
+DEFAULT_STRUCTURAL_MODEL = "one-compartment-oral-lag"
+"""Structural model of a set whose file has no ``structural_model`` key. The name is looked up
+(and an unknown one refused) by :func:`pksim.model.structural.structural_model`; this stage
+only reads it."""
 
 PK_PARAMETERS: tuple[str, ...] = ("cl", "v", "ka", "tlag", "f")
 """Individual PK parameters, in the fixed order used for IIV draws."""
@@ -168,6 +175,7 @@ class ParameterSet:
     residual: Mapping[str, Value]
     fixed_covariates: Mapping[str, Value]
     citations: Mapping[str, str]
+    structural_model: str = DEFAULT_STRUCTURAL_MODEL
 
     def all_values(self) -> tuple[Value, ...]:
         """Every cited number in the set."""
@@ -229,6 +237,7 @@ class ParameterSet:
     def describe(self) -> str:
         """Human-readable summary with every value, its units, sources and evidence."""
         lines = [f"{self.name}: {self.title} [{self.evidence}]", f"  population: {self.population}"]
+        lines.append(f"  structural model: {self.structural_model}")
         for key, v in self.typical.items():
             sources = ", ".join(v.sources)
             lines.append(f"  {key} = {v.value:g} {v.units}  ({sources}) [{v.evidence}]")
@@ -366,6 +375,7 @@ def parameter_set_from_dict(data: Mapping[str, Any], *, origin: str = "<dict>") 
             "description",
             "population",
             "evidence",
+            "structural_model",
             "typical",
             "effects",
             "iiv",
@@ -380,6 +390,13 @@ def parameter_set_from_dict(data: Mapping[str, Any], *, origin: str = "<dict>") 
             raise check.fail("top level", f"missing {key!r}")
     if top["evidence"] not in EVIDENCE_TAGS:
         raise check.fail("evidence", f"must be one of {sorted(EVIDENCE_TAGS)}")
+    structural_model = top.get("structural_model", DEFAULT_STRUCTURAL_MODEL)
+    if not isinstance(structural_model, str) or not structural_model:
+        raise check.fail(
+            "structural_model",
+            f"must be the name of a structural model (a string, default "
+            f"{DEFAULT_STRUCTURAL_MODEL!r}), got {structural_model!r}",
+        )
 
     typical_in = check.table(top["typical"], "typical")
     check.keys(typical_in, "typical", TYPICAL_UNITS)
@@ -450,6 +467,7 @@ def parameter_set_from_dict(data: Mapping[str, Any], *, origin: str = "<dict>") 
         residual=MappingProxyType(residual),
         fixed_covariates=MappingProxyType(fixed),
         citations=MappingProxyType({}),
+        structural_model=structural_model,
     )
     _check_positive_definite(check, pset)
     refs = load_references()
@@ -631,6 +649,7 @@ def _to_dict(pset: ParameterSet) -> dict[str, Any]:
         "description": pset.description,
         "population": pset.population,
         "evidence": pset.evidence,
+        "structural_model": pset.structural_model,
         "typical": {k: _value_dict(v) for k, v in pset.typical.items()},
         "effects": effects,
         "fixed_covariates": {k: _value_dict(v) for k, v in pset.fixed_covariates.items()},
