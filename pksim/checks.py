@@ -1,36 +1,22 @@
 """Strict reading of user mappings (scenario tables): every problem collected, none raised early.
 
-A :class:`Problems` list gathers messages of the form ``"<dotted.key>: <what is wrong>; <what is
-allowed>"``; callers raise them together so a user sees every mistake at once. Values are read
-with typed getters that never raise; a bad value is recorded and the default is returned.
+Values are read with typed getters that never raise: a bad value is recorded in a
+:class:`~pksim.errors.Problems` collector under its dotted key and the default is returned.
 """
 
 from __future__ import annotations
 
-import difflib
 import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from pksim.errors import Problems, unknown_name
+from pksim.errors import join_key as _join
+
 MISSING: Any = object()
 
-
-class Problems(list[str]):
-    """Messages about a mapping, each prefixed by the dotted path of the key concerned."""
-
-    def add(self, where: str, message: str) -> None:
-        self.append(f"{where}: {message}")
-
-
-def suggestion(name: str, valid: Iterable[str]) -> str:
-    """' (did you mean "x"?)' for the closest valid name, or ''."""
-    close = difflib.get_close_matches(str(name), list(valid), n=1, cutoff=0.6)
-    return f' (did you mean "{close[0]}"?)' if close else ""
-
-
-def unknown_name_message(kind: str, name: str, valid: Iterable[str]) -> str:
-    valid = sorted(valid)
-    return f"unknown {kind} {name!r}{suggestion(name, valid)}; valid: {', '.join(valid)}"
+unknown_name_message = unknown_name
+"""Old name of :func:`pksim.errors.unknown_name`, kept while callers move to the new one."""
 
 
 def check_keys(mapping: Mapping, allowed: Iterable[str], where: str, problems: Problems) -> None:
@@ -38,14 +24,7 @@ def check_keys(mapping: Mapping, allowed: Iterable[str], where: str, problems: P
     allowed = list(allowed)
     for key in mapping:
         if key not in allowed:
-            problems.add(
-                _join(where, key),
-                f"unknown key{suggestion(key, allowed)}; allowed here: {', '.join(allowed)}",
-            )
-
-
-def _join(where: str, key: str) -> str:
-    return f"{where}.{key}" if where else key
+            problems.add(_join(where, str(key)), unknown_name("key", key, allowed))
 
 
 def get_number(
@@ -112,7 +91,7 @@ def get_str(mapping: Mapping, key: str, where: str, problems: Problems, *,
         problems.add(path, f"must be a non-empty string, got {value!r}")
         return None if default is MISSING else default
     if choices is not None and value not in (choices := list(choices)):
-        problems.add(path, unknown_name_message(kind, value, choices))
+        problems.add(path, unknown_name(kind, value, choices))
         return None if default is MISSING else default
     return value
 

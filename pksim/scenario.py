@@ -4,7 +4,9 @@ The format is documented in ``scenarios/README.md``; DESIGN.md's example loads a
 Nothing in a scenario is ever executed: it is parsed with :mod:`tomllib` and every value is
 checked against the bundled catalogues (populations, parameter sets, drugs, food conditions,
 formulations, targets). Errors name the file, the dotted key and what is allowed; unknown keys
-get a "did you mean".
+get a "did you mean". Sections with a spec of their own are read by it, into the one collector
+of problems (:meth:`Regimen.from_mapping`, :meth:`FoodPlan.from_mapping`,
+:meth:`TargetPlan.from_mapping`); every value is checked once.
 """
 
 from __future__ import annotations
@@ -17,18 +19,13 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from pksim.checks import (
-    Problems,
-    check_keys,
-    get_bool,
-    get_number,
-    get_str,
-    get_table,
-    get_tables,
-)
+from pksim.checks import check_keys, get_bool, get_number, get_str, get_table, get_tables
 from pksim.cohort import sampling as cohort
+from pksim.dosing.absorption import FoodPlan
 from pksim.dosing.regimen import Regimen
-from pksim.library import food, parameters, targets
+from pksim.errors import Invalid, Problems, ScenarioError, collect, unknown_name
+from pksim.library import parameters
+from pksim.library.targets import TargetPlan
 from pksim.modifiers import interactions
 
 SCHEMA_VERSION = 1
@@ -55,36 +52,8 @@ TOP_KEYS = (
 )
 POPULATION_KEYS = ("name", "patients_csv")
 PARAMETER_KEYS = ("name", "overrides")
-FOOD_KEYS = ("condition", "meals", "fraction_against_rule", "violation")
-MEAL_KEYS = ("clock", "kind")
 COMEDICATION_KEYS = ("drug", "start_day", "stop_day", "fraction")
-TARGET_KEYS = ("phase", "lower_ng_per_ml", "upper_ng_per_ml", "day", "window", "renal_ceiling")
 OUTPUT_KEYS = ("profiles", "profile_step_h")
-
-
-class ScenarioError(ValueError):
-    """Every problem found in a scenario, one per line, under the file's name."""
-
-    def __init__(self, origin: str, problems: list[str]):
-        self.origin = origin
-        self.problems = list(problems)
-        count = f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"
-        super().__init__(f"{origin}: {count}:\n  - " + "\n  - ".join(problems))
-
-
-@dataclass(frozen=True, slots=True)
-class FoodPlan:
-    """When doses are taken relative to meals.
-
-    Either one ``condition`` for every dose, or daily ``meals`` from which each dose's condition
-    follows by its clock time (:func:`pksim.food.conditions_from_schedule`). A fraction of the
-    doses that follow the rule is taken under ``violation`` instead.
-    """
-
-    condition: str | None = "fasted"
-    meals: tuple[food.Meal, ...] = ()
-    fraction_against_rule: float = 0.0
-    violation: str = "with_meal"
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,17 +62,6 @@ class ComedicationPlan:
 
     course: interactions.CoMedication
     fraction: float = 1.0
-
-
-@dataclass(frozen=True, slots=True)
-class TargetPlan:
-    """The target range and when attainment is judged (``day`` or a ``window`` of days)."""
-
-    target: targets.TargetRange
-    phase: str | None
-    renal_ceiling: bool = True
-    day: int | None = None
-    window: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,13 +125,11 @@ def scenario_path(name_or_path: str | Path) -> Path:
     bundled = bundled_scenarios_dir() / f"{name_or_path}.toml"
     if bundled.is_file():
         return bundled
-    from pksim.checks import unknown_name_message
-
     raise ScenarioError(
         str(name_or_path),
         [
             "no such file, and "
-            + unknown_name_message("bundled scenario", str(name_or_path), list_scenarios())
+            + unknown_name("bundled scenario", str(name_or_path), list_scenarios())
         ],
     )
 
@@ -243,9 +199,11 @@ def scenario_from_mapping(
             problems, "variability", cohort.load_variability, variability_overrides
         )
     regimens = _regimens(get_tables(data, "regimens", "", problems), problems)
-    food_plan = _food(get_table(data, "food", "", problems), problems)
+    food_plan = FoodPlan.from_mapping(get_table(data, "food", "", problems), "food", problems)
     comedications = _comedications(get_tables(data, "comedications", "", problems), days, problems)
-    target = _target(get_table(data, "target", "", problems), days, problems)
+    target = TargetPlan.from_mapping(
+        get_table(data, "target", "", problems), "target", problems, days=days or MAX_DAYS
+    )
     output = _output(get_table(data, "output", "", problems), problems)
     if problems:
         raise ScenarioError(origin, problems)
@@ -271,15 +229,15 @@ def scenario_from_mapping(
 
 
 def _delegate(problems: Problems, where: str, function, *args, **kwargs):
-    """Call a validating constructor; its ValueError lines become problems under ``where``."""
+    """Call a validator of :mod:`pksim.cohort` that raises (it does not take a collector yet):
+    its problems (:class:`~pksim.errors.Invalid`) or its one message go under ``where``."""
     try:
         return function(*args, **kwargs)
+    except Invalid as error:
+        problems.extend(where, error.problems)
     except ValueError as error:
-        for line in str(error).splitlines():
-            line = line.strip().removeprefix("- ")
-            if line and not line.endswith(":"):
-                problems.add(where, line)
-        return None
+        problems.add(where, str(error))
+    return None
 
 
 def _settings_overrides(
@@ -363,84 +321,21 @@ def _parameters(table: Mapping, problems: Problems):
         return None, overrides
     pset = parameters.load_parameter_set(name)
     if overrides:
-        pset = _delegate(
-            problems, "parameters.overrides", parameters.override_parameter_set, pset, overrides
-        )
+        pset = parameters.override_parameter_set(pset, overrides, problems, "parameters.overrides")
     return pset, overrides
 
 
 def _regimens(tables: list[Mapping], problems: Problems) -> tuple[Regimen, ...]:
     if not tables:
         problems.add("regimens", "at least one [[regimens]] table is required")
-    regimens = []
-    for index, table in enumerate(tables):
-        where = f"regimens[{index}]"
-        try:
-            regimens.append(Regimen.from_mapping(table, where))
-        except ValueError as error:
-            problems.extend(line.strip() for line in str(error).splitlines() if line.strip())
+    regimens = [
+        Regimen.from_mapping(table, f"regimens[{index}]", problems)
+        for index, table in enumerate(tables)
+    ]
     names = [table.get("name") for table in tables if isinstance(table.get("name"), str)]
     for name in sorted({n for n in names if names.count(n) > 1}):
         problems.add("regimens", f"regimen names must be unique; {name!r} appears twice or more")
-    return tuple(regimens)
-
-
-def _food(table: Mapping, problems: Problems) -> FoodPlan:
-    check_keys(table, FOOD_KEYS, "food", problems)
-    conditions = food.list_conditions()
-    condition = get_str(
-        table,
-        "condition",
-        "food",
-        problems,
-        default=None,
-        choices=conditions,
-        kind="food condition",
-    )
-    meals = []
-    for index, meal in enumerate(get_tables(table, "meals", "food", problems)):
-        where = f"food.meals[{index}]"
-        check_keys(meal, MEAL_KEYS, where, problems)
-        clock = _clock_hours(meal.get("clock"), f"{where}.clock", problems)
-        kind = get_str(meal, "kind", where, problems, default="standard")
-        if clock is not None and kind is not None:
-            built = _delegate(problems, where, food.Meal, clock, kind)
-            meals.append(built) if built is not None else None
-    if condition is not None and meals:
-        problems.add("food", "give either condition or meals, not both")
-    fraction = get_number(
-        table, "fraction_against_rule", "food", problems, default=0.0, minimum=0.0, maximum=1.0
-    )
-    breaking = [c for c in conditions if not food.lookup_condition(c).complies]
-    violation = get_str(
-        table,
-        "violation",
-        "food",
-        problems,
-        default="with_meal",
-        choices=breaking,
-        kind="food condition that breaks the dosing rule",
-    )
-    if "condition" not in table and not meals:
-        condition = "fasted"
-    return FoodPlan(
-        condition=condition, meals=tuple(meals), fraction_against_rule=fraction, violation=violation
-    )
-
-
-def _clock_hours(value: Any, where: str, problems: Problems) -> float | None:
-    """'HH:MM' (or a TOML local time) -> hours after midnight."""
-    hour = minute = None
-    if hasattr(value, "hour") and hasattr(value, "minute"):
-        hour, minute = value.hour, value.minute
-    elif isinstance(value, str) and value.count(":") == 1:
-        head, tail = value.split(":")
-        if head.isdigit() and tail.isdigit():
-            hour, minute = int(head), int(tail)
-    if hour is None or not (0 <= hour < 24 and 0 <= minute < 60):
-        problems.add(where, f'must be a clock time "HH:MM" (00:00 to 23:59), got {value!r}')
-        return None
-    return hour + minute / 60.0
+    return tuple(r for r in regimens if r is not None)
 
 
 def _comedications(
@@ -454,110 +349,24 @@ def _comedications(
     for index, table in enumerate(tables):
         where = f"comedications[{index}]"
         check_keys(table, COMEDICATION_KEYS, where, problems)
-        drug = get_str(table, "drug", where, problems)
-        start = get_number(
-            table,
-            "start_day",
-            where,
+        course = collect(
             problems,
-            default=1.0,
-            units="days",
-            allow_minus_infinity=True,
+            where,
+            interactions.CoMedication,
+            table.get("drug"),
+            table.get("start_day", 1.0),
+            table.get("stop_day"),
         )
-        stop = get_number(table, "stop_day", where, problems, default=None, units="days")
-        if start is not None and stop is not None and stop < start:
-            problems.add(f"{where}.stop_day", f"must be >= start_day ({start:g}), got {stop!r}")
-            continue
         fraction = get_number(
             table, "fraction", where, problems, default=1.0, minimum=0.0, maximum=1.0
         )
-        if days is not None and start is not None and start > days:
-            problems.add(f"{where}.start_day", f"must be <= days ({days}), got {start!r}")
-        if drug is None or start is None:
-            continue
-        course = _delegate(problems, f"{where}.drug", interactions.CoMedication, drug, start, stop)
-        if course is not None:
+        if course is not None and days is not None and course.start_day > days:
+            problems.add(
+                f"{where}.start_day", f"must be <= days ({days}), got {course.start_day!r}"
+            )
+        elif course is not None and fraction is not None:
             plans.append(ComedicationPlan(course, fraction))
     return tuple(plans)
-
-
-def _target(table: Mapping, days: int | None, problems: Problems) -> TargetPlan | None:
-    check_keys(table, TARGET_KEYS, "target", problems)
-    known = targets.load_targets()
-    phases = [name for name in known if name != "renal_impairment"]
-    custom = "lower_ng_per_ml" in table or "upper_ng_per_ml" in table
-    phase = get_str(
-        table,
-        "phase",
-        "target",
-        problems,
-        default=None if custom else "induction",
-        choices=phases,
-        kind="target phase",
-    )
-    if custom and "phase" in table:
-        problems.add("target", "give either phase or lower_ng_per_ml/upper_ng_per_ml, not both")
-    renal = get_bool(table, "renal_ceiling", "target", problems, default=True)
-    day = get_number(
-        table,
-        "day",
-        "target",
-        problems,
-        default=None,
-        minimum=1,
-        maximum=days or MAX_DAYS,
-        integer=True,
-    )
-    window = table.get("window")
-    if window is not None:
-        if not (
-            isinstance(window, list)
-            and len(window) == 2
-            and all(isinstance(d, int) and not isinstance(d, bool) for d in window)
-            and 1 <= window[0] <= window[1] <= (days or MAX_DAYS)
-        ):
-            problems.add(
-                "target.window",
-                f"must be [first_day, last_day] with 1 <= first <= last <= {days}, got {window!r}",
-            )
-            window = None
-        elif day is not None:
-            problems.add("target", "give either day or window, not both")
-    if custom:
-        lower = get_number(
-            table, "lower_ng_per_ml", "target", problems, default=0.0, minimum=0.0, units="ng/mL"
-        )
-        upper = get_number(
-            table,
-            "upper_ng_per_ml",
-            "target",
-            problems,
-            minimum=0.0,
-            exclusive_minimum=True,
-            units="ng/mL",
-        )
-        if lower is None or upper is None:
-            return None
-        target = _delegate(
-            problems,
-            "target",
-            targets.TargetRange,
-            float(lower),
-            float(upper),
-            f"custom {lower:g}-{upper:g} ng/mL",
-            "user",
-        )
-    else:
-        target = known.get(phase) if phase else None
-    if target is None:
-        return None
-    return TargetPlan(
-        target=target,
-        phase=phase,
-        renal_ceiling=renal,
-        day=day,
-        window=tuple(window) if window else None,
-    )
 
 
 def _output(table: Mapping, problems: Problems) -> OutputPlan:

@@ -210,12 +210,15 @@ MISTAKES = [
     (
         "top-level key typo",
         _edit('title = "valid base"', 'titel = "valid base"'),
-        ['titel: unknown key (did you mean "title"?)', "allowed here: schema_version, title"],
+        [
+            """titel: unknown key 'titel' (did you mean "title"?)""",
+            "valid: comedications, days, food, output",
+        ],
     ),
     (
         "unknown drug",
         VALID + '[[comedications]]\ndrug = "voriconazol"\n',
-        ["comedications[0].drug", "did you mean 'voriconazole'", "rifampicin"],
+        ["comedications[0].drug", 'did you mean "voriconazole"', "rifampicin"],
     ),
     (
         "unknown population",
@@ -297,7 +300,7 @@ MISTAKES = [
     (
         "regimen key typo",
         _edit("doses_per_day = 2", "doses_per_day = 2\nround_to_mgs = 0.5"),
-        ["regimens[0].round_to_mgs", "did you mean 'round_to_mg'"],
+        ["regimens[0].round_to_mgs", 'did you mean "round_to_mg"'],
     ),
     (
         "two ways of dosing",
@@ -332,7 +335,7 @@ MISTAKES = [
     (
         "unknown formulation",
         _edit("doses_per_day = 2", 'doses_per_day = 2\nformulation = "prograff"'),
-        ["regimens[0].formulation", "did you mean 'prograf'"],
+        ["regimens[0].formulation", 'did you mean "prograf"'],
     ),
     (
         "bad meal clock",
@@ -357,7 +360,7 @@ MISTAKES = [
     (
         "population override typo",
         _edit('name = "chinese-adult-ln"', 'name = "chinese-adult-ln"\negfr_mena = 45'),
-        ['population.egfr_mena: unknown key (did you mean "egfr_mean"?)'],
+        ["""population.egfr_mena: unknown key 'egfr_mena' (did you mean "egfr_mean"?)"""],
     ),
     (
         "negative seed",
@@ -373,6 +376,31 @@ MISTAKES = [
         "custom target range upside down",
         _edit('phase = "induction"', "lower_ng_per_ml = 8\nupper_ng_per_ml = 5"),
         ["target", "lower must be below upper"],
+    ),
+    (
+        "co-medication start day as text",
+        VALID + '[[comedications]]\ndrug = "rifampicin"\nstart_day = "3"\n',
+        ["comedications[0].start_day: must be a number of days or -inf", "'3'"],
+    ),
+    (
+        "co-medication without a drug",
+        VALID + "[[comedications]]\nstart_day = 3\n",
+        ["comedications[0].drug: required"],
+    ),
+    (
+        "co-medication stopped before it starts",
+        VALID + '[[comedications]]\ndrug = "rifampicin"\nstart_day = 9\nstop_day = 4\n',
+        ["comedications[0].stop_day: must be >= start_day (9), got 4"],
+    ),
+    (
+        "unknown meal kind",
+        _edit('condition = "fasted"', 'meals = [{ clock = "07:30", kind = "brunch" }]'),
+        ["food.meals[0].kind: unknown meal kind 'brunch'", "valid: high_carb, high_fat, standard"],
+    ),
+    (
+        "parameter override out of range",
+        _edit('name = "default"', 'name = "default"\n[parameters.overrides]\n"typical.cl" = -16'),
+        ["parameters.overrides.typical.cl: must be > 0", "got -16"],
     ),
 ]
 

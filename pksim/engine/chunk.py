@@ -20,7 +20,9 @@ from pksim import contract
 from pksim.cohort import covariates
 from pksim.cohort import sampling as cohort
 from pksim.contract import ChunkArrays
-from pksim.dosing.regimen import Regimen, dose_events
+from pksim.dosing.absorption import absorption_arrays, draw_dose_conditions
+from pksim.dosing.events import dose_events
+from pksim.dosing.regimen import Regimen
 from pksim.engine.plan import Plan, weight_band_labels
 from pksim.library import food, targets
 from pksim.model import structural
@@ -108,7 +110,7 @@ def simulate_arrays(
         scenario.regimens, all_events, doses, all_iov, strict=True
     ):
         conditions = _food_conditions(scenario, regimen, events, seed, start, stop)
-        absorption = food.absorption_arrays(pk.ka, conditions, regimen.formulation)
+        absorption = absorption_arrays(pk.ka, conditions, regimen.formulation)
         dose_f = absorption.dose_f * iov
         if taper is not None:
             dose_f = dose_f * covariates.prednisone_f_multipliers(
@@ -186,7 +188,7 @@ def _food_conditions(scenario: Scenario, regimen: Regimen, events, seed, start, 
         planned = [per_slot[slot] for slot in events.slot]
     else:
         planned = [plan.condition] * events.slot.size
-    return food.draw_dose_conditions(
+    return draw_dose_conditions(
         planned,
         seed=seed,
         start=start,

@@ -3,7 +3,6 @@ what every chunk shares (co-medication grid, profile times, label widths, nomina
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -12,15 +11,11 @@ from pathlib import Path
 import numpy as np
 
 from pksim import contract
-from pksim.dosing.regimen import dose_events
+from pksim.dosing.events import scheduled_dose_times
 from pksim.library import targets
 from pksim.modifiers.comedication import ComedicationTable, combination_labels, comedication_table
 from pksim.scenario import Scenario, load_scenario
 from pksim.units import HOURS_PER_DAY
-
-NOMINAL_WEIGHT_KG = 60.0
-"""Body weight used only to lay out the scheduled dose times of a regimen for plots (the dose
-times of a regimen do not depend on weight)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,14 +101,10 @@ def _label_dtypes(scenario: Scenario, edges: Sequence[float]) -> dict[str, np.dt
 
 def nominal_dose_times(scenario: Scenario) -> dict[str, list[float]]:
     """Scheduled dose times (h) of each regimen, taken on time, for marking doses on plots."""
-    out = {}
-    for regimen in scenario.regimens:
-        punctual = dataclasses.replace(regimen, missed_dose_probability=0.0, late_dose_max_h=0.0)
-        events = dose_events(
-            punctual, np.array([NOMINAL_WEIGHT_KG]), scenario.days, seed=0, start=0
-        )
-        out[regimen.name] = [float(t) for t in events.times[0]]
-    return out
+    return {
+        regimen.name: [float(t) for t in scheduled_dose_times(regimen, scenario.days)]
+        for regimen in scenario.regimens
+    }
 
 
 def provenance(plan: Plan) -> dict[str, object]:

@@ -15,14 +15,13 @@ and an existing store is replaced only by a complete one.
 from __future__ import annotations
 
 import os
-import shutil
-import uuid
 from collections.abc import Iterable
 from pathlib import Path
 
 import xarray as xr
 
 from pksim.checks import unknown_name_message
+from pksim.files import write_atomically
 
 ENGINES = {".nc": "h5netcdf", ".zarr": "zarr"}
 """Store suffix -> xarray engine."""
@@ -61,16 +60,8 @@ def _require_zarr() -> None:
 def write(path: str | Path, chunks: Iterable[xr.Dataset], *, attrs: dict) -> None:
     """Write the chunk Datasets (in subject order) to ``path`` atomically, with ``attrs``."""
     path = check_store_path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.parent / f".{path.name}.{uuid.uuid4().hex[:12]}.tmp"
-    try:
-        if path.suffix == ".zarr":
-            _write_zarr(temporary, chunks, attrs)
-        else:
-            _write_netcdf(temporary, chunks, attrs)
-        _replace(temporary, path)
-    finally:
-        _remove(temporary)
+    writer = _write_zarr if path.suffix == ".zarr" else _write_netcdf
+    write_atomically(path, lambda temporary: writer(temporary, chunks, attrs))
 
 
 def open_store(path: str | Path) -> xr.Dataset:
@@ -126,23 +117,3 @@ def _hdf5_chunks(variable: xr.Variable) -> tuple[int, ...]:
         min(NETCDF_CHUNK_SUBJECTS, length) if dim == "subject" else length
         for dim, length in zip(variable.dims, variable.shape, strict=True)
     )
-
-
-def _replace(temporary: Path, path: Path) -> None:
-    """Rename ``temporary`` to ``path``; an existing store is removed only once it is replaced."""
-    if path.is_dir() and temporary.is_dir():
-        previous = path.parent / f".{path.name}.{uuid.uuid4().hex[:12]}.old"
-        os.replace(path, previous)
-        os.replace(temporary, path)
-        shutil.rmtree(previous)
-    elif path.is_dir() != temporary.is_dir() and path.exists():
-        raise ValueError(f"store {str(path)!r} exists and is not a {path.suffix} store")
-    else:
-        os.replace(temporary, path)
-
-
-def _remove(path: Path) -> None:
-    if path.is_dir():
-        shutil.rmtree(path)
-    elif path.exists():
-        path.unlink()

@@ -15,23 +15,15 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from pksim.library.cited import (
-    CitedValue,
-    check_keys,
-    normalize_name,
-    read_cited,
-    read_data,
-    read_evidence,
-    read_sources,
-    unknown_name_error,
-)
+from pksim.errors import unknown_name
+from pksim.library.cited import Cited, check_keys, normalize_name, read_cited, read_data
 
 __all__ = [
-    "CitedValue",
     "Formulation",
     "capsule_strengths",
     "check_doses_per_day",
     "converted_daily_dose",
+    "doses_per_day_problem",
     "list_formulations",
     "lookup_formulation",
 ]
@@ -52,11 +44,11 @@ class Formulation:
     pk_class: str
     description: str
     doses_per_day: tuple[int, ...]
-    capsule_strengths: CitedValue
-    relative_f: CitedValue
-    ka_multiplier: CitedValue
-    lag: CitedValue
-    conversion_from_ir: CitedValue
+    capsule_strengths: Cited
+    relative_f: Cited
+    ka_multiplier: Cited
+    lag: Cited
+    conversion_from_ir: Cited
 
     @property
     def sources(self) -> tuple[str, ...]:
@@ -69,7 +61,7 @@ class Formulation:
             self.lag,
             self.conversion_from_ir,
         ):
-            keys.extend(value.source)
+            keys.extend(value.sources)
         return tuple(dict.fromkeys(keys))
 
     @property
@@ -83,29 +75,6 @@ class Formulation:
 class _Catalogue:
     products: dict[str, Formulation]
     index: dict[str, str]
-
-
-def _strengths(table: Any, where: str) -> CitedValue:
-    if not isinstance(table, dict):
-        raise ValueError(f"{where}: expected a table")
-    check_keys(table, ("value", "units", "source", "evidence", "note"), where)
-    values = table.get("value")
-    if (
-        not isinstance(values, list)
-        or not values
-        or not all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in values)
-        or not all(math.isfinite(v) and v > 0 for v in values)
-    ):
-        raise ValueError(f"{where}: value must be a non-empty list of strengths > 0 mg")
-    if table.get("units") != "mg":
-        raise ValueError(f"{where}: units must be 'mg'")
-    return CitedValue(
-        value=tuple(sorted(float(v) for v in values)),
-        units="mg",
-        source=read_sources(table.get("source"), where),
-        evidence=read_evidence(table.get("evidence"), where),
-        note=str(table.get("note", "")),
-    )
 
 
 @cache
@@ -137,11 +106,15 @@ def _catalogue() -> _Catalogue:
         classes[name] = {
             "description": str(table.get("description", "")),
             "doses_per_day": tuple(doses),
-            "relative_f": read_cited(table.get("relative_f"), f"{where}.relative_f", "1"),
-            "ka_multiplier": read_cited(table.get("ka_multiplier"), f"{where}.ka_multiplier", "1"),
-            "lag": read_cited(table.get("lag"), f"{where}.lag", "h", allow_zero=True),
+            "relative_f": read_cited(
+                table.get("relative_f"), f"{where}.relative_f", "1", minimum=0
+            ),
+            "ka_multiplier": read_cited(
+                table.get("ka_multiplier"), f"{where}.ka_multiplier", "1", minimum=0
+            ),
+            "lag": read_cited(table.get("lag"), f"{where}.lag", "h", minimum=0, exclusive=False),
             "conversion_from_ir": read_cited(
-                table.get("conversion_from_ir"), f"{where}.conversion_from_ir", "1"
+                table.get("conversion_from_ir"), f"{where}.conversion_from_ir", "1", minimum=0
             ),
         }
     products: dict[str, Formulation] = {}
@@ -158,8 +131,12 @@ def _catalogue() -> _Catalogue:
             display_name=str(table.get("display_name", name)),
             aliases=aliases,
             pk_class=pk_class,
-            capsule_strengths=_strengths(
-                table.get("capsule_strengths"), f"{where}.capsule_strengths"
+            capsule_strengths=read_cited(
+                table.get("capsule_strengths"),
+                f"{where}.capsule_strengths",
+                "mg",
+                minimum=0,
+                many=True,
             ),
             **classes[pk_class],
         )
@@ -188,7 +165,9 @@ def lookup_formulation(name: str) -> Formulation:
     catalogue = _catalogue()
     key = catalogue.index.get(normalize_name(name))
     if key is None:
-        raise unknown_name_error("formulation", name, catalogue.index, list_formulations())
+        raise ValueError(
+            unknown_name("formulation", name, list_formulations(), aliases=catalogue.index)
+        )
     return catalogue.products[key]
 
 
@@ -197,15 +176,23 @@ def capsule_strengths(formulation: str) -> tuple[float, ...]:
     return lookup_formulation(formulation).strengths_mg
 
 
+def doses_per_day_problem(formulation: str, doses_per_day: int) -> str | None:
+    """Why the product cannot be given ``doses_per_day`` times a day, or None if it can."""
+    product = lookup_formulation(formulation)
+    if doses_per_day in product.doses_per_day:
+        return None
+    allowed = " or ".join(str(d) for d in product.doses_per_day)
+    return (
+        f"{product.name} is taken {allowed} time(s) a day, not {doses_per_day!r} "
+        f"({product.description})"
+    )
+
+
 def check_doses_per_day(formulation: str, doses_per_day: int) -> None:
     """Raise ValueError unless the product is given ``doses_per_day`` times a day."""
-    product = lookup_formulation(formulation)
-    if doses_per_day not in product.doses_per_day:
-        allowed = " or ".join(str(d) for d in product.doses_per_day)
-        raise ValueError(
-            f"{product.name} is taken {allowed} time(s) a day, not {doses_per_day!r} "
-            f"({product.description})"
-        )
+    problem = doses_per_day_problem(formulation, doses_per_day)
+    if problem:
+        raise ValueError(problem)
 
 
 def converted_daily_dose(ir_daily_dose_mg: float, formulation: str) -> float:

@@ -11,21 +11,24 @@ Every function here is a pure array function; none loops over subjects.
 
 from __future__ import annotations
 
-import difflib
 import math
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from types import MappingProxyType
 from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from pksim.checks import check_keys as check_table_keys
+from pksim.checks import get_bool, get_number, get_str
+from pksim.errors import Invalid, Problems, collect, unknown_name
+from pksim.library.cited import check_keys, read_cited, read_data, read_evidence, read_sources
+
 __all__ = [
     "RenalThresholds",
+    "TargetPlan",
     "TargetRange",
     "in_range",
     "in_range_every_day",
@@ -47,6 +50,9 @@ THRESHOLD_RTOL = 1e-9
 RENAL_RANGE = "renal_impairment"
 """Name of the range in targets.toml applied to renal-impaired subjects."""
 
+TARGET_KEYS = ("phase", "lower_ng_per_ml", "upper_ng_per_ml", "day", "window", "renal_ceiling")
+"""Keys of a scenario's ``[target]`` table."""
+
 
 @dataclass(frozen=True, slots=True)
 class TargetRange:
@@ -61,24 +67,115 @@ class TargetRange:
     source: str
 
     def __post_init__(self) -> None:
-        problems = []
+        problems = Problems()
         for name in ("lower", "upper"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | float | np.number):
-                problems.append(f"{name} must be a number in ng/mL, got {value!r}")
+                problems.add(name, f"must be a number in ng/mL, got {value!r}")
             elif not math.isfinite(value) or value < 0:
-                problems.append(f"{name} must be a finite number >= 0 ng/mL, got {value!r}")
+                problems.add(name, f"must be a finite number >= 0 ng/mL, got {value!r}")
         if not problems and not self.lower < self.upper:
-            problems.append(
-                f"lower must be below upper, got lower={self.lower!r}, upper={self.upper!r} ng/mL"
+            problems.add(
+                "",
+                f"lower must be below upper, got lower={self.lower!r}, upper={self.upper!r} ng/mL",
             )
         for name in ("label", "source"):
             if not isinstance(getattr(self, name), str) or not getattr(self, name):
-                problems.append(f"{name} must be a non-empty string, got {getattr(self, name)!r}")
+                problems.add(name, f"must be a non-empty string, got {getattr(self, name)!r}")
         if problems:
-            raise ValueError("TargetRange: " + "; ".join(problems))
+            raise Invalid("TargetRange", problems)
         object.__setattr__(self, "lower", float(self.lower))
         object.__setattr__(self, "upper", float(self.upper))
+
+
+@dataclass(frozen=True, slots=True)
+class TargetPlan:
+    """The target range and when attainment is judged (``day`` or a ``window`` of days)."""
+
+    target: TargetRange
+    phase: str | None
+    renal_ceiling: bool = True
+    day: int | None = None
+    window: tuple[int, int] | None = None
+
+    @classmethod
+    def from_mapping(
+        cls, table: Mapping, where: str, problems: Problems, *, days: int
+    ) -> TargetPlan | None:
+        """The plan of a scenario's ``[target]`` table over ``days`` days (None if unusable);
+        problems are added under ``where``."""
+        check_table_keys(table, TARGET_KEYS, where, problems)
+        known = load_targets()
+        phases = [name for name in known if name != RENAL_RANGE]
+        custom = "lower_ng_per_ml" in table or "upper_ng_per_ml" in table
+        phase = get_str(
+            table,
+            "phase",
+            where,
+            problems,
+            default=None if custom else "induction",
+            choices=phases,
+            kind="target phase",
+        )
+        if custom and "phase" in table:
+            problems.add(where, "give either phase or lower_ng_per_ml/upper_ng_per_ml, not both")
+        renal = get_bool(table, "renal_ceiling", where, problems, default=True)
+        day = get_number(
+            table,
+            "day",
+            where,
+            problems,
+            default=None,
+            minimum=1,
+            maximum=days,
+            integer=True,
+        )
+        window = table.get("window")
+        if window is not None:
+            if not (
+                isinstance(window, list)
+                and len(window) == 2
+                and all(isinstance(d, int) and not isinstance(d, bool) for d in window)
+                and 1 <= window[0] <= window[1] <= days
+            ):
+                problems.add(
+                    f"{where}.window",
+                    f"must be [first_day, last_day] with 1 <= first <= last <= {days}, "
+                    f"got {window!r}",
+                )
+                window = None
+            elif day is not None:
+                problems.add(where, "give either day or window, not both")
+        if custom:
+            lower = get_number(
+                table, "lower_ng_per_ml", where, problems, default=0.0, minimum=0.0, units="ng/mL"
+            )
+            upper = get_number(
+                table,
+                "upper_ng_per_ml",
+                where,
+                problems,
+                minimum=0.0,
+                exclusive_minimum=True,
+                units="ng/mL",
+            )
+            if lower is None or upper is None:
+                return None
+            label = f"custom {lower:g}-{upper:g} ng/mL"
+            target = collect(
+                problems, where, TargetRange, float(lower), float(upper), label, "user"
+            )
+        else:
+            target = known.get(phase) if phase else None
+        if target is None:
+            return None
+        return cls(
+            target=target,
+            phase=phase,
+            renal_ceiling=renal,
+            day=day,
+            window=tuple(window) if window else None,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,25 +188,37 @@ class RenalThresholds:
     source: str
 
 
-def _read_data() -> dict[str, Any]:
-    with resources.files("pksim").joinpath("data", "targets.toml").open("rb") as handle:
-        return tomllib.load(handle)
+_DATA_FILE = "targets.toml"
+_RANGE_KEYS = ("label", "lower", "upper", "units", "source", "evidence", "note")
+
+
+@cache
+def _read_data() -> Mapping[str, Any]:
+    data = read_data(_DATA_FILE)
+    check_keys(data, ("ranges", "renal_impairment", "subgroups"), _DATA_FILE)
+    return MappingProxyType(data)
 
 
 @cache
 def _targets() -> Mapping[str, TargetRange]:
-    data = _read_data()
     out = {}
-    for name, entry in data["ranges"].items():
-        if entry["units"] != TARGET_UNITS:
-            raise ValueError(f"targets.toml ranges.{name}.units must be {TARGET_UNITS!r}")
-        out[name] = TargetRange(entry["lower"], entry["upper"], entry["label"], entry["source"])
+    for name, entry in _read_data()["ranges"].items():
+        where = f"{_DATA_FILE}: ranges.{name}"
+        check_keys(entry, _RANGE_KEYS, where)
+        if entry.get("units") != TARGET_UNITS:
+            raise ValueError(f"{where}.units must be {TARGET_UNITS!r}, got {entry.get('units')!r}")
+        (source,) = read_sources(entry.get("source"), f"{where}.source")
+        read_evidence(entry.get("evidence"), f"{where}.evidence")
+        out[name] = TargetRange(entry["lower"], entry["upper"], entry["label"], source)
     return MappingProxyType(out)
 
 
+@cache
 def weight_band_edges_kg() -> tuple[float, ...]:
     """Default weight-band edges (kg) for subgroup tables: the consensus starting-dose bands."""
-    return tuple(float(x) for x in _read_data()["subgroups"]["weight_band_edges_kg"]["value"])
+    table = _read_data()["subgroups"]["weight_band_edges_kg"]
+    where = f"{_DATA_FILE}: subgroups.weight_band_edges_kg"
+    return read_cited(table, where, "kg", minimum=0, many=True).value
 
 
 def load_targets() -> dict[str, TargetRange]:
@@ -131,13 +240,10 @@ def resolve_target(target: str | TargetRange) -> TargetRange:
     """A :class:`TargetRange` as given, or the bundled range of that name."""
     if isinstance(target, TargetRange):
         return target
-    valid = sorted(_targets())
-    if not isinstance(target, str) or target not in valid:
-        close = difflib.get_close_matches(str(target), valid, n=1, cutoff=0.6)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
+    if not isinstance(target, str) or target not in _targets():
         raise ValueError(
-            f"unknown target phase {target!r}{hint}; valid: {', '.join(valid)} "
-            "or a TargetRange(lower, upper, label, source)"
+            unknown_name("target phase", target, _targets())
+            + " or a TargetRange(lower, upper, label, source)"
         )
     return _targets()[target]
 

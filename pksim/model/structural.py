@@ -19,7 +19,7 @@ from types import MappingProxyType
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from pksim.library.parameters import did_you_mean
+from pksim.errors import unknown_name
 from pksim.model import concentrations_general, steady_state_trough
 
 __all__ = [
@@ -139,5 +139,5 @@ def structural_model(name: str) -> StructuralModel:
     """The structural model ``name``; an unknown name lists the known ones (with a suggestion)."""
     model = STRUCTURAL_MODELS.get(name)
     if model is None:
-        raise did_you_mean("structural model", name, STRUCTURAL_MODELS)
+        raise ValueError(unknown_name("structural model", name, STRUCTURAL_MODELS))
     return model

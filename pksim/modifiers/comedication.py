@@ -78,7 +78,7 @@ def comedication_table(plans: Sequence[ComedicationPlan], days: int) -> Comedica
             grids.append((np.empty(0), np.ones((2, 1))))
             continue
         grid = interactions.cl_multiplier_grid(courses, both, t_begin=0.0, t_end=end_h)
-        table = np.broadcast_to(grid.table, (2, grid.change_times.size + 1))
+        table = np.broadcast_to(grid.multipliers, (2, grid.change_times.size + 1))
         grids.append((grid.change_times, table))
     change_times = np.unique(np.concatenate([times for times, _ in grids]))
     starts = np.concatenate([[-np.inf], change_times])

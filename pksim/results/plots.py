@@ -13,7 +13,6 @@ import difflib
 import json
 import math
 import os
-import tempfile
 import textwrap
 from collections.abc import Sequence
 from pathlib import Path
@@ -23,6 +22,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from pksim.files import write_atomically
 from pksim.results.attainment import PERCENTILES, format_range, target_attainment
 from pksim.units import HOURS_PER_DAY
 
@@ -322,17 +322,11 @@ def save_plots(ds: xr.Dataset, directory: str | os.PathLike) -> list[Path]:
 
 
 def _save_atomically(fig: Figure, path: Path) -> None:
-    descriptor, temporary = tempfile.mkstemp(
-        dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
-    )
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
+    def write(temporary: Path) -> None:
+        with temporary.open("wb") as handle:
             fig.savefig(handle, format="png", dpi=DPI)
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+
+    write_atomically(path, write)
 
 
 def _single_subgroup(by: Any) -> str | None:

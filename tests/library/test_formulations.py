@@ -9,8 +9,8 @@ at 80 % of the IR total daily dose for a comparable trough.
 import numpy as np
 import pytest
 
+from pksim.dosing.absorption import absorption_arrays
 from pksim.library import formulations as fm
-from pksim.library.food import absorption_arrays
 from pksim.model import concentrations_general
 
 V, KA, TLAG = 700.0, 4.5, 0.4  # PK_REFERENCE section 1.1 defaults
@@ -46,8 +46,10 @@ def test_aliases(alias, name):
 
 
 def test_unknown_formulation_suggests():
-    with pytest.raises(ValueError, match=r"did you mean 'advagraf'.*Valid names: advagraf"):
+    with pytest.raises(ValueError, match=r'did you mean "advagraf"\?\); valid: advagraf, '):
         fm.lookup_formulation("advagrf")
+    with pytest.raises(ValueError, match=r'\'Envarsus XRR\' \(did you mean "envarsus"\?\)'):
+        fm.lookup_formulation("Envarsus XRR")  # close to an alias: the product is suggested
 
 
 def test_doses_per_day():
@@ -56,6 +58,8 @@ def test_doses_per_day():
     fm.check_doses_per_day("envarsus", 1)
     with pytest.raises(ValueError, match="1 time"):
         fm.check_doses_per_day("advagraf", 2)
+    assert fm.doses_per_day_problem("prograf", 2) is None
+    assert fm.doses_per_day_problem("envarsus", 2).startswith("envarsus is taken 1 time(s) a day")
 
 
 def test_labelled_conversions():

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from pksim.cohort.covariates import Covariates, typical_parameters
+from pksim.errors import Invalid, Problems
 from pksim.library import parameters as P
 
 DATA = resources.files("pksim").joinpath("data")
@@ -95,7 +96,7 @@ def test_required_sets_are_bundled():
 
 
 def test_unknown_set_name_suggests_and_lists():
-    with pytest.raises(ValueError, match=r"Did you mean 'default'.*Valid: default, han2013"):
+    with pytest.raises(ValueError, match=r'did you mean "default"\?\); valid: default, han2013'):
         P.load_parameter_set("defualt")
     assert P.load_parameter_set("HAO2018").name == "hao2018"
 
@@ -245,7 +246,7 @@ def test_custom_set_with_full_covariance():
                     "cl": {"value": 1.0, "units": "L/h", "source": "Hao2108", "evidence": "V"}
                 }
             },
-            "Did you mean 'Hao2018'",
+            "unknown source key 'Hao2108' \\(did you mean \"Hao2018\"\\?\\)",
         ),
         (
             {
@@ -271,7 +272,7 @@ def test_custom_set_with_full_covariance():
             },
             r"must be > 0",
         ),
-        ({"typcal": {}}, "Did you mean 'typical'"),
+        ({"typcal": {}}, "top level: unknown key 'typcal' \\(did you mean \"typical\"\\?\\)"),
         (
             {
                 "iiv_correlation": {
@@ -306,11 +307,11 @@ def test_custom_set_with_full_covariance():
         ),
         (
             {"effects": [{"parameter": "cl", "covariate": "weight_kg", "form": "powr"}]},
-            "Did you mean 'power'",
+            "effects\\[0\\].form: unknown effect form 'powr' \\(did you mean \"power\"\\?\\)",
         ),
         (
             {"effects": [{"parameter": "cl", "covariate": "wieght_kg", "form": "power"}]},
-            "Did you mean 'weight_kg'",
+            "unknown covariate 'wieght_kg' \\(did you mean \"weight_kg\"\\?\\)",
         ),
         (
             {"effects": [{"parameter": "cl", "covariate": "cyp3a5", "form": "power"}]},
@@ -358,5 +359,59 @@ def test_overrides_replace_values_and_refuse_unknown_keys():
     assert base.typical["cl"].value == 14.0
     _, omega = changed.iiv_covariance()
     assert omega[0, 1] == pytest.approx(0.4 * math.sqrt(omega[0, 0] * omega[1, 1]))
-    with pytest.raises(ValueError, match=r"Did you mean 'typical\.cl'"):
+    with pytest.raises(ValueError, match=r'did you mean "typical\.cl"'):
         P.override_parameter_set(base, {"typical.cll": 1.0})
+
+
+def test_overrides_equal_the_set_validated_from_the_edited_file():
+    """Overriding gives the set that the full validator builds from the edited data file."""
+    base = P.load_parameter_set("default")
+    data = tomllib.loads(
+        resources.files("pksim")
+        .joinpath("data", "parameters", "default.toml")
+        .read_text(encoding="utf-8")
+    )
+    data["typical"]["cl"] |= {"value": 16.0, "evidence": "D", "note": "override of 14"}
+    data["iiv"]["cl"] |= {"value": 40.0, "evidence": "D", "note": "override of 35"}
+    data.setdefault("iiv_correlation", {})["v,cl"] = {
+        "value": 0.4,
+        "units": "1",
+        "source": base.source_keys[0],
+        "evidence": "D",
+        "note": "override",
+    }
+    expected = P.parameter_set_from_dict(data, origin="edited default.toml")
+    changed = P.override_parameter_set(
+        base, {"typical.cl": 16.0, "iiv.cl": 40, "iiv_correlation.v,cl": 0.4}
+    )
+    assert changed == expected
+
+
+def test_every_bad_override_is_collected_under_its_key():
+    base = P.load_parameter_set("default")
+    problems = Problems()
+    overrides = {
+        "typical.cl": -1,
+        "typical.tlag": 0,  # a lag of 0 h is allowed
+        "iiv.v": "x",
+        "iiv_correlation.cl,v": 1.5,
+        "typical.cll": 1,
+        "iiv_correlation.ka,tlag": 0.3,
+    }
+    assert P.override_parameter_set(base, overrides, problems, "parameters.overrides") is None
+    assert [line.split(":")[0] for line in problems] == [
+        "parameters.overrides.typical.cl",
+        "parameters.overrides.iiv.v",
+        "parameters.overrides.iiv_correlation.cl,v",
+        "parameters.overrides",
+        "parameters.overrides.iiv_correlation.ka,tlag",
+    ]
+    with pytest.raises(Invalid, match="not positive semi-definite"):
+        P.override_parameter_set(
+            base,
+            {
+                "iiv_correlation.cl,v": 0.9,
+                "iiv_correlation.cl,ka": 0.9,
+                "iiv_correlation.v,ka": -0.9,
+            },
+        )

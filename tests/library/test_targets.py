@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from pksim.errors import Invalid
 from pksim.library import targets
 from pksim.library.targets import TargetRange
 
@@ -120,12 +121,12 @@ def test_custom_ranges_for_phase_and_renal_ceiling():
     [
         ({"lower": 6, "upper": 6}, "lower must be below upper"),
         ({"lower": 10, "upper": 6}, "lower must be below upper"),
-        ({"lower": -1, "upper": 6}, "lower must be a finite number >= 0"),
-        ({"lower": 1, "upper": float("inf")}, "upper must be a finite number >= 0"),
-        ({"lower": "6", "upper": 10}, "lower must be a number in ng/mL"),
-        ({"lower": True, "upper": 10}, "lower must be a number"),
-        ({"label": ""}, "label must be a non-empty string"),
-        ({"source": None}, "source must be a non-empty string"),
+        ({"lower": -1, "upper": 6}, "lower: must be a finite number >= 0"),
+        ({"lower": 1, "upper": float("inf")}, "upper: must be a finite number >= 0"),
+        ({"lower": "6", "upper": 10}, "lower: must be a number in ng/mL"),
+        ({"lower": True, "upper": 10}, "lower: must be a number"),
+        ({"label": ""}, "label: must be a non-empty string"),
+        ({"source": None}, "source: must be a non-empty string"),
     ],
 )
 def test_bad_target_ranges_are_refused(kwargs, message):
@@ -134,8 +135,18 @@ def test_bad_target_ranges_are_refused(kwargs, message):
         TargetRange(**args)
 
 
+def test_every_problem_of_a_range_is_reported():
+    with pytest.raises(Invalid) as caught:
+        TargetRange(-1, "x", "", "user")
+    assert list(caught.value.problems) == [
+        "lower: must be a finite number >= 0 ng/mL, got -1",
+        "upper: must be a number in ng/mL, got 'x'",
+        "label: must be a non-empty string, got ''",
+    ]
+
+
 def test_unknown_phase_suggests_the_closest_name():
-    with pytest.raises(ValueError, match=r"'inducton' \(did you mean 'induction'\?\); valid: "):
+    with pytest.raises(ValueError, match=r"'inducton' \(did you mean \"induction\"\?\); valid: "):
         targets.subject_target_bounds("inducton", np.array([False]))
 
 

@@ -1,13 +1,11 @@
-"""CYP3A co-medication catalogue and time courses (pksim.interactions).
+"""CYP3A co-medication time courses and clearance grids (pksim.modifiers.interactions).
 
-Published numbers are typed here from their sources (PK_REFERENCE.md sections 1.3 and 4), and the
-time-varying simulation is checked against ``solve_ivp`` integrating the *continuous* effect,
-written out independently below from the first-order formulas in the module docstring.
+The time-varying simulation is checked against ``solve_ivp`` integrating the *continuous*
+effect, written out independently below from the first-order formulas in the module docstring;
+the grid is checked against the same continuous multipliers within its log tolerance.
 """
 
 import math
-import tomllib
-from importlib import resources
 
 import numpy as np
 import pytest
@@ -15,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.integrate import solve_ivp
 
+from pksim.library import drugs
 from pksim.model import concentrations_general
 from pksim.modifiers import interactions as ix
 
@@ -23,196 +22,6 @@ HEPATIC_T_HALF = 72.0  # h, Galetin 2006 mean hepatic CYP3A4 degradation half-li
 
 # Typical LN patient of PK_REFERENCE section 1.1 (CYP3A5 *3/*3, 60 kg).
 CL, V, KA, TLAG = 14.0, 700.0, 4.5, 0.4
-
-
-# ----------------------------------------------------------------------------- catalogue
-
-
-CONSENSUS_NAMES = [
-    # Chinese LN consensus (seed 000), section 2: raise levels / lower levels, with its spelling.
-    "红霉素",  # erythromycin
-    "阿奇霉素",  # azithromycin
-    "伊曲康唑",  # itraconazole
-    "甲硝唑",  # metronidazole
-    "利福平",  # rifampicin
-    "卡巴芬净",  # caspofungin as written in the consensus
-]
-
-
-@pytest.mark.parametrize(
-    "name",
-    [
-        "erythromycin",
-        "azithromycin",
-        "itraconazole",
-        "ketoconazole",
-        "fluconazole_100mg",
-        "fluconazole_200mg",
-        "voriconazole",
-        "posaconazole",
-        "isavuconazole",
-        "metronidazole",
-        "diltiazem_low_dose",
-        "diltiazem_high_dose",
-        "verapamil",
-        "nifedipine",
-        "amlodipine",
-        "rifampicin",
-        "caspofungin",
-        "clarithromycin",
-        "nirmatrelvir_ritonavir",
-        "wuzhi_capsule",
-        "grapefruit_juice",
-        "rifabutin",
-        "carbamazepine",
-        "phenytoin",
-        "phenobarbital",
-    ],
-)
-def test_every_required_drug_is_catalogued(name):
-    """Drugs named in the consensus (DOMAIN.md) and listed in PK_REFERENCE section 1.3."""
-    drug = ix.lookup_drug(name)
-    assert drug.name == name
-    assert drug.mechanism in ix.MECHANISMS
-    assert name in ix.list_drugs()
-
-
-@pytest.mark.parametrize(
-    ("alias", "name"),
-    [
-        ("伏立康唑", "voriconazole"),
-        ("利福平", "rifampicin"),
-        ("五酯胶囊", "wuzhi_capsule"),
-        ("VORICONAZOLE", "voriconazole"),
-        ("Rifampin", "rifampicin"),
-        ("Grapefruit juice", "grapefruit_juice"),
-        ("paxlovid", "nirmatrelvir_ritonavir"),
-        ("氨氯地平", "amlodipine"),
-    ],
-)
-def test_aliases_and_chinese_names(alias, name):
-    assert ix.lookup_drug(alias).name == name
-
-
-@pytest.mark.parametrize("alias", CONSENSUS_NAMES)
-def test_consensus_chinese_names_resolve(alias):
-    assert ix.lookup_drug(alias).named_in_consensus
-
-
-def test_unknown_name_suggests_and_lists():
-    with pytest.raises(ValueError, match=r"did you mean 'voriconazole'.*Valid names: .*rifampicin"):
-        ix.lookup_drug("vorikonazole")
-
-
-@pytest.mark.parametrize(
-    ("name", "members"),
-    [
-        ("fluconazole", ["fluconazole_100mg", "fluconazole_200mg"]),
-        ("diltiazem", ["diltiazem_low_dose", "diltiazem_high_dose"]),
-        ("咪唑类抗真菌药", ["itraconazole", "posaconazole"]),
-    ],
-)
-def test_group_names_list_their_members(name, members):
-    with pytest.raises(ValueError, match="choose one of") as error:
-        ix.lookup_drug(name)
-    assert all(member in str(error.value) for member in members)
-
-
-def test_corticosteroids_point_to_the_covariate():
-    with pytest.raises(ValueError, match="prednisone_mg_per_day"):
-        ix.lookup_drug("泼尼松")
-
-
-def _data_sources(file_name):
-    data = tomllib.loads(
-        resources.files("pksim").joinpath("data", file_name).read_text(encoding="utf-8")
-    )
-    found = []
-
-    def walk(node):
-        if isinstance(node, dict):
-            for key, value in node.items():
-                if key in ("source", "mechanism_source"):
-                    found.extend([value] if isinstance(value, str) else value)
-                else:
-                    walk(value)
-
-    walk(data)
-    return found
-
-
-@pytest.mark.parametrize("file_name", ["interactions.toml", "food.toml", "formulations.toml"])
-def test_every_source_resolves_in_references(file_name):
-    references = tomllib.loads(
-        resources.files("pksim").joinpath("data", "references.toml").read_text(encoding="utf-8")
-    )
-    sources = _data_sources(file_name)
-    assert sources
-    missing = sorted(set(sources) - set(references))
-    assert not missing
-    assert all(references[key].get("citation") for key in sources)
-
-
-def test_describe_drug_shows_effect_mechanism_and_citations():
-    text = ix.describe_drug("伏立康唑")
-    assert "Voriconazole" in text
-    assert "reversible inhibition" in text
-    assert "x3.2" in text
-    assert "Vfend (voriconazole) prescribing information" in text
-    assert "(missing" not in text
-    genotype = ix.describe_drug("amlodipine")
-    assert "CYP3A5 expressers" in genotype and "non-expressers" in genotype
-    for name in ix.list_drugs():
-        assert "(missing from references.toml)" not in ix.describe_drug(name)
-
-
-# Published numbers (PK_REFERENCE section 4): (drug, expresser, CL multiplier, F multiplier).
-PUBLISHED = [
-    # Noxafil label Table 16 / Sansone-Parsons 2007: AUC x4.58, placed on CL/F.
-    ("posaconazole", False, 1 / 4.58, 1.0),
-    # Vfend label (drugs.com summary): AUC x3.2.
-    ("voriconazole", False, 1 / 3.2, 1.0),
-    # Prograf label 12.3: F 14 -> 7 %, CL 0.036 -> 0.053 L/h/kg.
-    ("rifampicin", False, 0.053 / 0.036, 7 / 14),
-    # Floren 1997: F 14 -> 30 %, CL/F -66 % -> systemic CL = 0.34 x F ratio.
-    ("ketoconazole", False, 0.34 * 30 / 14, 30 / 14),
-    # PMID 37924724: fitted CL x0.35, F x18.7.
-    ("nirmatrelvir_ritonavir", True, 0.35, 18.7),
-    # Zuo 2013 (amlodipine): CL/F / 2.2 in expressers, unchanged in non-expressers.
-    ("amlodipine", True, 1 / 2.2, 1.0),
-    ("amlodipine", False, 1.0, 1.0),
-    # Susomboon 2022, day-7 AUC12/D: expressers 34.9 -> 43.6, non-expressers 49.4 -> 71.1.
-    ("diltiazem_low_dose", True, 34.9 / 43.6, 1.0),
-    ("diltiazem_low_dose", False, 49.4 / 71.1, 1.0),
-    # Xin 2007: CL/F -49 %.
-    ("wuzhi_capsule", False, 0.51, 1.0),
-    # Manez 1994: median C0 x1.4 (100 mg/day) and x3.1 (200 mg/day).
-    ("fluconazole_100mg", False, 1 / 1.4, 1.0),
-    ("fluconazole_200mg", False, 1 / 3.1, 1.0),
-    # J Antimicrob Chemother 2023 (PMID 37667501): C/D x1.44.
-    ("isavuconazole", False, 1 / 1.44, 1.0),
-    # Cancidas SmPC: 12-h concentration -26 %.
-    ("caspofungin", False, 1 / 0.74, 1.0),
-]
-
-
-@pytest.mark.parametrize(("name", "expresser", "cl", "f"), PUBLISHED)
-def test_catalogue_matches_published_effects(name, expresser, cl, f):
-    effect = ix.lookup_drug(name).effect(expresser)
-    assert effect.cl_multiplier == pytest.approx(cl, rel=2e-3)
-    assert effect.f_multiplier == pytest.approx(f, rel=2e-3)
-
-
-def test_directions_follow_mechanisms():
-    """Inhibitors never raise CL or lower F; inducers the reverse (loader-enforced)."""
-    for name in ix.list_drugs():
-        drug = ix.lookup_drug(name)
-        for flag in (False, True):
-            effect = drug.effect(flag)
-            if drug.mechanism in ("reversible_inhibition", "mechanism_based_inhibition"):
-                assert effect.cl_multiplier <= 1 <= effect.f_multiplier
-            elif drug.mechanism == "induction":
-                assert effect.f_multiplier <= 1 <= effect.cl_multiplier
 
 
 # ----------------------------------------------------------------------------- simulation
@@ -291,7 +100,7 @@ def _phi(t, start, stop, k_on, k_off):
 
 def _reference_multipliers(name, expresser, start_h, stop_h):
     """Independent continuous CL(t) and F(t) multipliers for one course of one drug."""
-    drug = ix.lookup_drug(name)
+    drug = drugs.lookup_drug(name)
     effect = drug.effect(expresser)
     kdeg = LN2 / HEPATIC_T_HALF
     if drug.mechanism == "reversible_inhibition":
@@ -379,15 +188,29 @@ def test_time_course_matches_continuous_ode(name, expresser, start_day, stop_day
     assert np.max(np.abs(result / reference - 1)) < 0.25 * math.expm1(ix.DEFAULT_LOG_TOLERANCE)
 
 
+FINE = 1e-5
+"""Log tolerance of a grid read as the continuous multiplier: |log grid(t) - log m(t)| <= FINE."""
+
+
+def _on_fine_grid(courses, times, **kwargs):
+    """CL multiplier at ``times`` (h) read off a grid of log tolerance :data:`FINE` (row 0)."""
+    times = np.asarray(times, dtype=float)
+    grid = ix.cl_multiplier_grid(courses, log_tolerance=FINE, t_end=times.max() + 1.0, **kwargs)
+    return grid.multipliers[0, np.searchsorted(grid.change_times, times, side="right")]
+
+
+def _assert_log_close(got, expected):
+    assert np.all(np.abs(np.log(got) - np.log(expected)) <= FINE * (1 + 1e-9)), (got, expected)
+
+
 def test_induction_half_effect_after_one_degradation_half_life():
     """Analytic first-order turnover: half the change after t1/2, same on the way back."""
-    m_ss = ix.lookup_drug("rifampicin").effect(False).cl_multiplier
+    m_ss = drugs.lookup_drug("rifampicin").effect(False).cl_multiplier
     course = ix.CoMedication("rifampicin", start_day=1, stop_day=40)
-    times = np.array([HEPATIC_T_HALF, 2 * HEPATIC_T_HALF, course.stop_h, course.stop_h + 72.0])
-    m = ix.cl_multiplier_at([course], times)[0]
-    assert m[0] - 1 == pytest.approx(0.5 * (m_ss - 1), rel=1e-12)
-    assert m[1] - 1 == pytest.approx(0.75 * (m_ss - 1), rel=1e-12)
-    assert m[3] - 1 == pytest.approx(0.5 * (m[2] - 1), rel=1e-12)
+    times = [HEPATIC_T_HALF, 2 * HEPATIC_T_HALF, course.stop_h, course.stop_h + 72.0]
+    reached = 1 - 2 ** (-course.stop_h / HEPATIC_T_HALF)  # fraction of the effect at the stop
+    expected = 1 + np.array([0.5, 0.75, reached, 0.5 * reached]) * (m_ss - 1)
+    _assert_log_close(_on_fine_grid([course], times), expected)
 
 
 def test_induction_trough_falls_then_recovers_between_the_steady_states():
@@ -409,32 +232,34 @@ def test_induction_trough_falls_then_recovers_between_the_steady_states():
 
 def test_mechanism_based_onset_and_offset_half_lives():
     """Turnover model: offset at kdeg; inactivation speeds the onset to kdeg / E_ss."""
-    m_ss = ix.lookup_drug("diltiazem_high_dose").effect(False).cl_multiplier  # 0.5
+    m_ss = drugs.lookup_drug("diltiazem_high_dose").effect(False).cl_multiplier  # 0.5
     course = ix.CoMedication("diltiazem_high_dose", start_day=1, stop_day=30)
     onset = HEPATIC_T_HALF * m_ss
-    m = ix.cl_multiplier_at([course], np.array([onset, course.stop_h, course.stop_h + 72]))[0]
-    assert m[0] - 1 == pytest.approx(0.5 * (m_ss - 1), rel=1e-12)
-    assert m[2] - 1 == pytest.approx(0.5 * (m[1] - 1), rel=1e-12)
+    reached = 1 - 2 ** (-course.stop_h / onset)
+    expected = 1 + np.array([0.5, reached, 0.5 * reached]) * (m_ss - 1)
+    _assert_log_close(_on_fine_grid([course], [onset, course.stop_h, course.stop_h + 72]), expected)
 
 
 def test_reversible_inhibition_follows_its_own_half_life():
-    drug = ix.lookup_drug("voriconazole")
+    """Competitive inhibition: 1/m - 1 is proportional to the inhibitor's accumulation."""
+    drug = drugs.lookup_drug("voriconazole")
     m_ss = drug.effect(False).cl_multiplier
+    on, off = drug.onset_half_life.value, drug.offset_half_life.value
     course = ix.CoMedication("voriconazole", start_day=1, stop_day=10)
-    t = np.array([drug.onset_half_life.value, course.stop_h + drug.offset_half_life.value])
-    m = ix.cl_multiplier_at([course], t)[0]
-    assert 1 / m[0] - 1 == pytest.approx(0.5 * (1 / m_ss - 1), rel=1e-12)
-    reached = 1 / ix.cl_multiplier_at([course], np.array([course.stop_h]))[0, 0] - 1
-    assert 1 / m[1] - 1 == pytest.approx(0.5 * reached, rel=1e-12)
+    reached = 1 - 2 ** (-course.stop_h / on)
+    phi = np.array([0.5, reached, 0.5 * reached])
+    expected = 1 / (1 + phi * (1 / m_ss - 1))
+    got = _on_fine_grid([course], [on, course.stop_h, course.stop_h + off])
+    _assert_log_close(got, expected)
 
 
 def test_configurable_turnover_half_life():
-    fast = ix.Cyp3aTurnover(hepatic_half_life_h=36.0, intestinal_half_life_h=23.0)
-    m_ss = ix.lookup_drug("rifampicin").effect(False).cl_multiplier
-    m = ix.cl_multiplier_at([ix.CoMedication("rifampicin")], np.array([36.0]), turnover=fast)
-    assert m[0, 0] - 1 == pytest.approx(0.5 * (m_ss - 1), rel=1e-12)
+    fast = drugs.Cyp3aTurnover(hepatic_half_life_h=36.0, intestinal_half_life_h=23.0)
+    m_ss = drugs.lookup_drug("rifampicin").effect(False).cl_multiplier
+    m = _on_fine_grid([ix.CoMedication("rifampicin")], [36.0], turnover=fast)
+    _assert_log_close(m, 1 + 0.5 * (m_ss - 1))
     with pytest.raises(ValueError, match="hepatic_half_life_h"):
-        ix.Cyp3aTurnover(hepatic_half_life_h=0.0, intestinal_half_life_h=23.0)
+        drugs.Cyp3aTurnover(hepatic_half_life_h=0.0, intestinal_half_life_h=23.0)
 
 
 def test_immediate_effect_switches_exactly():
@@ -450,7 +275,7 @@ def test_two_comedications_multiply_and_grid_bound_holds():
     rif = _reference_multipliers("rifampicin", False, comeds[1].start_h, comeds[1].stop_h)[0]
     t = np.linspace(0.0, 30 * 24.0, 20001)
     expected = np.array([vori(x) * rif(x) for x in t])
-    np.testing.assert_allclose(ix.cl_multiplier_at(comeds, t)[0], expected, rtol=1e-12)
+    _assert_log_close(_on_fine_grid(comeds, t), expected)
     grid = ix.cl_multiplier_grid(comeds, t_end=t[-1])
     on_grid = grid.multipliers[0, np.searchsorted(grid.change_times, t, side="right")]
     assert np.max(np.abs(np.log(on_grid / expected))) <= ix.DEFAULT_LOG_TOLERANCE
@@ -458,9 +283,15 @@ def test_two_comedications_multiply_and_grid_bound_holds():
 
 def test_repeated_courses_chain_without_stacking():
     comeds = [ix.CoMedication("posaconazole", 1, 5), ix.CoMedication("posaconazole", 7, 12)]
-    m = ix.cl_multiplier_at(comeds, np.linspace(0, 30 * 24, 3001))[0]
-    m_ss = ix.lookup_drug("posaconazole").effect(False).cl_multiplier
+    m = _on_fine_grid(comeds, np.linspace(0, 30 * 24, 3001))
+    m_ss = drugs.lookup_drug("posaconazole").effect(False).cl_multiplier
     assert np.all((m <= 1) & (m >= m_ss))
+    # The second course starts from the effect left by the first (no stacking, no reset).
+    on = drugs.lookup_drug("posaconazole").onset_half_life.value
+    off = drugs.lookup_drug("posaconazole").offset_half_life.value
+    left = (1 - 2 ** (-5 * 24 / on)) * 2 ** (-24 / off)  # at the second start, day 7 (144 h)
+    phi = 1 - (1 - left) * 2 ** (-24 / on)  # one day into the second course
+    _assert_log_close(_on_fine_grid(comeds, [168.0]), 1 / (1 + phi * (1 / m_ss - 1)))
     with pytest.raises(ValueError, match="overlap"):
         ix.cl_multiplier_grid(
             [ix.CoMedication("posaconazole", 1, 8), ix.CoMedication("noxafil", 5)]
@@ -503,7 +334,7 @@ def test_bad_grid_input():
 
 @settings(max_examples=60)
 @given(
-    name=st.sampled_from(ix.list_drugs()),
+    name=st.sampled_from(drugs.list_drugs()),
     start_day=st.floats(-5, 20),
     length=st.one_of(st.none(), st.floats(0, 10)),
     expresser=st.booleans(),
@@ -517,7 +348,7 @@ def test_inhibitors_never_lower_and_inducers_never_raise_a_trough(
     course = ix.CoMedication(name, start_day, None if length is None else start_day + length)
     with_drug = _simulate([course], days=21, expresser=expresser, cl=cl, v=v, ka=ka)
     without = _simulate([], days=21, cl=cl, v=v, ka=ka)
-    direction = ix.lookup_drug(name).direction
+    direction = drugs.lookup_drug(name).direction
     if direction == "inhibitor":
         assert np.all(with_drug >= without * (1 - 1e-12))
     elif direction == "inducer":
