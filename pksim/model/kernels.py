@@ -35,7 +35,6 @@ import numpy as np
 
 from pksim.units import MG_PER_L_TO_NG_PER_ML
 
-
 TRANSFER_SERIES_LIMIT = 1.0
 """Below this |(ka - k)·dt| the transfer term uses expm1 (no cancellation)."""
 
