@@ -8,8 +8,9 @@ its source keys (resolved in ``pksim/data/references.toml``) and an evidence tag
 ``V`` verified in a source that was read, ``I`` seen only in a third-party implementation,
 ``M`` recalled and not verified, ``D`` derived.
 
-The covariate *math* lives in :mod:`pksim.covariates`; this module only loads, validates and
-describes the data.
+The covariate *math* lives in :mod:`pksim.cohort.effects`, the covariates themselves in the
+registry :mod:`pksim.library.covariates`; this module only loads, validates and describes the
+data.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from types import MappingProxyType
 from typing import Any
 
 import numpy as np
+
+from pksim.library import covariates as registry
 
 __all__ = [
     "CATEGORICAL_COVARIATES",
@@ -62,28 +65,18 @@ TYPICAL_UNITS: Mapping[str, str] = MappingProxyType(
 """Typical values every set must give, with their only accepted units (F is 1 by definition)."""
 
 NUMERIC_COVARIATES: Mapping[str, str] = MappingProxyType(
-    {
-        "weight_kg": "kg",
-        "age_y": "years",
-        "hematocrit_pct": "%",
-        "egfr": "mL/min/1.73m2",
-        "serum_creatinine_mg_dl": "mg/dL",
-        "prednisone_mg_per_day": "mg/day",
-        "post_transplant_day": "day",
-    }
+    {c.name: c.units for c in registry.effect_covariates() if c.kind == registry.NUMERIC}
 )
-"""Continuous covariates an effect may use, with their units."""
+"""Continuous covariates an effect may use, with their units (from the covariate registry)."""
 
 CATEGORICAL_COVARIATES: Mapping[str, tuple[str, ...]] = MappingProxyType(
-    {
-        "cyp3a5": ("*3/*3", "*1/*3", "*1/*1"),
-        "liver_function": ("normal", "elevated_enzymes", "mild_impairment", "severe_impairment"),
-        "sex": ("female", "male"),
-    }
+    {c.name: c.categories for c in registry.effect_covariates() if c.kind == registry.CATEGORICAL}
 )
 """Categorical covariates and their categories; a subject's code is the index in the tuple."""
 
-SET_LEVEL_COVARIATES: frozenset[str] = frozenset({"post_transplant_day"})
+SET_LEVEL_COVARIATES: frozenset[str] = frozenset(
+    c.name for c in registry.effect_covariates() if c.origin == registry.PARAMETER_SET
+)
 """Covariates that subjects do not carry: a set using one must fix its value."""
 
 _EFFECT_TERMS: Mapping[str, tuple[str, ...]] = MappingProxyType(
