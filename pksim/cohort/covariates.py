@@ -36,9 +36,10 @@ class Covariates:
     """Covariates of n subjects, as read-only 1-D arrays of equal length.
 
     ``Covariates(weight_kg=..., sex=..., ..., patient_id=None)`` takes one array per carried
-    covariate of the registry; one not given takes the registry's default (NaN for a numeric
-    covariate without one), and one without a default must be given. Read a covariate as
-    ``cov.weight_kg`` or ``cov["weight_kg"]``. ``patient_id``: optional labels.
+    covariate of the registry; one not given takes the registry's ``default`` for everyone
+    (NaN when that default is NaN: unknown), and one whose default is None must be given.
+    Read a covariate as ``cov.weight_kg`` or ``cov["weight_kg"]``. ``patient_id``: optional
+    labels.
     """
 
     values: Mapping[str, np.ndarray]
@@ -133,7 +134,7 @@ class Covariates:
 def _default_value(covariate: registry.Covariate) -> float | int:
     if covariate.kind == registry.CATEGORICAL:
         return covariate.categories.index(covariate.default)
-    return np.nan if covariate.default is None else float(covariate.default)
+    return float(covariate.default)
 
 
 def _array(covariate: registry.Covariate, value: ArrayLike) -> np.ndarray:

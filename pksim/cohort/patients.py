@@ -52,12 +52,11 @@ def _describe(covariate: registry.Covariate) -> str:
         text += ": " + " | ".join(options)
         if rule.aliases:
             text += f" (or {' | '.join(a.upper() for a in rule.aliases)})"
-    if covariate.default is not None:
-        text += (
-            f" (default {covariate.default:g})"
-            if covariate.kind == registry.NUMERIC
-            else (f" (default {covariate.default})")
-        )
+    if covariate.kind == registry.CATEGORICAL and covariate.default is not None:
+        text += f" (default {covariate.default})"
+    elif covariate.kind == registry.NUMERIC and covariate.default is not None:
+        known = not math.isnan(covariate.default)
+        text += f" (default {covariate.default:g})" if known else " (empty: unknown)"
     if rule.note:
         text += f" ({rule.note})"
     return text

@@ -109,9 +109,10 @@ class Covariate:
     ``units`` (numeric: a :mod:`pksim.units` string), ``categories`` (categorical: a subject's
     code is the index; empty for labels the run defines, e.g. weight bands),
     ``coordinate_labels`` (labels in the result when they differ from the categories),
-    ``default`` (value when not given: a number, a category, or None = must be given; NaN =
-    unknown), ``allowed`` (plausible range of a given value: outside is refused as a probable
-    unit error), ``virtual`` (how a virtual population draws it, one of :data:`VIRTUAL_RULES`),
+    ``default`` (value when not given: a number, a category, NaN = unknown, or None = must be
+    given to ``Covariates``; an empty CSV cell is then unknown), ``allowed`` (plausible range
+    of a given value: outside is refused as a probable unit error), ``virtual`` (how a virtual
+    population draws it, one of :data:`VIRTUAL_RULES`),
     ``draw_columns`` (its columns of the ``covariates`` random stream; new covariates take the
     next free ones, never reuse one), ``imputable`` (an unknown value is drawn at run time like a
     virtual subject's), ``patients`` (how a patient CSV gives it; None: not given there),
