@@ -198,7 +198,7 @@ def patient_problems(cov: Covariates, pset: ParameterSet) -> list[str]:
         problems.append(
             f"row {subject + 1}, column {name!r}: "
             f"{'no value' if np.isnan(value) else f'{value:g} cannot be used'}, but parameter set "
-            f"{pset.name!r} has a {name} effect on {parameter}; give every patient a value "
+            f"{pset.name!r} has an effect of {name} on {parameter}; give every patient a value "
             f"in [{low:g}, {high:g}] {covariate.units}"
         )
     return problems
