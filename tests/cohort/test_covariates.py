@@ -95,3 +95,21 @@ def test_covariates_travel_to_workers():
     assert back.patient_id == ("a", "b")
     for name, values in cov.values.items():
         np.testing.assert_array_equal(back[name], values)
+
+
+def test_first_release_import_paths_resolve_or_name_the_new_place():
+    """``pksim.covariates`` (first release) is now the cohort stage; names that moved to the
+    modifiers stage say where they went."""
+    import importlib
+    import warnings
+
+    from pksim import cohort
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        old = importlib.import_module("pksim.covariates")
+    assert old is cohort and old.Covariates is C.Covariates
+    with pytest.raises(AttributeError, match=r"import it from pksim\.modifiers\.prednisone"):
+        _ = old.prednisone_f_multipliers
+    with pytest.raises(AttributeError, match="has no attribute 'nothing'"):
+        _ = cohort.nothing
