@@ -232,12 +232,12 @@ def scenario_from_mapping(
     )
     seed = get_number(data, "seed", "", problems, default=0, minimum=0, integer=True)
 
-    population, patients = _population(
+    population, patients, csv_path = _population(
         get_table(data, "population", "", problems), Path(base_dir), problems
     )
     parameter_set, overrides = _parameters(get_table(data, "parameters", "", problems), problems)
     if patients is not None and parameter_set is not None:
-        for line in cohort.patient_problems(patients, parameter_set):
+        for line in cohort.patient_problems(patients, parameter_set, origin=str(csv_path)):
             problems.add("population.patients_csv", line)
     variability_table = get_table(data, "variability", "", problems)
     variability_overrides = _settings_overrides(
@@ -327,7 +327,7 @@ def _population(table: Mapping, base_dir: Path, problems: Problems):
         kind="population",
     )
     if name is None:
-        return None, None
+        return None, None, None
     settings = populations.population_settings(name)
     given = {key: value for key, value in table.items() if key not in POPULATION_KEYS}
     overrides = _settings_overrides(given, settings, "population", problems)
@@ -335,7 +335,7 @@ def _population(table: Mapping, base_dir: Path, problems: Problems):
     if len(overrides) == len(given):  # cross-setting checks once every value is in range
         population = _delegate(problems, "population", populations.load_population, name, overrides)
     csv = get_str(table, "patients_csv", "population", problems, default=None)
-    patients = None
+    patients = path = None
     if csv is not None:
         path = Path(csv) if Path(csv).is_absolute() else base_dir / csv
         if not path.is_file():
@@ -344,7 +344,7 @@ def _population(table: Mapping, base_dir: Path, problems: Problems):
             patients = _delegate(
                 problems, "population.patients_csv", cohort.read_patients_csv, path
             )
-    return population, patients
+    return population, patients, path
 
 
 def _parameters(table: Mapping, problems: Problems):

@@ -187,16 +187,17 @@ def _category(covariate: registry.Covariate, text: str, where: str) -> int:
     return covariate.categories.index(label)
 
 
-def patient_problems(cov: Covariates, pset: ParameterSet) -> list[str]:
-    """What keeps parameter set ``pset`` from simulating patients ``cov`` (empty when none):
-    a covariate an effect uses that a patient lacks, by row (1 = first patient) and column."""
+def patient_problems(cov: Covariates, pset: ParameterSet, *, origin: str = "<csv>") -> list[str]:
+    """What keeps parameter set ``pset`` from simulating patients ``cov`` read from file
+    ``origin`` (empty when nothing): a covariate an effect uses that a patient lacks, by row
+    (1 = first patient) and column."""
     problems = []
     for subject, name, parameter in missing_effect_covariates(pset, cov):
         covariate = registry.get(name)
         value = cov[name][subject]
         low, high = covariate.allowed or (-math.inf, math.inf)
         problems.append(
-            f"row {subject + 1}, column {name!r}: "
+            f"{origin}: row {subject + 1}, column {name!r}: "
             f"{'no value' if np.isnan(value) else f'{value:g} cannot be used'}, but parameter set "
             f"{pset.name!r} has an effect of {name} on {parameter}; give every patient a value "
             f"in [{low:g}, {high:g}] {covariate.units}"

@@ -161,8 +161,8 @@ def test_patient_problems_name_the_row_an_effect_cannot_use():
     )
     cov = cohort.read_patients_csv(io.StringIO(text))
     assert cohort.patient_problems(cov, pset) == [
-        "row 2, column 'prednisone_mg_per_day': 0 cannot be used, but parameter set 'default' "
-        "has an effect of prednisone_mg_per_day on cl; give every patient a value in [0, 1000] "
-        "mg/day"
+        "<csv>: row 2, column 'prednisone_mg_per_day': 0 cannot be used, but parameter set "
+        "'default' has an effect of prednisone_mg_per_day on cl; give every patient a value in "
+        "[0, 1000] mg/day"
     ]
     assert cohort.patient_problems(cov.slice(0, 1), pset) == []
