@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from pksim.cohort import sampling as cohort
+from pksim import cohort
 from pksim.library.parameters import load_parameter_set
 
 SEED = 20261121

@@ -42,7 +42,7 @@ MOVED_MODULES = {
     "pksim.formulations": "pksim.library.formulations",
     "pksim.food": "pksim.library.food",
     "pksim.interactions": "pksim.modifiers.interactions",
-    "pksim.covariates": "pksim.cohort.covariates",
+    "pksim.covariates": "pksim.cohort",
     "pksim.regimen": "pksim.dosing.regimen",
     "pksim.kernels": "pksim.model.kernels",
     "pksim.store": "pksim.engine.store",

@@ -18,11 +18,10 @@ import pandas as pd
 
 from pksim import __version__
 from pksim.checks import unknown_name_message
-from pksim.cohort import sampling as cohort
 from pksim.contract import TARGET_FIRST_DAY, TARGET_IS_WINDOW, TARGET_LAST_DAY
 from pksim.engine import DEFAULT_CHUNK_SUBJECTS, MAX_DEFAULT_THREADS
 from pksim.files import write_atomically
-from pksim.library import food, formulations, parameters
+from pksim.library import food, formulations, parameters, populations
 from pksim.modifiers import interactions
 from pksim.results import attainment as analysis
 from pksim.results.summary import PERCENTILE_METHODS
@@ -36,7 +35,7 @@ DEFAULT_OUT = "pksim-output"
 
 CATALOGUES: dict[str, Callable[[], list[str]]] = {
     "scenarios": list_scenarios,
-    "populations": cohort.list_populations,
+    "populations": populations.list_populations,
     "parameters": parameters.list_parameter_sets,
     "drugs": interactions.list_drugs,
     "food": food.list_conditions,
@@ -195,9 +194,9 @@ def describe(name: str) -> str:
     """Text about a drug, parameter set, population or bundled scenario called ``name``."""
     if name in parameters.list_parameter_sets():
         return parameters.load_parameter_set(name).describe()
-    if name in cohort.list_populations():
+    if name in populations.list_populations():
         lines = [f"population {name}"]
-        for key, entry in cohort.population_settings(name).items():
+        for key, entry in populations.population_settings(name).items():
             lines.append(
                 f"  {key} = {entry['default']:g} {entry['units']}  ({entry['description']})"
             )
@@ -210,7 +209,7 @@ def describe(name: str) -> str:
         valid = [
             *interactions.list_drugs(),
             *parameters.list_parameter_sets(),
-            *cohort.list_populations(),
+            *populations.list_populations(),
             *list_scenarios(),
         ]
         raise ValueError(unknown_name_message("name", name, valid)) from None

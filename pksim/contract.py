@@ -10,12 +10,14 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import xarray as xr
 
 from pksim import __version__, units
+from pksim.library import covariates as registry
 
 if TYPE_CHECKING:
     from pksim.scenario import Scenario
@@ -36,41 +38,18 @@ TARGET_FIRST_DAY, TARGET_LAST_DAY = "target_first_day", "target_last_day"
 TARGET_IS_WINDOW = "target_is_window"
 """Dataset attr: 1 when the target is a window (in range on every day), 0 for one day."""
 
-SUBJECT_COORDINATES = (
-    "weight_kg",
-    "sex",
-    "age_y",
-    "hematocrit_pct",
-    "egfr",
-    "serum_creatinine_mg_dl",
-    "cyp3a5",
-    "cyp3a5_expresser",
-    "liver_function",
-    "prednisone_mg_per_day",
-    "renal_impairment",
-    "weight_band",
-    "comedication",
-)
-"""Per-subject coordinates of the result (plus ``patient_id`` for a CSV cohort)."""
+SUBJECT_COORDINATES: tuple[str, ...] = tuple(c.name for c in registry.result_coordinates())
+"""Per-subject coordinates of the result (plus ``patient_id`` for a CSV cohort), from the
+covariate registry."""
 PATIENT_ID = "patient_id"
 
-COORDINATE_ATTRS: Mapping[str, Mapping[str, str]] = {
-    "subject": {"long_name": "Subject index"},
-    "weight_kg": {"units": units.WEIGHT, "long_name": "Body weight"},
-    "sex": {"long_name": "Sex"},
-    "age_y": {"units": "years", "long_name": "Age"},
-    "hematocrit_pct": {"units": "%", "long_name": "Hematocrit"},
-    "egfr": {"units": units.EGFR, "long_name": "eGFR (CKD-EPI)"},
-    "serum_creatinine_mg_dl": {"units": "mg/dL", "long_name": "Serum creatinine"},
-    "cyp3a5": {"long_name": "CYP3A5 genotype"},
-    "cyp3a5_expresser": {"long_name": "CYP3A5 expresser (*1 carrier)"},
-    "liver_function": {"long_name": "Liver function"},
-    "prednisone_mg_per_day": {"units": units.DAILY_DOSE, "long_name": "Prednisone at start"},
-    "renal_impairment": {"long_name": "Renal impairment (consensus)"},
-    "weight_band": {"long_name": "Weight band"},
-    "comedication": {"long_name": "Co-medication"},
-    PATIENT_ID: {"long_name": "Patient"},
-}
+COORDINATE_ATTRS: Mapping[str, Mapping[str, str]] = MappingProxyType(
+    {
+        "subject": {"long_name": "Subject index"},
+        **{c.name: dict(c.attrs) for c in registry.result_coordinates()},
+        PATIENT_ID: {"long_name": "Patient"},
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,12 +19,14 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from pksim import cohort
 from pksim.checks import check_keys, get_bool, get_number, get_str, get_table, get_tables
-from pksim.cohort import sampling as cohort
+from pksim.cohort.covariates import Covariates
+from pksim.cohort.variability import VariabilitySettings
 from pksim.dosing.absorption import FoodPlan
 from pksim.dosing.regimen import Regimen
 from pksim.errors import Invalid, Problems, ScenarioError, collect, unknown_name
-from pksim.library import parameters
+from pksim.library import parameters, populations
 from pksim.library.targets import TargetPlan
 from pksim.modifiers import interactions
 
@@ -80,16 +82,17 @@ class Scenario:
     subjects: int
     days: int
     seed: int
-    population: cohort.Population
+    population: populations.Population
     parameter_set: parameters.ParameterSet
-    variability: cohort.VariabilitySettings
+    variability: VariabilitySettings
     regimens: tuple[Regimen, ...]
     food: FoodPlan
     comedications: tuple[ComedicationPlan, ...]
     target: TargetPlan
     output: OutputPlan
-    patients: Any = None
-    """Covariates of real patients (from ``population.patients_csv``), or None."""
+    patients: Covariates | None = None
+    """Covariates of real patients (from ``population.patients_csv``; unknown genotypes are
+    imputed by the run, with its seed), or None."""
     text: str = ""
     origin: str = "<scenario>"
     schema_version: int = SCHEMA_VERSION
@@ -185,10 +188,13 @@ def scenario_from_mapping(
     )
     seed = get_number(data, "seed", "", problems, default=0, minimum=0, integer=True)
 
-    population, patients = _population(
-        get_table(data, "population", "", problems), Path(base_dir), seed, problems
+    population, patients, csv_path = _population(
+        get_table(data, "population", "", problems), Path(base_dir), problems
     )
     parameter_set, overrides = _parameters(get_table(data, "parameters", "", problems), problems)
+    if patients is not None and parameter_set is not None:
+        for line in cohort.patient_problems(patients, parameter_set, origin=str(csv_path)):
+            problems.add("population.patients_csv", line)
     variability_table = get_table(data, "variability", "", problems)
     variability_overrides = _settings_overrides(
         variability_table, cohort.variability_settings(), "variability", problems
@@ -268,41 +274,35 @@ def _settings_overrides(
     return values
 
 
-def _population(table: Mapping, base_dir: Path, seed: int | None, problems: Problems):
+def _population(table: Mapping, base_dir: Path, problems: Problems):
     name = get_str(
         table,
         "name",
         "population",
         problems,
         default="chinese-adult-ln",
-        choices=cohort.list_populations(),
+        choices=populations.list_populations(),
         kind="population",
     )
     if name is None:
-        return None, None
-    settings = cohort.population_settings(name)
+        return None, None, None
+    settings = populations.population_settings(name)
     given = {key: value for key, value in table.items() if key not in POPULATION_KEYS}
     overrides = _settings_overrides(given, settings, "population", problems)
     population = None
     if len(overrides) == len(given):  # cross-setting checks once every value is in range
-        population = _delegate(problems, "population", cohort.load_population, name, overrides)
+        population = _delegate(problems, "population", populations.load_population, name, overrides)
     csv = get_str(table, "patients_csv", "population", problems, default=None)
-    patients = None
+    patients = path = None
     if csv is not None:
         path = Path(csv) if Path(csv).is_absolute() else base_dir / csv
         if not path.is_file():
             problems.add("population.patients_csv", f"no such file: {path}")
-        elif population is not None:
-            # Unknown genotypes are imputed from the population with the scenario's seed.
+        else:
             patients = _delegate(
-                problems,
-                "population.patients_csv",
-                cohort.read_patients_csv,
-                path,
-                population=population,
-                seed=seed or 0,
+                problems, "population.patients_csv", cohort.read_patients_csv, path
             )
-    return population, patients
+    return population, patients, path
 
 
 def _parameters(table: Mapping, problems: Problems):

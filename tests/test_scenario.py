@@ -464,7 +464,8 @@ def test_csv_patients_replace_the_virtual_cohort(tmp_path: Path):
 
 def test_csv_with_unknown_genotypes_loads(tmp_path: Path):
     (tmp_path / "patients.csv").write_text(
-        "sex,age_y,weight_kg,hematocrit_pct,cyp3a5\nfemale,30,55,33,unknown\n", encoding="utf-8"
+        "sex,age_y,weight_kg,hematocrit_pct,cyp3a5,egfr\nfemale,30,55,33,unknown,90\n",
+        encoding="utf-8",
     )
     path = tmp_path / "cohort.toml"
     path.write_text(

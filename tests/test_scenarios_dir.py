@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from scipy.special import ndtr
 
-from pksim.cohort import sampling as cohort
+from pksim import cohort
 from pksim.engine import run
 from pksim.scenario import Scenario, list_scenarios, load_scenario
 

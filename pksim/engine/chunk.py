@@ -17,16 +17,17 @@ import numpy as np
 import xarray as xr
 
 from pksim import contract
-from pksim.cohort import covariates
-from pksim.cohort import sampling as cohort
+from pksim.cohort import renal, sampling, variability
+from pksim.cohort.covariates import Covariates
 from pksim.contract import ChunkArrays
 from pksim.dosing.absorption import absorption_arrays, draw_dose_conditions
 from pksim.dosing.events import dose_events
 from pksim.dosing.regimen import Regimen
 from pksim.engine.plan import Plan, weight_band_labels
+from pksim.library import covariates as registry
 from pksim.library import food, targets
 from pksim.model import structural
-from pksim.modifiers import comedication
+from pksim.modifiers import comedication, liver, prednisone
 from pksim.scenario import Scenario
 from pksim.units import HOURS_PER_DAY
 
@@ -62,16 +63,18 @@ def simulate_arrays(
     """
     scenario, seed = plan.scenario, plan.seed
     first, last = (1, scenario.days) if days is None else days
-    pset, variability = scenario.parameter_set, scenario.variability
+    pset, settings = scenario.parameter_set, scenario.variability
     spec = structural.structural_model(pset.structural_model)
-    typical_only = variability.typical_only
+    typical_only = settings.typical_only
     cov = _covariates(scenario, seed, start, stop)
-    pk = cohort.individual_parameters(pset, cov, seed=seed, start=start, typical_only=typical_only)
+    pk = variability.individual_parameters(
+        pset, cov, seed=seed, start=start, typical_only=typical_only
+    )
     expresser = np.asarray(cov.cyp3a5) > 0
-    cl = pk.cl * covariates.liver_cl_multiplier(pset, cov.liver_function)
+    cl = pk.cl * liver.liver_cl_multiplier(pset, cov.liver_function)
     day_numbers = np.arange(1, scenario.days + 1)
-    offsets = cohort.sampling_time_offsets(
-        variability, scenario.days, seed=seed, start=start, stop=stop
+    offsets = variability.sampling_time_offsets(
+        settings, scenario.days, seed=seed, start=start, stop=stop
     )
     sample_times = day_numbers * HOURS_PER_DAY + offsets
     # The assay error of day d uses the d-th residual draw: simulate days 1..last for it.
@@ -92,13 +95,13 @@ def simulate_arrays(
     rows = max(times.shape[0] for times in all_times)
     # One IOV call for every regimen's doses: the same draws, made once.
     all_iov = np.split(
-        cohort.iov_f_multipliers(
+        variability.iov_f_multipliers(
             pset,
             np.concatenate([np.broadcast_to(t, (rows, t.shape[1])) for t in all_times], axis=1),
             seed=seed,
             start=start,
             stop=stop,
-            occasion_length_h=variability.occasion_length_h,
+            occasion_length_h=settings.occasion_length_h,
             typical_only=typical_only,
         ),
         np.cumsum([times.shape[1] for times in all_times])[:-1],
@@ -113,7 +116,7 @@ def simulate_arrays(
         absorption = absorption_arrays(pk.ka, conditions, regimen.formulation)
         dose_f = absorption.dose_f * iov
         if taper is not None:
-            dose_f = dose_f * covariates.prednisone_f_multipliers(
+            dose_f = dose_f * prednisone.prednisone_f_multipliers(
                 pset, cov.prednisone_mg_per_day, taper, times
             )
         if plan.comedication is not None:
@@ -130,12 +133,12 @@ def simulate_arrays(
         individual = {"cl": cl, "v": pk.v, "ka": absorption.ka, "tlag": pk.tlag, "f": pk.f}
         true = spec.simulate(individual, times, amounts, sample_times[:, sampled], **arguments)
         if measured:
-            observed = cohort.residual_error(
+            observed = variability.residual_error(
                 pset,
                 true,
                 seed=seed,
                 start=start,
-                lloq_ng_per_ml=variability.lloq_ng_per_ml,
+                lloq_ng_per_ml=settings.lloq_ng_per_ml,
                 typical_only=typical_only,
             )
             measured_values.append(observed.measured[:, kept])
@@ -147,17 +150,16 @@ def simulate_arrays(
                 spec.simulate(individual, times, amounts, plan.profile_times, **arguments)
             )
 
-    renal = targets.is_renal_impaired(
-        cov.egfr, cov.serum_creatinine_mg_dl, cov.serum_creatinine_uln_mg_dl
-    )
+    renal_flags = renal.renal_impairment(cov)
     target = scenario.target
     lower, upper = targets.subject_target_bounds(
-        target.target, renal if target.renal_ceiling else np.zeros_like(renal)
+        target.target, renal_flags if target.renal_ceiling else np.zeros_like(renal_flags)
     )
     names = contract.SUBJECT_COORDINATES if coordinates is None else coordinates
-    coords = {name: _subject_coordinate(name, plan, cov, renal, expresser, combo) for name in names}
+    derived = {"cyp3a5_expresser": expresser, "renal_impairment": renal_flags, "combo": combo}
+    coords = {name: _subject_coordinate(name, plan, cov, derived) for name in names}
     if coordinates is None and cov.patient_id is not None:
-        coords["patient_id"] = _subject_coordinate("patient_id", plan, cov, renal, expresser, combo)
+        coords["patient_id"] = _subject_coordinate("patient_id", plan, cov, derived)
     return ChunkArrays(
         start=start,
         stop=stop,
@@ -173,10 +175,13 @@ def simulate_arrays(
     )
 
 
-def _covariates(scenario: Scenario, seed: int, start: int, stop: int) -> covariates.Covariates:
+def _covariates(scenario: Scenario, seed: int, start: int, stop: int) -> Covariates:
+    """Covariates of subjects [start, stop): drawn, or the patients' with unknown values
+    imputed with the run's seed (the same draws as a virtual subject's)."""
     if scenario.patients is not None:
-        return scenario.patients.slice(start, stop)
-    return cohort.sample_covariates(scenario.population, seed=seed, start=start, stop=stop)
+        patients = scenario.patients.slice(start, stop)
+        return sampling.impute_unknown(patients, scenario.population, seed=seed, start=start)
+    return sampling.sample_covariates(scenario.population, seed=seed, start=start, stop=stop)
 
 
 def _food_conditions(scenario: Scenario, regimen: Regimen, events, seed, start, stop):
@@ -222,24 +227,26 @@ def _dose_times_after_draws(events, sample_times: np.ndarray) -> np.ndarray:
     return times
 
 
-def _subject_coordinate(name: str, plan: Plan, cov, renal, expresser, combo) -> np.ndarray:
-    """One per-subject coordinate (subject,) of a chunk."""
-    if name in ("sex", "cyp3a5", "liver_function"):
-        return cov.labels(name) if name != "sex" else np.where(cov.sex == 1, "M", "F")
-    if name == "cyp3a5_expresser":
-        return expresser
-    if name == "renal_impairment":
-        return renal
+def _subject_coordinate(
+    name: str, plan: Plan, cov: Covariates, derived: dict[str, np.ndarray]
+) -> np.ndarray:
+    """One per-subject coordinate (subject,) of a chunk: a carried covariate (categories as
+    their labels), or one the run derives (``derived`` holds the flags and combination index)."""
+    if name in contract.SUBJECT_COORDINATES and registry.get(name).carried:
+        covariate = registry.get(name)
+        if covariate.kind == registry.CATEGORICAL:
+            return np.asarray(covariate.labels)[cov[name]]
+        return np.asarray(cov[name])
+    if name in ("cyp3a5_expresser", "renal_impairment"):
+        return derived[name]
     if name == "weight_band":
         edges = plan.weight_band_edges
         labels = np.asarray(weight_band_labels(edges), dtype=plan.label_dtypes[name])
         return labels[np.searchsorted(edges, cov.weight_kg, side="right")]
     if name == "comedication":
         labels = plan.comedication.labels if plan.comedication else (comedication.NO_COMEDICATION,)
-        return np.asarray(labels, dtype=plan.label_dtypes[name])[combo]
+        return np.asarray(labels, dtype=plan.label_dtypes[name])[derived["combo"]]
     if name == "patient_id":
         return np.asarray(cov.patient_id, dtype=plan.label_dtypes[name])
-    if name in contract.SUBJECT_COORDINATES:
-        return np.asarray(getattr(cov, name))
     valid = [*contract.SUBJECT_COORDINATES, contract.PATIENT_ID]
     raise ValueError(f"unknown subject coordinate {name!r}; valid: {valid}")

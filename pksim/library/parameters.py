@@ -6,13 +6,13 @@ derived) one-compartment population model. Every number carries its units, its s
 that was read, ``I`` seen only in a third-party implementation, ``M`` recalled and not verified,
 ``D`` derived. Overrides: :mod:`pksim.library.parameter_overrides`.
 
-The covariate *math* lives in :mod:`pksim.cohort.covariates`; this module only loads and
-validates the data.
+The covariate *math* lives in :mod:`pksim.cohort.effects`, the covariates themselves in the
+registry :mod:`pksim.library.covariates`; this module only loads, validates and describes the
+data.
 """
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from functools import cache
@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from pksim.errors import unknown_name
+from pksim.library import covariates as registry
 from pksim.library.cited import (
     EVIDENCE_TAGS,
     Cited,
@@ -55,7 +56,6 @@ __all__ = [
     "ParameterSet",
     "Reference",
     "cited_value",
-    "did_you_mean",
     "list_parameter_sets",
     "load_parameter_set",
     "load_references",
@@ -64,28 +64,18 @@ __all__ = [
 ]
 
 NUMERIC_COVARIATES: Mapping[str, str] = MappingProxyType(
-    {
-        "weight_kg": "kg",
-        "age_y": "years",
-        "hematocrit_pct": "%",
-        "egfr": "mL/min/1.73m2",
-        "serum_creatinine_mg_dl": "mg/dL",
-        "prednisone_mg_per_day": "mg/day",
-        "post_transplant_day": "day",
-    }
+    {c.name: c.units for c in registry.effect_covariates() if c.kind == registry.NUMERIC}
 )
-"""Continuous covariates an effect may use, with their units."""
+"""Continuous covariates an effect may use, with their units (from the covariate registry)."""
 
 CATEGORICAL_COVARIATES: Mapping[str, tuple[str, ...]] = MappingProxyType(
-    {
-        "cyp3a5": ("*3/*3", "*1/*3", "*1/*1"),
-        "liver_function": ("normal", "elevated_enzymes", "mild_impairment", "severe_impairment"),
-        "sex": ("female", "male"),
-    }
+    {c.name: c.categories for c in registry.effect_covariates() if c.kind == registry.CATEGORICAL}
 )
 """Categorical covariates and their categories; a subject's code is the index in the tuple."""
 
-SET_LEVEL_COVARIATES: frozenset[str] = frozenset({"post_transplant_day"})
+SET_LEVEL_COVARIATES: frozenset[str] = frozenset(
+    c.name for c in registry.effect_covariates() if c.origin == registry.PARAMETER_SET
+)
 """Covariates that subjects do not carry: a set using one must fix its value."""
 
 _EFFECT_TERMS: Mapping[str, tuple[str, ...]] = MappingProxyType(
@@ -101,15 +91,6 @@ _EFFECT_TERMS: Mapping[str, tuple[str, ...]] = MappingProxyType(
 
 _TERMS_IN_COVARIATE_UNITS = frozenset({"reference", "threshold", "ed50", "scale"})
 _IIV_UNITS = ("%CV", "omega2")
-
-
-def did_you_mean(kind: str, name: object, valid: Iterable[str]) -> ValueError:
-    """A ValueError for an unknown name, in the old format that :mod:`pksim.cohort` and its tests
-    still use (deprecated: new code uses :func:`pksim.errors.unknown_name`)."""
-    valid = sorted(valid)
-    close = difflib.get_close_matches(str(name), valid, n=3)
-    hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
-    return ValueError(f"unknown {kind} {name!r}.{hint} Valid: {', '.join(valid)}")
 
 
 def list_parameter_sets() -> list[str]:

@@ -4,7 +4,8 @@ Targets are whole-blood trough concentrations in ng/mL, bounds inclusive. The Ch
 consensus (source key ``LNConsensus``) gives induction 6-10 ng/mL and maintenance 3-6 ng/mL,
 and a ceiling of 4 ng/mL for renal-impaired patients (eGFR < 40 mL/min/1.73 m2 or serum
 creatinine > 1.2 x the upper limit of normal). The ceiling replaces the phase range subject by
-subject: see :func:`subject_target_bounds`.
+subject: see :func:`subject_target_bounds`; who is renal-impaired is
+:func:`pksim.cohort.renal.is_renal_impaired`.
 
 Every function here is a pure array function; none loops over subjects.
 """
@@ -33,7 +34,6 @@ __all__ = [
     "in_range",
     "in_range_every_day",
     "in_range_on_day",
-    "is_renal_impaired",
     "load_renal_thresholds",
     "load_targets",
     "resolve_target",
@@ -42,10 +42,6 @@ __all__ = [
 
 TARGET_UNITS = "ng/mL"
 """The only unit of target bounds: whole-blood trough concentration."""
-
-THRESHOLD_RTOL = 1e-9
-"""Relative distance within which a value counts as *on* a renal threshold: creatinine of exactly
-1.2 x ULN computed in floating point (e.g. 1.2 * 97 = 116.39999999999999) must not be flagged."""
 
 RENAL_RANGE = "renal_impairment"
 """Name of the range in targets.toml applied to renal-impaired subjects."""
@@ -246,46 +242,6 @@ def resolve_target(target: str | TargetRange) -> TargetRange:
             + " or a TargetRange(lower, upper, label, source)"
         )
     return _targets()[target]
-
-
-def _positive_finite(name: str, value: ArrayLike, units: str) -> NDArray[np.float64]:
-    array = np.asarray(value, dtype=np.float64)
-    bad = ~np.isfinite(array) | (array <= 0)
-    if np.any(bad):
-        index = tuple(int(i) for i in np.argwhere(bad)[0])
-        raise ValueError(
-            f"{name} must be finite and > 0 {units}; got {float(array[index])} at index "
-            f"{index[0] if len(index) == 1 else index}"
-        )
-    return array
-
-
-def is_renal_impaired(
-    egfr: ArrayLike, serum_creatinine: ArrayLike, creatinine_uln: ArrayLike
-) -> NDArray[np.bool_]:
-    """True where eGFR < 40 mL/min/1.73 m2 or serum creatinine > 1.2 x ULN (both strict).
-
-    ``serum_creatinine`` and ``creatinine_uln`` must share units (e.g. umol/L); the three
-    inputs broadcast together. Values within :data:`THRESHOLD_RTOL` of a threshold count as on it
-    (not impaired).
-    """
-    rule = load_renal_thresholds()
-    egfr = _positive_finite("egfr", egfr, "mL/min/1.73 m2")
-    scr = _positive_finite("serum_creatinine", serum_creatinine, "(units of creatinine_uln)")
-    uln = _positive_finite("creatinine_uln", creatinine_uln, "(units of serum_creatinine)")
-    try:
-        np.broadcast_shapes(egfr.shape, scr.shape, uln.shape)
-    except ValueError:
-        raise ValueError(
-            "egfr, serum_creatinine and creatinine_uln must broadcast together, got shapes "
-            f"{egfr.shape}, {scr.shape}, {uln.shape}"
-        ) from None
-    low_egfr = (egfr < rule.egfr_below) & ~np.isclose(
-        egfr, rule.egfr_below, rtol=THRESHOLD_RTOL, atol=0.0
-    )
-    limit = rule.creatinine_uln_factor * uln
-    high_scr = (scr > limit) & ~np.isclose(scr, limit, rtol=THRESHOLD_RTOL, atol=0.0)
-    return np.asarray(low_egfr | high_scr)
 
 
 def subject_target_bounds(

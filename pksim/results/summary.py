@@ -40,6 +40,7 @@ from pksim import engine as simulate
 from pksim.checks import unknown_name_message
 from pksim.engine.chunk import simulate_arrays
 from pksim.engine.run import chunk_mapper
+from pksim.library import covariates as registry
 from pksim.library.targets import in_range
 from pksim.results import attainment as analysis
 from pksim.scenario import Scenario
@@ -72,10 +73,7 @@ _BLQ, _ZERO, _UNDER, _FIRST_FINE = 0, 1, 2, 3
 _OVER = _FIRST_FINE + _N_FINE
 _N_BINS = _OVER + 1
 _COUNTS = ("pct_in_range", "pct_below", "pct_above")
-_FLOAT_COORDINATES = frozenset(
-    {"weight_kg", "age_y", "hematocrit_pct", "egfr", "serum_creatinine_mg_dl"}
-    | {"prednisone_mg_per_day"}
-)
+_FLOAT_COORDINATES = registry.continuous_coordinates()
 
 
 @dataclass(frozen=True, slots=True)

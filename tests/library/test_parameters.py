@@ -13,7 +13,7 @@ from importlib import resources
 import numpy as np
 import pytest
 
-from pksim.cohort.covariates import Covariates, typical_parameters
+from pksim.cohort import Covariates, typical_parameters
 from pksim.errors import Invalid, Problems
 from pksim.library import parameters as P
 
@@ -47,7 +47,6 @@ def _one_subject(**kw) -> Covariates:
         hematocrit_pct=[35.0],
         egfr=[100.0],
         serum_creatinine_mg_dl=[0.7],
-        serum_creatinine_uln_mg_dl=[0.83],
         cyp3a5=[0],
         liver_function=[0],
         prednisone_mg_per_day=[0.0],

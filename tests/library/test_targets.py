@@ -1,4 +1,4 @@
-"""Consensus target ranges and the renal-impairment rule.
+"""Consensus target ranges and per-subject bounds (renal impairment: tests/cohort/test_renal.py).
 
 Reference for every number: Chinese expert consensus on tacrolimus in lupus nephritis
 (source key LNConsensus; /work/shared/seeds/000_925da1d3fb61b989.txt, section 1.2):
@@ -44,51 +44,6 @@ def test_load_targets_returns_a_copy():
     first = targets.load_targets()
     first.pop("induction")
     assert "induction" in targets.load_targets()
-
-
-@pytest.mark.parametrize(
-    ("egfr", "expected"), [(39.0, True), (39.999, True), (40.0, False), (40.001, False)]
-)
-def test_egfr_threshold_is_strictly_below_40(egfr, expected):
-    """eGFR < 40 mL/min/1.73 m2 is impaired; exactly 40 is not (LNConsensus)."""
-    assert bool(targets.is_renal_impaired(egfr, 70.0, 97.0)) is expected
-
-
-@pytest.mark.parametrize("uln", [97.0, 73.0, 111.0, 81.0, 1.1, 0.3])
-def test_creatinine_threshold_is_strictly_above_1_2_uln(uln):
-    """Creatinine more than 20 % above the upper limit of normal is impaired (LNConsensus).
-
-    The boundary value is typed as a user would (1.2 * 97 = 116.4 exactly in decimal) and also
-    computed in floating point; both count as on the boundary, i.e. not impaired.
-    """
-    boundary_decimal = float(f"{1.2 * uln:.6g}")
-    scr = np.array(
-        [boundary_decimal, 1.2 * uln, boundary_decimal * 1.001, boundary_decimal * 0.999]
-    )
-    got = targets.is_renal_impaired(90.0, scr, uln)
-    np.testing.assert_array_equal(got, [False, False, True, False])
-
-
-def test_either_criterion_suffices_and_inputs_broadcast():
-    egfr = np.array([[30.0, 30.0, 90.0, 90.0]])
-    scr = np.array([70.0, 200.0, 200.0, 70.0])
-    got = targets.is_renal_impaired(egfr, scr, 97.0)
-    np.testing.assert_array_equal(got, [[True, True, True, False]])
-
-
-@pytest.mark.parametrize(
-    ("args", "message"),
-    [
-        ((-5.0, 70.0, 97.0), "egfr must be finite and > 0"),
-        ((np.nan, 70.0, 97.0), "egfr must be finite and > 0"),
-        ((50.0, [70.0, 0.0], 97.0), r"serum_creatinine must be finite and > 0 .* at index 1"),
-        ((50.0, 70.0, np.inf), "creatinine_uln must be finite and > 0"),
-        (([50.0, 60.0], [70.0, 80.0, 90.0], 97.0), "must broadcast together"),
-    ],
-)
-def test_bad_renal_inputs_are_named(args, message):
-    with pytest.raises(ValueError, match=message):
-        targets.is_renal_impaired(*args)
 
 
 def test_subject_bounds_apply_the_ceiling_per_subject():
