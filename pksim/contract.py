@@ -52,7 +52,15 @@ SUBJECT_COORDINATES = (
     "comedication",
 )
 """Per-subject coordinates of the result (plus ``patient_id`` for a CSV cohort)."""
+CONTINUOUS_COORDINATES = frozenset(
+    {"weight_kg", "age_y", "hematocrit_pct", "egfr", "serum_creatinine_mg_dl"}
+    | {"prednisone_mg_per_day"}
+)
+"""Subject coordinates holding floats: attainment cannot be grouped by them (group by a
+categorical coordinate such as ``weight_band`` instead)."""
 PATIENT_ID = "patient_id"
+RENAL_IMPAIRMENT = "renal_impairment"
+"""Subject coordinate: True for subjects with renal impairment (who may have a lower target)."""
 
 COORDINATE_ATTRS: Mapping[str, Mapping[str, str]] = {
     "subject": {"long_name": "Subject index"},
