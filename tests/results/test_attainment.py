@@ -133,7 +133,7 @@ def test_default_days_are_the_target_days_in_the_attrs():
     assert not day.attrs["window"]
     explicit = target_attainment(_with_target_days(ds, 1, 3, True), day=3)
     assert (explicit.iloc[0]["first_day"], explicit.iloc[0]["last_day"]) == (3, 3)
-    with pytest.raises(ValueError, match="target days .* not all in its days 1..3; pass day="):
+    with pytest.raises(ValueError, match=r"target days .* not all in its days 1..3; pass day="):
         target_attainment(_with_target_days(ds, 2, 5, True))
 
 
