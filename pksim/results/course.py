@@ -102,12 +102,14 @@ class CourseReducer:
             return CourseCounts(histograms={}, values=(values,), codes=((local, levels),), **common)
         n_regimens, _, n_points = values.shape
         n_levels, size = len(levels), self.bins.size
-        keys = np.arange(n_regimens)[:, None] * n_levels + local[None, :]  # (regimen, subject)
-        points = np.arange(n_points)[None, None, :]
-        flat = ((keys[:, :, None] * n_points + points) * size + self.bins.index(values)).ravel()
-        counts = np.bincount(flat, minlength=n_regimens * n_levels * n_points * size)
-        counts = counts.reshape(n_regimens, n_levels, n_points, size)
-        histograms = {level: counts[:, j].copy() for j, level in enumerate(levels)}
+        keys = (np.arange(n_regimens)[:, None] * n_levels + local[None, :]) * size
+        counts = np.empty((n_regimens, n_levels, n_points, size), dtype=np.int64)
+        for t in range(n_points):  # one point at a time: temporaries of one day's size
+            binned = keys + self.bins.index(values[:, :, t])
+            counts[:, :, t] = np.bincount(
+                binned.ravel(), minlength=n_regimens * n_levels * size
+            ).reshape(n_regimens, n_levels, size)
+        histograms = {level: counts[:, j] for j, level in enumerate(levels)}
         return CourseCounts(histograms=histograms, bins=self.bins, **common)
 
     def merge(self, total: CourseCounts, part: CourseCounts) -> CourseCounts:

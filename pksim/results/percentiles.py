@@ -88,14 +88,19 @@ class LogBins:
         """Bin of every value (ng/mL; -inf = below the LLOQ), same shape, int64."""
         if np.isnan(values).any():
             raise ValueError("concentrations contain NaN values; cannot bin them")
-        over = _FIRST_FINE + self.n_fine
-        positive = np.where(values > 0.0, values, self.low)
-        position = (np.log10(positive) - math.log10(self.low)) * self.bins_per_decade
-        fine = np.floor(np.clip(position, -1.0, self.n_fine)).astype(np.int64) + _FIRST_FINE
-        bins = np.where(values >= self.high, over, fine)
-        bins = np.where(values < self.low, _UNDER, bins)
-        bins = np.where(values == 0.0, _ZERO, bins)
-        return np.where(values == -np.inf, _BLQ, bins)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            position = np.log10(values)  # -inf for 0, NaN for -inf: both overwritten below
+            position -= math.log10(self.low)
+            position *= self.bins_per_decade
+            np.clip(position, -1.0, self.n_fine, out=position)
+            np.floor(position, out=position)
+            bins = position.astype(np.int64)
+        bins += _FIRST_FINE
+        bins[values >= self.high] = _FIRST_FINE + self.n_fine  # overflow
+        bins[values < self.low] = _UNDER
+        bins[values == 0.0] = _ZERO
+        bins[values == -np.inf] = _BLQ
+        return bins
 
     @cached_property
     def representative(self) -> np.ndarray:
