@@ -24,8 +24,10 @@ Each child imports pksim (from ``--pksim PATH``, default this checkout, so an ol
 be measured in the same session), warms up on 1000 subjects (numba cache, data files, fonts),
 then times one call. ``seconds`` is its wall time (the fastest of ``--repeat`` runs taken in
 turn with the other modes; ``slowest`` the slowest), ``peak_mb`` the child's peak resident
-memory (``ru_maxrss``, imports included), ``base_mb`` its resident memory after the warm-up;
-``x kernel`` = seconds / the kernel's seconds for the same workload and cohort size.
+memory (``ru_maxrss``, imports included), ``base_mb`` its resident memory after the warm-up,
+``cpu_seconds`` the CPU time of the call (all threads; less sensitive than the wall time to
+other jobs on a shared machine); ``x kernel`` and ``CPU x`` = seconds and CPU seconds over
+the kernel's for the same workload and cohort size.
 """
 
 from __future__ import annotations
@@ -162,23 +164,33 @@ def _measure(workload: str, mode: str, n: int, threads: int) -> dict:
     if mode == "kernel":
         _kernel(path, WARM_UP_SUBJECTS)
         base = _rss_mb()
+        cpu = _cpu_seconds()
         seconds = _kernel(path, n)
     else:
         calls[mode](WARM_UP_SUBJECTS)
         base = _rss_mb()
+        cpu = _cpu_seconds()
         start = time.perf_counter()
         calls[mode](n)
         seconds = time.perf_counter() - start
+    cpu = _cpu_seconds() - cpu
     return {
         "workload": workload,
         "mode": mode,
         "n": n,
         "threads": threads,
         "seconds": seconds,
+        "cpu_seconds": cpu,
         "us_per_subject": 1e6 * seconds / n,
         "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "base_mb": base,
     }
+
+
+def _cpu_seconds() -> float:
+    """CPU time (user + system) of this process so far, every thread included."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _rss_mb() -> float:
@@ -240,19 +252,23 @@ def _child(workload: str, mode: str, n: int, threads: int, environment: dict) ->
 
 def format_rows(rows: Sequence[dict]) -> str:
     """A plain-text table of :func:`run` rows, with each row's time over the kernel's."""
-    kernel = {(r["workload"], r["n"]): r["seconds"] for r in rows if r["mode"] == "kernel"}
+    kernel = {(r["workload"], r["n"]): r for r in rows if r["mode"] == "kernel"}
     header = (
         f"{'workload':<9}{'mode':<12}{'subjects':>11}{'threads':>8}{'seconds':>9}"
-        f"{'slowest':>9}{'us/subject':>11}{'peak MB':>9}{'base MB':>9}{'x kernel':>10}"
+        f"{'slowest':>9}{'CPU s':>8}{'peak MB':>9}{'base MB':>9}{'x kernel':>10}{'CPU x':>7}"
     )
     lines = [header]
     for r in rows:
         reference = kernel.get((r["workload"], r["n"]))
-        ratio = f"{r['seconds'] / reference:>10.1f}" if reference else f"{'':>10}"
+        ratio = cpu_ratio = ""
+        if reference:
+            ratio = f"{r['seconds'] / reference['seconds']:.1f}"
+            cpu_ratio = f"{r['cpu_seconds'] / reference['cpu_seconds']:.1f}"
         lines.append(
             f"{r['workload']:<9}{r['mode']:<12}{r['n']:>11,}{r['threads']:>8}"
             f"{r['seconds']:>9.2f}{r.get('seconds_max', r['seconds']):>9.2f}"
-            f"{r['us_per_subject']:>11.2f}{r['peak_mb']:>9.0f}{r['base_mb']:>9.0f}{ratio}"
+            f"{r['cpu_seconds']:>8.2f}{r['peak_mb']:>9.0f}{r['base_mb']:>9.0f}{ratio:>10}"
+            f"{cpu_ratio:>7}"
         )
     return "\n".join(lines)
 

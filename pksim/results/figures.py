@@ -47,6 +47,8 @@ HEADROOM = 1.05
 TICK_STEPS_DAYS = (1, 2, 7, 14, 28)
 PANEL_COLUMNS = 2
 MAX_OTHER_TARGETS = 3
+TITLE_CHARS_PER_INCH = 9
+"""Characters of a figure title that fit one inch of figure width (large font)."""
 
 
 def distribution_figure(
@@ -120,7 +122,7 @@ def distribution_figure(
             first, last, window
         ).replace("in range ", "")
     ax.set_title(subtitle, fontsize="small")
-    fig.suptitle(str(attrs.get("title", "Trough distribution")))
+    _title(fig, str(attrs.get("title", "Trough distribution")))
     if handles:
         _legend(fig, handles, title=subgroup_title if subgroup else None)
     ax.grid(axis="y", alpha=0.3)
@@ -176,7 +178,7 @@ def course_figure(
     title = str(attrs.get("title", "Trough course"))
     if split:
         title += f"\nby {subgroup_title}: median (line) and 25th{EN_DASH}75th percentile (band)"
-    fig.suptitle(title)
+    _title(fig, title)
     _legend(fig, handles)
     return fig
 
@@ -245,7 +247,7 @@ def ribbons_figure(
         ax.grid(alpha=0.3)
     axes[0].set_ylim(0.0, HEADROOM * top)
     _label_panels(fig, axes, label(course.axis_attrs, "Time"), label(course.value_attrs, "Conc"))
-    fig.suptitle(str(attrs.get("title", "Concentration")))
+    _title(fig, str(attrs.get("title", "Concentration")))
     _legend(fig, handles)
     return fig
 
@@ -280,6 +282,15 @@ def level_text(value: Any) -> str:
     if isinstance(value, bool | np.bool_):
         return "yes" if value else "no"
     return str(value)
+
+
+def _title(fig: Figure, text: str) -> None:
+    """The figure title, each line wrapped to the figure's width."""
+    import textwrap
+
+    width = int(TITLE_CHARS_PER_INCH * fig.get_figwidth())
+    lines = [wrapped for line in text.split("\n") for wrapped in textwrap.wrap(line, width)]
+    fig.suptitle("\n".join(lines) or text)
 
 
 def _wrap(text: str) -> str:

@@ -239,9 +239,7 @@ def _count(
     flat = keys.ravel()
     n = np.bincount(flat, minlength=size).reshape(n_regimens, n_levels)
     hits = {
-        name: np.bincount(flat, weights=flag.ravel(), minlength=size)
-        .astype(np.int64)
-        .reshape(n_regimens, n_levels)
+        name: np.bincount(flat[flag.ravel()], minlength=size).reshape(n_regimens, n_levels)
         for name, flag in flags.items()
     }
     histogram = None
