@@ -112,9 +112,9 @@ def distribution_figure(
     ax.set_ylabel(label(table.attrs, "Trough"))
     first, last = int(table["first_day"].iloc[0]), int(table["last_day"].iloc[0])
     window = bool(table.attrs.get("window", first != last))
-    days = f"days {first}{EN_DASH}{last} (every subject-day)" if window else f"day {first}"
+    days = f"days {first}{EN_DASH}{last} (every subject-day)\n" if window else f"day {first}: "
     subtitle = (
-        f"Trough on {days}: box 25th{EN_DASH}75th percentile with median, "
+        f"Trough on {days}box 25th{EN_DASH}75th percentile with median, "
         f"whiskers 5th{EN_DASH}95th percentile"
     )
     if show_target:
