@@ -91,7 +91,7 @@ def target_attainment(
     """
     if not isinstance(ds, xr.Dataset):
         raise ValueError(f"ds must be an xarray.Dataset, got {type(ds).__name__}")
-    if isinstance(measured, bool):
+    if isinstance(measured, bool):  # a missing variable is named before anything else
         troughs(ds, contract.MEASURED if measured else contract.TROUGH)
     spec = dataset_spec(
         ds,

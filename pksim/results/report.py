@@ -19,7 +19,7 @@ import pandas as pd
 from pksim import contract
 from pksim.engine.execution import DEFAULT_CHUNK_SUBJECTS, Progress
 from pksim.engine.plan import prepare, provenance
-from pksim.engine.run import ChunkReducer, reduce_run
+from pksim.engine.run import reduce_run
 from pksim.results.course import Course, CourseReducer, course
 from pksim.results.percentiles import RIBBON_BINS
 from pksim.results.reducer import AttainmentReducer
@@ -77,14 +77,14 @@ def run_report(
         target=None,
         percentiles=percentiles,
     )
-    reducers: list[ChunkReducer] = [AttainmentReducer(spec)]
+    courses: list[CourseReducer] = []
     if plots and plan.scenario.days > 1:
-        reducers.append(CourseReducer(contract.TROUGH))
+        courses.append(CourseReducer(contract.TROUGH))
     if plots and plan.scenario.output.profiles:
-        reducers.append(CourseReducer(contract.CONCENTRATION, bins=RIBBON_BINS))
-    counts, *courses = reduce_run(
+        courses.append(CourseReducer(contract.CONCENTRATION, bins=RIBBON_BINS))
+    counts, *totals = reduce_run(
         plan,
-        reducers,
+        [AttainmentReducer(spec), *courses],
         store=store,
         chunk_subjects=chunk_subjects,
         threads=threads,
@@ -92,8 +92,7 @@ def run_report(
         progress=progress,
     )
     reduced = {
-        reducer.variable: course(total)
-        for reducer, total in zip(reducers[1:], courses, strict=True)
+        reducer.variable: course(total) for reducer, total in zip(courses, totals, strict=True)
     }
     return RunReport(
         tables=tuple(assemble(spec, counts, target_label=plan.scenario.target.target.label)),
