@@ -38,11 +38,13 @@ def main() -> None:
     print("\nCohort sampling (chinese-adult-ln, default parameter set)")
     print(bench_cohort.format_rows(bench_cohort.run(sizes)))
     print(
-        "\nEnd to end: scenario -> attainment tables (ln-induction, 2 regimens, 28 days; "
-        "one process per row)"
+        "\nEnd to end: scenario -> store, tables and plots against the bare kernel "
+        "(ln-induction, 2 regimens, 28 days; one process per row)"
     )
     if args.quick:
-        rows = bench_end_to_end.run((10_000,), modes=("summary",), threads=(1,))
+        rows = bench_end_to_end.run(
+            (10_000,), workloads=("basic",), modes=("kernel", "cli", "cli-summary")
+        )
     else:
         large = bench_end_to_end.LARGE_SIZES if args.large else bench_end_to_end.SIZES
         rows = bench_end_to_end.run(large)

@@ -14,23 +14,19 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import pandas as pd
-
 from pksim import __version__
 from pksim.checks import unknown_name_message
-from pksim.contract import TARGET_FIRST_DAY, TARGET_IS_WINDOW, TARGET_LAST_DAY
 from pksim.engine import DEFAULT_CHUNK_SUBJECTS, MAX_DEFAULT_THREADS
 from pksim.files import write_atomically
 from pksim.library import food, formulations, parameters, populations
 from pksim.modifiers import interactions
-from pksim.results import attainment as analysis
-from pksim.results.summary import PERCENTILE_METHODS
+from pksim.results.percentiles import PERCENTILE_METHODS
+from pksim.results.tables import format_attainment, tidy_summary
 from pksim.scenario import DEFAULT_SCENARIO, list_scenarios, load_scenario, scenario_path
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 2, 130
 PROGRESS_AFTER_S = 1.0
 """A progress bar appears once a run has taken this long."""
-SUBGROUPS = ("weight_band", "cyp3a5", "renal_impairment", "comedication")
 DEFAULT_OUT = "pksim-output"
 
 CATALOGUES: dict[str, Callable[[], list[str]]] = {
@@ -65,27 +61,6 @@ class ProgressBar:
         self.stream.flush()
 
 
-def summary_table(ds, *, day: int | None, window: tuple[int, int] | None) -> pd.DataFrame:
-    """Attainment by regimen, then by each subgroup with two or more levels (tidy, one CSV)."""
-    tables = [analysis.target_attainment(ds, day=day, window=window)]
-    names = [name for name in SUBGROUPS if name in ds.coords]
-    for name in names:
-        tables.append(analysis.target_attainment(ds, by=("regimen", name), day=day, window=window))
-    return tidy_summary(tables, names)
-
-
-def tidy_summary(tables: list[pd.DataFrame], subgroups: list[str]) -> pd.DataFrame:
-    """One tidy table from the overall table and one per subgroup (kept with 2+ levels)."""
-    parts = [tables[0].assign(subgroup="all", level="all")]
-    for name, table in zip(subgroups, tables[1:], strict=True):
-        if table[name].nunique() > 1:
-            parts.append(table.rename(columns={name: "level"}).assign(subgroup=name))
-    table = pd.concat(parts, ignore_index=True)
-    table["level"] = table["level"].astype(str)
-    front = ["regimen", "subgroup", "level"]
-    return table[front + [c for c in table.columns if c not in front]]
-
-
 @contextlib.contextmanager
 def _dask_client(args: argparse.Namespace) -> Iterator[object]:
     """A Dask client for --dask ADDRESS or --workers N, else None."""
@@ -101,6 +76,11 @@ def _dask_client(args: argparse.Namespace) -> Iterator[object]:
 
 
 def command_run(args: argparse.Namespace) -> int:
+    """Simulate once; write the store (unless --summary-only), summary.csv and the plots."""
+    from pksim.engine import prepare
+    from pksim.results.plots import write_plots
+    from pksim.results.report import run_report
+
     scenario = load_scenario(args.scenario or DEFAULT_SCENARIO)
     out = (
         Path(args.out)
@@ -109,15 +89,41 @@ def command_run(args: argparse.Namespace) -> int:
     )
     n = scenario.subjects if args.n is None else args.n
     seed = scenario.seed if args.seed is None else args.seed
-    options = {"chunk_subjects": args.chunk_subjects, "threads": args.threads}
-    if args.summary_only:
-        from pksim import engine as simulate
-
-        simulate.prepare(scenario, n, seed)  # bad input fails before a cluster starts
+    prepare(scenario, n, seed)  # bad input fails before a cluster starts
+    store = None if args.summary_only else out / ("result.zarr" if args.zarr else "result.nc")
     with _dask_client(args) as client:
-        if args.summary_only:
-            return _run_summary(scenario, n, seed, out, args, client=client, **options)
-        return _run_dataset(scenario, n, seed, out, args, client=client, **options)
+        report = run_report(
+            scenario,
+            n,
+            seed,
+            store=store,
+            plots=not (args.summary_only or args.no_plots),
+            percentiles=args.percentiles,
+            chunk_subjects=args.chunk_subjects,
+            threads=args.threads,
+            client=client,
+            progress=ProgressBar(),
+        )
+    print(_header(scenario, n, seed))
+    print(format_attainment(report.tables[0]))
+    print(f"percentiles: {report.tables[0].attrs['percentiles']}")
+    summary = tidy_summary(report.tables)
+    write_atomically(out / "summary.csv", lambda path: summary.to_csv(path, index=False))
+    if store is None:
+        print(f"\nwrote {out / 'summary.csv'} (summary only: no result store, no plots)")
+        return EXIT_OK
+    written = [store, out / "summary.csv"]
+    if not args.no_plots:
+        written += write_plots(
+            out,
+            report.tables,
+            report.attrs,
+            trough_course=report.trough_course,
+            ribbons=report.ribbons,
+            subgroup_titles=report.subgroup_titles,
+        )
+    print("\nwrote " + ", ".join(str(p) for p in written))
+    return EXIT_OK
 
 
 def _header(scenario, n: int, seed: int) -> str:
@@ -125,52 +131,6 @@ def _header(scenario, n: int, seed: int) -> str:
         f"{scenario.title}\n{n:,} subjects, seed {seed}, "
         f"parameter set {scenario.parameter_set.name!r}\n"
     )
-
-
-def _run_dataset(scenario, n, seed, out: Path, args, **options) -> int:
-    from pksim import engine as simulate
-    from pksim.results import plots as plot
-
-    store = out / ("result.zarr" if args.zarr else "result.nc")
-    with simulate.run(
-        scenario, n_subjects=n, seed=seed, progress=ProgressBar(), store=store, **options
-    ) as ds:
-        first, last = (int(ds.attrs[name]) for name in (TARGET_FIRST_DAY, TARGET_LAST_DAY))
-        window = (first, last) if int(ds.attrs[TARGET_IS_WINDOW]) else None
-        day = None if window else first
-        print(_header(scenario, n, seed))
-        print(analysis.format_attainment(analysis.target_attainment(ds, day=day, window=window)))
-        write_atomically(
-            out / "summary.csv",
-            lambda path: summary_table(ds, day=day, window=window).to_csv(path, index=False),
-        )
-        written = [store, out / "summary.csv"]
-        if not args.no_plots:
-            written += plot.save_plots(ds, out)
-    print("\nwrote " + ", ".join(str(p) for p in written))
-    return EXIT_OK
-
-
-def _run_summary(scenario, n, seed, out: Path, args, **options) -> int:
-    from pksim.results import summary as stream
-
-    groupings = [("regimen",), *(("regimen", name) for name in SUBGROUPS)]
-    tables = stream.attainment_tables(
-        scenario,
-        n,
-        seed,
-        groupings=groupings,
-        percentiles=args.percentiles,
-        progress=ProgressBar(),
-        **options,
-    )
-    print(_header(scenario, n, seed))
-    print(analysis.format_attainment(tables[0]))
-    print(f"percentiles: {tables[0].attrs['percentiles']}")
-    summary = tidy_summary(tables, list(SUBGROUPS))
-    write_atomically(out / "summary.csv", lambda path: summary.to_csv(path, index=False))
-    print(f"\nwrote {out / 'summary.csv'} (summary only: no result store, no plots)")
-    return EXIT_OK
 
 
 def command_validate(args: argparse.Namespace) -> int:
@@ -238,15 +198,15 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--summary-only",
         action="store_true",
-        help="stream attainment tables over chunks (memory independent of -n); write only "
-        "summary.csv",
+        help="write only summary.csv (no result store, no plots; nor the assay error and the "
+        "days that the tables do not need)",
     )
     run.add_argument(
         "--percentiles",
         choices=PERCENTILE_METHODS,
         default="histogram",
-        help="with --summary-only: trough percentiles from a fine histogram (0.023 %% "
-        "resolution, bounded memory; default) or exact (keeps the evaluated troughs)",
+        help="trough percentiles of the tables from a fine histogram (within 0.023 %%, memory "
+        "independent of -n; default) or exact (keeps the evaluated troughs in memory)",
     )
     run.add_argument(
         "--zarr", action="store_true", help="write result.zarr (Zarr) instead of result.nc"

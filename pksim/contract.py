@@ -41,7 +41,12 @@ TARGET_IS_WINDOW = "target_is_window"
 SUBJECT_COORDINATES: tuple[str, ...] = tuple(c.name for c in registry.result_coordinates())
 """Per-subject coordinates of the result (plus ``patient_id`` for a CSV cohort), from the
 covariate registry."""
+CONTINUOUS_COORDINATES: frozenset[str] = registry.continuous_coordinates()
+"""Subject coordinates holding floats: attainment cannot be grouped by them (group by a
+categorical coordinate such as ``weight_band`` instead)."""
 PATIENT_ID = "patient_id"
+RENAL_IMPAIRMENT = "renal_impairment"
+"""Subject coordinate: True for subjects with renal impairment (who may have a lower target)."""
 
 COORDINATE_ATTRS: Mapping[str, Mapping[str, str]] = MappingProxyType(
     {

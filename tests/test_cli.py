@@ -7,6 +7,8 @@ import pytest
 import xarray as xr
 
 from pksim import cli, files
+from pksim.cohort import variability
+from pksim.results.course import CourseReducer
 
 
 def test_run_writes_result_summary_and_plots(tmp_path, capsys):
@@ -22,6 +24,34 @@ def test_run_writes_result_summary_and_plots(tmp_path, capsys):
     assert set(summary.subgroup) >= {"all", "cyp3a5"}
     assert (tmp_path / "trough_distribution.png").stat().st_size > 0
     assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_run_reads_nothing_back(tmp_path, monkeypatch, capsys):
+    """Tables and plots come from the pass that writes the store: no file is opened again."""
+
+    def no_reading(*args, **kwargs):
+        raise AssertionError("a result was read back")
+
+    monkeypatch.setattr(xr, "open_dataset", no_reading)
+    monkeypatch.setattr(xr, "open_zarr", no_reading)
+    assert cli.main(["run", "-n", "80", "--out", str(tmp_path), "--chunk-subjects", "30"]) == 0
+    assert "in range %" in capsys.readouterr().out
+    assert (tmp_path / "result.nc").is_file() and (tmp_path / "trough_course.png").is_file()
+
+
+def test_run_does_only_what_is_asked(tmp_path, monkeypatch):
+    """--no-plots reduces no percentile course; --summary-only draws no assay error."""
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("work that no output needs")
+
+    monkeypatch.setattr(CourseReducer, "reduce", forbidden)
+    assert cli.main(["run", "-n", "40", "--no-plots", "--out", str(tmp_path / "a")]) == 0
+    assert not list((tmp_path / "a").glob("*.png"))
+    monkeypatch.setattr(variability, "residual_error", forbidden)
+    assert cli.main(["run", "-n", "40", "--summary-only", "--out", str(tmp_path / "b")]) == 0
+    with pytest.raises(AssertionError, match="no output needs"):  # the store holds them
+        cli.main(["run", "-n", "40", "--no-plots", "--out", str(tmp_path / "c")])
 
 
 @pytest.mark.parametrize(

@@ -32,11 +32,12 @@ from pksim.scenario import Scenario
 from pksim.units import HOURS_PER_DAY
 
 
-def dataset_chunk(plan: Plan, start: int, stop: int) -> xr.Dataset:
-    """Dataset of subjects [start, stop) of a prepared run (no run attrs)."""
+def dataset_chunk(plan: Plan, start: int, stop: int, **outputs) -> xr.Dataset:
+    """Dataset of subjects [start, stop) of a prepared run (no run attrs); ``outputs`` (days,
+    measured, coordinates, profiles) limit what is simulated, as in :func:`simulate_arrays`."""
     scenario = plan.scenario
     return contract.chunk_dataset(
-        simulate_arrays(plan, start, stop),
+        simulate_arrays(plan, start, stop, **outputs),
         regimens=[r.name for r in scenario.regimens],
         lloq_ng_per_ml=scenario.variability.lloq_ng_per_ml,
         target_source=scenario.target.target.source,

@@ -2,16 +2,21 @@
 
 ``run`` returns the whole Dataset in memory (the default), streams it to a Zarr or NetCDF
 store chunk by chunk (``store=``), or returns it backed by Dask arrays (``lazy=True``).
-Attainment tables over any cohort size, in bounded memory, come from
-:func:`pksim.results.summarize`.
+
+:func:`reduce_run` is the one-way stream under the store and under every summary: each chunk
+is simulated once (only what its consumers need when nothing is stored), reduced where it was
+simulated by each :class:`ChunkReducer` (e.g. the attainment counts of :mod:`pksim.results`),
+written to the store when there is one, and dropped; the reductions are merged here in subject
+order. Nothing is read back.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import xarray as xr
@@ -24,11 +29,58 @@ from pksim.engine.execution import (
     check_execution,
     map_chunks,
 )
-from pksim.engine.plan import prepare, provenance
+from pksim.engine.plan import Plan, prepare, provenance
 from pksim.scenario import Scenario
 
 MAX_PROFILE_VALUES = 200_000_000
 """Largest regimen x subject x time profile array kept in memory (8 bytes each)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Outputs:
+    """What a chunk must hold: troughs on ``days`` (first, last) inclusive (None: every day),
+    the ``measured`` troughs (assay error), the subject ``coordinates`` named (None: all) and
+    the concentration ``profiles`` (when the scenario asks for them)."""
+
+    days: tuple[int, int] | None = None
+    measured: bool = True
+    coordinates: frozenset[str] | None = None
+    profiles: bool = True
+
+    def union(self, other: Outputs) -> Outputs:
+        """What both need."""
+        days = None
+        if self.days is not None and other.days is not None:
+            days = (min(self.days[0], other.days[0]), max(self.days[1], other.days[1]))
+        coordinates = None
+        if self.coordinates is not None and other.coordinates is not None:
+            coordinates = self.coordinates | other.coordinates
+        return Outputs(
+            days=days,
+            measured=self.measured or other.measured,
+            coordinates=coordinates,
+            profiles=self.profiles or other.profiles,
+        )
+
+
+EVERYTHING = Outputs()
+"""A whole chunk: every day, measured troughs, every coordinate, profiles (a stored run)."""
+
+
+class ChunkReducer(Protocol):
+    """Reduces each chunk Dataset of a run to a small partial result, and merges partials.
+
+    ``reduce`` runs where the chunk was simulated (this process, a thread or a Dask worker):
+    it must be a pure function of the chunk and pickle with its reducer. ``merge`` runs here,
+    in subject order. ``outputs`` says what the chunk must hold for it.
+    """
+
+    @property
+    def outputs(self) -> Outputs: ...
+
+    def reduce(self, chunk: xr.Dataset) -> Any: ...
+
+    def merge(self, total: Any, part: Any) -> Any: ...
 
 
 def run(
@@ -104,15 +156,15 @@ def run(
         from pksim.engine import store as stores
 
         path = stores.check_store_path(store)
-        chunks = map_chunks(
-            dataset_chunk,
+        reduce_run(
             plan,
-            chunk_subjects,
+            (),
+            store=path,
+            chunk_subjects=chunk_subjects,
             threads=threads,
-            mapper=chunk_mapper(client),
+            client=client,
             progress=progress,
         )
-        stores.write(path, chunks, attrs=provenance(plan))
         return stores.open_store(path)
     chunks = map_chunks(
         dataset_chunk,
@@ -123,6 +175,84 @@ def run(
         progress=progress,
     )
     return _assemble(chunks, plan.n_subjects).assign_attrs(provenance(plan))
+
+
+def reduce_run(
+    plan: Plan,
+    reducers: Sequence[ChunkReducer],
+    *,
+    store: str | Path | None = None,
+    chunk_subjects: int = DEFAULT_CHUNK_SUBJECTS,
+    threads: int | None = None,
+    client: Any = None,
+    progress: Progress | None = None,
+) -> list[Any]:
+    """Simulate every chunk of ``plan`` once; return each reducer's merged partial results.
+
+    Each chunk is reduced where it was simulated by every reducer, then written to ``store``
+    (NetCDF or Zarr, atomically, as :func:`run` does) when one is given and dropped. Without
+    a store only what the reducers need is simulated (see :class:`Outputs`). Memory is bounded
+    by the chunks in flight and the reducers' partials, whatever the cohort size; the results
+    are bit-identical whatever ``chunk_subjects``, ``threads`` or Dask workers.
+    """
+    check_execution(chunk_subjects, threads)
+    if store is None and not reducers:
+        raise ValueError("reduce_run needs a store or at least one reducer: nothing to do")
+    outputs = EVERYTHING if store is not None else _needed(reducers)
+    results = map_chunks(
+        _reduced_chunk,
+        plan,
+        chunk_subjects,
+        threads=threads,
+        mapper=chunk_mapper(client),
+        progress=progress,
+        arguments=(tuple(reducers), outputs, store is not None),
+    )
+    totals: list[Any] = [None] * len(reducers)
+
+    def chunks() -> Iterator[xr.Dataset]:
+        for index, (chunk, parts) in enumerate(results):
+            for k, (reducer, part) in enumerate(zip(reducers, parts, strict=True)):
+                totals[k] = part if index == 0 else reducer.merge(totals[k], part)
+            if chunk is not None:
+                yield chunk
+
+    if store is not None:
+        from pksim.engine import store as stores
+
+        stores.write(stores.check_store_path(store), chunks(), attrs=provenance(plan))
+    else:
+        for _ in chunks():
+            pass
+    return totals
+
+
+def _needed(reducers: Sequence[ChunkReducer]) -> Outputs:
+    needed = reducers[0].outputs
+    for reducer in reducers[1:]:
+        needed = needed.union(reducer.outputs)
+    return needed
+
+
+def _reduced_chunk(
+    plan: Plan,
+    start: int,
+    stop: int,
+    reducers: tuple[ChunkReducer, ...],
+    outputs: Outputs,
+    keep: bool,
+) -> tuple[xr.Dataset | None, list[Any]]:
+    """One chunk's Dataset (when ``keep``) and its reductions."""
+    chunk = dataset_chunk(
+        plan,
+        start,
+        stop,
+        days=outputs.days,
+        measured=outputs.measured,
+        coordinates=outputs.coordinates,
+        profiles=outputs.profiles,
+    )
+    return (chunk if keep else None), [reducer.reduce(chunk) for reducer in reducers]
 
 
 def _assemble(chunks: Iterator[xr.Dataset], n_subjects: int) -> xr.Dataset:

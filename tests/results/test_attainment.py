@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from scipy import stats
 
-from pksim.results.attainment import format_attainment, target_attainment, wilson_interval
+from pksim import contract
+from pksim.results import format_attainment, target_attainment, wilson_interval
 from tests.synthetic import synthetic_dataset
 
 
@@ -103,12 +104,37 @@ def _three_days():
     return synthetic_dataset(trough, renal_fraction=0.0)
 
 
-def test_default_day_is_the_last():
+def test_default_day_is_the_last_without_target_attrs():
     table = target_attainment(_three_days())
     row = table.iloc[0]
     assert (row["first_day"], row["last_day"]) == (3, 3)
     assert (row["pct_in_range"], row["pct_above"], row["pct_below"]) == (75.0, 25.0, 0.0)
     assert row["median"] == 7.0
+
+
+def _with_target_days(ds, first, last, window):
+    return ds.assign_attrs(
+        {
+            contract.TARGET_FIRST_DAY: first,
+            contract.TARGET_LAST_DAY: last,
+            contract.TARGET_IS_WINDOW: int(window),
+        }
+    )
+
+
+def test_default_days_are_the_target_days_in_the_attrs():
+    """A run's Dataset says which days its scenario's [target] judges; that is the default."""
+    ds = _three_days()
+    window = target_attainment(_with_target_days(ds, 1, 3, True))
+    pd.testing.assert_frame_equal(window, target_attainment(ds, window=(1, 3)))
+    assert window.attrs["window"] and window.iloc[0]["pct_in_range"] == 25.0
+    day = target_attainment(_with_target_days(ds, 2, 2, False))
+    pd.testing.assert_frame_equal(day, target_attainment(ds, day=2))
+    assert not day.attrs["window"]
+    explicit = target_attainment(_with_target_days(ds, 1, 3, True), day=3)
+    assert (explicit.iloc[0]["first_day"], explicit.iloc[0]["last_day"]) == (3, 3)
+    with pytest.raises(ValueError, match=r"target days .* not all in its days 1..3; pass day="):
+        target_attainment(_with_target_days(ds, 2, 5, True))
 
 
 def test_chosen_day():
@@ -288,9 +314,9 @@ def test_wilson_bad_input(k, n, confidence, match):
 
 def test_unknown_subgroup_suggests_and_lists():
     ds = synthetic_dataset(n_subjects=10, days=2)
-    with pytest.raises(ValueError, match=r"did you mean 'cyp3a5'\?.*weight_band"):
+    with pytest.raises(ValueError, match=r'did you mean "cyp3a5"\?.*weight_band'):
         target_attainment(ds, by=("regimen", "cyp3a4"))
-    with pytest.raises(ValueError, match=r"'weight_band'.*Present in this dataset: \['regimen'"):
+    with pytest.raises(ValueError, match=r"'weight_band'.*valid: .*regimen, renal_impairment, s"):
         target_attainment(ds.drop_vars("weight_band"), by="weight_band")
 
 

@@ -1,9 +1,9 @@
 """Streamed attainment tables and chunked stores: equal to the in-memory path, bounded memory.
 
 The reference for every streamed table is ``pksim.target_attainment`` on the full Dataset of
-``pksim.run`` (an independent implementation over the whole cohort, tested against published
-and analytic values in test_analysis.py); percentiles from the histogram are checked against
-numpy's exact percentiles with the documented error bound.
+``pksim.run`` (the whole cohort as one chunk, tested against published and analytic values in
+test_attainment.py); percentiles from the histogram are checked against numpy's exact
+percentiles with the documented error bound.
 """
 
 import math
@@ -21,7 +21,7 @@ import pksim
 from pksim import cli
 from pksim.engine import store
 from pksim.results import summary as stream
-from pksim.results.attainment import PERCENTILES
+from pksim.results.percentiles import PERCENTILES, TABLE_BINS
 from pksim.scenario import scenario_from_text
 from tests.engine.test_run import SMALL
 
@@ -49,18 +49,19 @@ CASES = [
 
 
 def _reference(dataset, kwargs):
-    """target_attainment with the scenario's default (the last day, 10) made explicit."""
-    days = {} if "day" in kwargs or "window" in kwargs else {"day": 10}
-    return pksim.target_attainment(dataset, **days, **kwargs)
+    """target_attainment on the full Dataset, with the same (default) days."""
+    return pksim.target_attainment(dataset, **kwargs)
 
 
 @pytest.mark.parametrize("kwargs", CASES)
 def test_exact_summary_equals_target_attainment_on_the_full_dataset(scenario, dataset, kwargs):
     reference = _reference(dataset, kwargs)
     got = stream.summarize(scenario, N, percentiles="exact", chunk_subjects=CHUNK, **kwargs)
-    assert got.attrs.pop("percentiles").startswith("exact")
+    assert got.attrs["percentiles"].startswith("exact")
     pd.testing.assert_frame_equal(got, reference, check_exact=True)
     assert got.attrs == reference.attrs
+    if not kwargs:  # the scenario's default (the last day, 10), made explicit
+        pd.testing.assert_frame_equal(got, pksim.target_attainment(dataset, day=10))
 
 
 @pytest.mark.parametrize("kwargs", CASES)
@@ -80,6 +81,8 @@ def test_histogram_summary_has_exact_counts_and_percentiles_within_the_bound(
         atol=0,
     )
     assert "histogram" in got.attrs["percentiles"]
+    got.attrs.pop("percentiles"), reference.attrs.pop("percentiles")
+    assert got.attrs == reference.attrs
 
 
 @settings(max_examples=40, deadline=None)
@@ -96,8 +99,8 @@ def test_histogram_percentiles_are_within_half_a_bin_of_numpy(sizes, mu, sigma, 
     generator = np.random.default_rng(seed)
     chunks = [np.clip(generator.lognormal(mu, sigma, size), 1e-3, 1e3) for size in sizes]
     chunks[0][: min(zeros, sizes[0])] = 0.0
-    histogram = sum(np.bincount(stream._bin_index(c), minlength=stream._N_BINS) for c in chunks)
-    got = stream._histogram_percentiles(histogram)
+    histogram = sum(np.bincount(TABLE_BINS.index(c), minlength=TABLE_BINS.size) for c in chunks)
+    got = TABLE_BINS.percentiles(histogram)
     values = np.concatenate(chunks)
     for name, q in PERCENTILES.items():
         exact = np.percentile(values, q)
@@ -106,13 +109,16 @@ def test_histogram_percentiles_are_within_half_a_bin_of_numpy(sizes, mu, sigma, 
 
 def test_histogram_keeps_zero_exact_and_refuses_to_guess_outside_its_range():
     histogram = np.bincount(
-        stream._bin_index(np.array([0.0, 0.0, 0.0, 5e-6, 2e4])), minlength=stream._N_BINS
+        TABLE_BINS.index(np.array([0.0, 0.0, 0.0, 5e-6, 2e4])), minlength=TABLE_BINS.size
     )
-    got = stream._histogram_percentiles(histogram)
+    got = TABLE_BINS.percentiles(histogram)
     assert got["p5"] == 0.0 and got["median"] == 0.0
     assert math.isnan(got["p95"])  # between 5e-6 (underflow) and 2e4 (overflow)
     with pytest.raises(ValueError, match="NaN"):
-        stream._bin_index(np.array([1.0, np.nan]))
+        TABLE_BINS.index(np.array([1.0, np.nan]))
+    assert (
+        stream.HISTOGRAM_RELATIVE_ERROR == TABLE_BINS.relative_error == pytest.approx(2.3e-4, 0.01)
+    )
 
 
 def test_summary_memory_does_not_grow_with_the_cohort(scenario):
@@ -132,10 +138,16 @@ def test_summary_memory_does_not_grow_with_the_cohort(scenario):
     assert peak(16 * 256, "exact") > peak(4 * 256, "exact") + 8 * 12 * 256 * 2  # 8 B x kept
 
 
-def test_summary_defaults_to_the_scenario_target_day(scenario):
-    text = SMALL.replace("seed = 7", "seed = 7\n[target]\nphase = 'induction'\nday = 4")
-    got = stream.summarize(scenario_from_text(text), 50, percentiles="exact")
-    assert set(got.first_day) == {4} and got.attrs["last_day"] == 4
+@pytest.mark.parametrize(
+    ("target", "days"), [("day = 4", (4, 4, False)), ("window = [3, 6]", (3, 6, True))]
+)
+def test_summary_and_dataset_default_to_the_scenario_target(target, days):
+    text = SMALL.replace("seed = 7", f"seed = 7\n[target]\nphase = 'induction'\n{target}")
+    with_target = scenario_from_text(text)
+    got = stream.summarize(with_target, 50, percentiles="exact")
+    assert set(got.first_day) == {days[0]} and got.attrs["last_day"] == days[1]
+    assert got.attrs["window"] is days[2]
+    pd.testing.assert_frame_equal(got, pksim.target_attainment(pksim.run(with_target, 50)))
 
 
 @pytest.mark.parametrize(
@@ -143,7 +155,7 @@ def test_summary_defaults_to_the_scenario_target_day(scenario):
     [
         ({"by": ("regimen", "cyp3a")}, 'did you mean "cyp3a5"'),
         ({"by": "weight_kg"}, "continuous"),
-        ({"day": 11}, "allowed: integers 1..10"),
+        ({"day": 11}, "day 11 is not in the scenario; allowed: integers 1..10"),
         ({"day": 2, "window": (1, 3)}, "either day or window"),
         ({"window": (5, 3)}, "must be <="),
         ({"percentiles": "approx"}, "valid: exact, histogram"),
@@ -205,10 +217,25 @@ def test_cli_summary_only_matches_the_dataset_path(tmp_path, capsys):
     assert [p.name for p in summary_only.iterdir()] == ["summary.csv"]
     a = pd.read_csv(full / "summary.csv")
     b = pd.read_csv(summary_only / "summary.csv")
-    columns = list(PERCENTILES)
-    pd.testing.assert_frame_equal(a.drop(columns=columns), b.drop(columns=columns))
-    np.testing.assert_allclose(b[columns], a[columns], rtol=stream.HISTOGRAM_RELATIVE_ERROR)
+    pd.testing.assert_frame_equal(a, b)  # the same reducer over the same chunks
     assert set(b.subgroup) >= {"all", "cyp3a5", "weight_band"}
+    # ...and the tables of the stored result, recomputed in memory, agree with it.
+    with store.open_store(full / "result.nc") as ds:
+        reference = pksim.results.tidy_summary(
+            [
+                pksim.target_attainment(ds.load(), by=by)
+                for by in ("regimen", "weight_band", "cyp3a5", "renal_impairment", "comedication")
+            ]
+        )
+    columns = list(PERCENTILES)
+    pd.testing.assert_frame_equal(
+        a.drop(columns=columns),
+        reference.drop(columns=columns).astype({"level": str}),
+        check_dtype=False,
+    )
+    np.testing.assert_allclose(
+        a[columns], reference[columns], rtol=stream.HISTOGRAM_RELATIVE_ERROR, atol=1e-12
+    )
 
 
 def test_cli_writes_zarr_on_request(tmp_path):

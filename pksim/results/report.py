@@ -1,0 +1,103 @@
+"""What ``pksim run`` reports, from one pass over the chunks: the result store (when asked),
+the attainment tables overall and per subgroup, and the reduced data of the plots.
+
+Every chunk is simulated once, reduced by the attainment reducer (and, for the plots, by the
+trough-course and concentration-ribbon reducers), written to the store and dropped; nothing is
+read back and nothing is computed that no output needs (no assay error or profiles in a
+summary-only run, no percentile courses without plots).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from pksim import contract
+from pksim.engine.execution import DEFAULT_CHUNK_SUBJECTS, Progress
+from pksim.engine.plan import prepare, provenance
+from pksim.engine.run import reduce_run
+from pksim.results.course import Course, CourseReducer, course
+from pksim.results.percentiles import RIBBON_BINS
+from pksim.results.reducer import AttainmentReducer
+from pksim.results.spec import REGIMEN, scenario_spec
+from pksim.results.tables import assemble
+from pksim.scenario import Scenario
+
+__all__ = ["SUBGROUPS", "RunReport", "run_report"]
+
+SUBGROUPS = ("weight_band", "cyp3a5", "renal_impairment", "comedication")
+"""Subgroups every run is tabulated (and its trough distribution plotted) by."""
+
+
+@dataclass(frozen=True, slots=True)
+class RunReport:
+    """The reduced results of a run: ``tables`` (by regimen, then by regimen and each
+    subgroup), the ``trough_course`` and concentration ``ribbons`` for plots (None when not
+    asked for or not applicable), the run's provenance ``attrs`` and each subgroup's title."""
+
+    tables: tuple[pd.DataFrame, ...]
+    trough_course: Course | None
+    ribbons: Course | None
+    attrs: Mapping[str, Any]
+    subgroup_titles: Mapping[str, str]
+
+
+def run_report(
+    scenario: Scenario | str | Path,
+    n_subjects: int | None = None,
+    seed: int | None = None,
+    *,
+    store: str | Path | None = None,
+    plots: bool = False,
+    percentiles: str = "histogram",
+    subgroups: Sequence[str] = SUBGROUPS,
+    chunk_subjects: int = DEFAULT_CHUNK_SUBJECTS,
+    threads: int | None = None,
+    client: Any = None,
+    progress: Progress | None = None,
+) -> RunReport:
+    """Simulate a scenario once: write ``store`` (a ``.nc`` or ``.zarr`` path, as
+    :func:`pksim.run`) when given, tabulate attainment on the scenario's target days (by
+    regimen, then by regimen and each of ``subgroups``; ``percentiles`` ``"histogram"`` or
+    ``"exact"``) and, with ``plots``, reduce the troughs (and profiles) to percentile courses.
+    Memory does not grow with the cohort (except exact percentiles, 8 bytes per regimen,
+    subject and evaluated day)."""
+    plan = prepare(scenario, n_subjects, seed)
+    groupings = [(REGIMEN,), *((REGIMEN, name) for name in subgroups)]
+    spec = scenario_spec(
+        plan.scenario,
+        groupings,
+        day=None,
+        window=None,
+        measured=False,
+        target=None,
+        percentiles=percentiles,
+    )
+    courses: list[CourseReducer] = []
+    if plots and plan.scenario.days > 1:
+        courses.append(CourseReducer(contract.TROUGH))
+    if plots and plan.scenario.output.profiles:
+        courses.append(CourseReducer(contract.CONCENTRATION, bins=RIBBON_BINS))
+    counts, *totals = reduce_run(
+        plan,
+        [AttainmentReducer(spec), *courses],
+        store=store,
+        chunk_subjects=chunk_subjects,
+        threads=threads,
+        client=client,
+        progress=progress,
+    )
+    reduced = {
+        reducer.variable: course(total) for reducer, total in zip(courses, totals, strict=True)
+    }
+    return RunReport(
+        tables=tuple(assemble(spec, counts, target_label=plan.scenario.target.target.label)),
+        trough_course=reduced.get(contract.TROUGH),
+        ribbons=reduced.get(contract.CONCENTRATION),
+        attrs=provenance(plan),
+        subgroup_titles={name: contract.COORDINATE_ATTRS[name]["long_name"] for name in subgroups},
+    )
