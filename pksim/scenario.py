@@ -55,7 +55,7 @@ TOP_KEYS = (
 POPULATION_KEYS = ("name", "patients_csv")
 PARAMETER_KEYS = ("name", "overrides")
 COMEDICATION_KEYS = ("drug", "start_day", "stop_day", "fraction")
-OUTPUT_KEYS = ("profiles", "profile_step_h")
+OUTPUT_KEYS = ("profiles", "profile_step_h", "measured")
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,10 +68,13 @@ class ComedicationPlan:
 
 @dataclass(frozen=True, slots=True)
 class OutputPlan:
-    """Optional outputs: concentration-time ``profiles`` every ``profile_step_h`` hours."""
+    """Optional outputs: concentration-time ``profiles`` every ``profile_step_h`` hours, and
+    ``measured`` troughs (with assay error and the LLOQ flag) beside the true ones. Each costs
+    simulation time and file size, so a run computes them only when asked."""
 
     profiles: bool = False
     profile_step_h: float = 1.0
+    measured: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -382,4 +385,5 @@ def _output(table: Mapping, problems: Problems) -> OutputPlan:
         maximum=24.0,
         units="h",
     )
-    return OutputPlan(profiles=profiles, profile_step_h=float(step))
+    measured = get_bool(table, "measured", "output", problems, default=False)
+    return OutputPlan(profiles=profiles, profile_step_h=float(step), measured=measured)

@@ -9,6 +9,7 @@ import xarray as xr
 from pksim import cli, files
 from pksim.cohort import variability
 from pksim.results.course import CourseReducer
+from pksim.scenario import scenario_path
 
 
 def test_run_writes_result_summary_and_plots(tmp_path, capsys):
@@ -50,8 +51,11 @@ def test_run_does_only_what_is_asked(tmp_path, monkeypatch):
     assert not list((tmp_path / "a").glob("*.png"))
     monkeypatch.setattr(variability, "residual_error", forbidden)
     assert cli.main(["run", "-n", "40", "--summary-only", "--out", str(tmp_path / "b")]) == 0
+    assert cli.main(["run", "-n", "40", "--no-plots", "--out", str(tmp_path / "c")]) == 0
+    asking = tmp_path / "measured.toml"  # a scenario whose [output] asks for measured troughs
+    asking.write_text(scenario_path("ln-induction").read_text() + "\n[output]\nmeasured = true\n")
     with pytest.raises(AssertionError, match="no output needs"):  # the store holds them
-        cli.main(["run", "-n", "40", "--no-plots", "--out", str(tmp_path / "c")])
+        cli.main(["run", str(asking), "-n", "40", "--no-plots", "--out", str(tmp_path / "d")])
 
 
 @pytest.mark.parametrize(

@@ -82,6 +82,9 @@ fraction = 0.5
 drug = "rifampicin"
 start_day = 1
 fraction = 0.3
+
+[output]
+measured = true
 """
 
 

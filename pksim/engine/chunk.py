@@ -45,6 +45,12 @@ def dataset_chunk(plan: Plan, start: int, stop: int, **outputs) -> xr.Dataset:
     )
 
 
+def stored_chunk(plan: Plan, start: int, stop: int) -> xr.Dataset:
+    """A chunk as a run returns or stores it: every day and coordinate, and the measured
+    troughs and concentration profiles when the scenario's ``[output]`` asks for them."""
+    return dataset_chunk(plan, start, stop, measured=plan.scenario.output.measured)
+
+
 def simulate_arrays(
     plan: Plan,
     start: int,

@@ -29,7 +29,7 @@ import numpy as np
 import xarray as xr
 
 from pksim.engine import execution
-from pksim.engine.chunk import dataset_chunk
+from pksim.engine.chunk import stored_chunk
 from pksim.engine.plan import Plan, provenance
 
 INSTALL_HINT = "pip install 'pksim[dask]'"
@@ -154,11 +154,11 @@ def lazy_dataset(plan: Plan, chunk_subjects: int) -> xr.Dataset:
     import dask.array as da
 
     bounds = execution.chunk_bounds(plan.n_subjects, chunk_subjects)
-    probe = dataset_chunk(plan, 0, 1)
+    probe = stored_chunk(plan, 0, 1)
     token = uuid.uuid4().hex[:12]
     shared = dask.delayed(plan, name=f"pksim-plan-{token}")
     parts = [
-        dask.delayed(dataset_chunk, pure=True)(
+        dask.delayed(stored_chunk, pure=True)(
             shared, start, stop, dask_key_name=f"pksim-chunk-{token}-{start}"
         )
         for start, stop in bounds

@@ -21,7 +21,7 @@ from typing import Any, Protocol
 import numpy as np
 import xarray as xr
 
-from pksim.engine.chunk import dataset_chunk
+from pksim.engine.chunk import dataset_chunk, stored_chunk
 from pksim.engine.execution import (
     DEFAULT_CHUNK_SUBJECTS,
     Mapper,
@@ -63,8 +63,10 @@ class Outputs:
         )
 
 
-EVERYTHING = Outputs()
-"""A whole chunk: every day, measured troughs, every coordinate, profiles (a stored run)."""
+def stored_outputs(plan: Plan) -> Outputs:
+    """What a stored (or returned) run holds: every day and coordinate, and the measured
+    troughs and profiles when the scenario's ``[output]`` asks for them."""
+    return Outputs(measured=plan.scenario.output.measured)
 
 
 class ChunkReducer(Protocol):
@@ -99,7 +101,8 @@ def run(
 
     ``n_subjects`` and ``seed`` override the scenario's. ``progress(done, total)`` is called
     after each chunk. Returns the Dataset described in DESIGN.md: ``trough`` (ng/mL,
-    regimen x subject x day) and its measured counterpart, per-subject covariates as
+    regimen x subject x day) (and its measured counterpart when the scenario's ``[output]``
+    says ``measured = true``), per-subject covariates as
     coordinates, units and provenance in attrs. The numbers are bit-identical whatever
     ``chunk_subjects``, ``threads`` or Dask workers.
 
@@ -167,7 +170,7 @@ def run(
         )
         return stores.open_store(path)
     chunks = map_chunks(
-        dataset_chunk,
+        stored_chunk,
         plan,
         chunk_subjects,
         threads=threads,
@@ -198,7 +201,9 @@ def reduce_run(
     check_execution(chunk_subjects, threads)
     if store is None and not reducers:
         raise ValueError("reduce_run needs a store or at least one reducer: nothing to do")
-    outputs = EVERYTHING if store is not None else _needed(reducers)
+    outputs = _needed(reducers) if reducers else None
+    if store is not None:
+        outputs = stored_outputs(plan) if outputs is None else stored_outputs(plan).union(outputs)
     results = map_chunks(
         _reduced_chunk,
         plan,

@@ -188,7 +188,14 @@ def troughs(ds: xr.Dataset, variable: str) -> xr.DataArray:
     """``ds[variable]`` as (regimen, subject, day), or a ValueError saying what is missing."""
     if variable not in ds.data_vars:
         present = sorted(str(v) for v in ds.data_vars)
-        raise ValueError(f"dataset has no variable {variable!r}; variables present: {present}")
+        hint = (
+            " (measured troughs are simulated when the scenario says [output] measured = true)"
+            if variable == contract.MEASURED
+            else ""
+        )
+        raise ValueError(
+            f"dataset has no variable {variable!r}{hint}; variables present: {present}"
+        )
     array = ds[variable]
     if set(array.dims) != set(contract.TROUGH_DIMS):
         raise ValueError(

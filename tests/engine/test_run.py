@@ -76,6 +76,8 @@ fraction_against_rule = 0.2
 drug = "rifampicin"
 start_day = 3
 fraction = 0.5
+[output]
+measured = true
 """
 
 
@@ -110,7 +112,7 @@ def test_every_regimen_sees_the_same_patients_and_inducers_lower_troughs():
 
 
 def test_profiles_are_optional_and_bounded():
-    text = SMALL + "[output]\nprofiles = true\nprofile_step_h = 6\n"
+    text = SMALL + "profiles = true\nprofile_step_h = 6\n"
     ds = run(scenario_from_text(text))
     assert ds.concentration.dims == ("regimen", "subject", "time")
     assert ds.time.values[-1] == 240.0

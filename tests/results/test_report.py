@@ -7,6 +7,7 @@ own percentiles of its troughs and profiles.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import tracemalloc
 
@@ -30,7 +31,7 @@ engine_run = importlib.import_module("pksim.engine.run")  # the module (pksim.en
 # the name of the run function in pksim.engine)
 N = 240
 CHUNK = 37
-WITH_PROFILES = SMALL + "[output]\nprofiles = true\nprofile_step_h = 6\n"
+WITH_PROFILES = SMALL + "profiles = true\nprofile_step_h = 6\n"
 GROUPINGS = [("regimen",), *(("regimen", name) for name in SUBGROUPS)]
 
 
@@ -133,8 +134,13 @@ def test_a_summary_simulates_only_what_its_tables_need(scenario, monkeypatch):
     )
     summary.summarize(scenario, N, by="cyp3a5", chunk_subjects=CHUNK, threads=1)
     assert asked[-1]["coordinates"] == {"cyp3a5", "renal_impairment"}
+    unasked = scenario.replace(output=dataclasses.replace(scenario.output, measured=False))
+    assert "trough_measured" not in pksim.run(unasked, 10)  # a run draws none unasked
+    asking = scenario.replace(output=dataclasses.replace(scenario.output, measured=True))
     with pytest.raises(AssertionError, match="assay error"):
-        pksim.run(scenario, 10)  # where measured troughs are asked for, they are drawn
+        pksim.run(asking, 10)  # where measured troughs are asked for, they are drawn
+    with pytest.raises(AssertionError, match="assay error"):
+        summary.summarize(scenario, N, measured=True, chunk_subjects=CHUNK, threads=1)
 
 
 def test_reduce_run_needs_a_store_or_a_reducer(scenario):

@@ -170,7 +170,7 @@ def test_bad_summary_arguments(scenario, kwargs, message):
 
 @pytest.mark.parametrize("suffix", [".nc", ".zarr"])
 def test_store_holds_exactly_the_in_memory_dataset(tmp_path, suffix, scenario):
-    text = SMALL + "[output]\nprofiles = true\nprofile_step_h = 12\n"
+    text = SMALL + "profiles = true\nprofile_step_h = 12\n"
     with_profiles = scenario_from_text(text)
     reference = pksim.run(with_profiles, n_subjects=90)
     path = tmp_path / f"result{suffix}"
