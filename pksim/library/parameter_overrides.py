@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import replace
 from types import MappingProxyType
@@ -11,8 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from pksim.errors import Invalid, Problems, unknown_name
-from pksim.library.cited import Cited, is_real
+from pksim.errors import Invalid, Problems, shown, unknown_name
+from pksim.library.cited import Cited, finite_float
 from pksim.library.parameter_set import (
     NOT_POSITIVE_DEFINITE,
     PK_PARAMETERS,
@@ -54,10 +53,10 @@ def override_parameter_set(
             item = tuple(sorted((p.strip() for p in item.split(",")), key=_parameter_order))
         if item not in _OVERRIDABLE.get(group, ()):
             found.add("", unknown_name("parameter override", key, _OVERRIDE_KEYS))
-        elif not is_real(number) or not math.isfinite(number):
-            found.add(str(key), f"must be a finite number, got {number!r}")
+        elif finite_float(number) is None:
+            found.add(str(key), f"must be a finite number, got {shown(number)}")
         elif not _OVERRIDE_RANGES[group](item, number):
-            found.add(str(key), f"must be {_OVERRIDE_RANGE_TEXT[group]}, got {number!r}")
+            found.add(str(key), f"must be {_OVERRIDE_RANGE_TEXT[group]}, got {shown(number)}")
         else:
             units = RESIDUAL_UNITS.get(item, "1" if group == "iiv_correlation" else "%CV")
             groups[group][item] = _overridden(groups[group].get(item), number, units, pset)
@@ -80,7 +79,7 @@ def override_parameter_set(
             found.add("iiv_correlation", NOT_POSITIVE_DEFINITE)
             changed = None
     if problems is None and found:
-        raise Invalid(f"parameter set {pset.name!r} with overrides", found)
+        raise Invalid(f"parameter set {shown(pset.name)} with overrides", found)
     if problems is not None:
         problems.extend(where, found)
     return changed

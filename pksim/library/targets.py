@@ -11,7 +11,6 @@ Every function here is a pure array function; none loops over subjects.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -23,8 +22,15 @@ from numpy.typing import ArrayLike, NDArray
 
 from pksim.checks import check_keys as check_table_keys
 from pksim.checks import get_bool, get_number, get_str
-from pksim.errors import Invalid, Problems, collect, unknown_name
-from pksim.library.cited import check_keys, read_cited, read_data, read_evidence, read_sources
+from pksim.errors import Invalid, Problems, collect, shown, unknown_name
+from pksim.library.cited import (
+    check_keys,
+    finite_float,
+    read_cited,
+    read_data,
+    read_evidence,
+    read_sources,
+)
 
 __all__ = [
     "RenalThresholds",
@@ -71,9 +77,9 @@ class TargetRange:
         for name in ("lower", "upper"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | float | np.number):
-                problems.add(name, f"must be a number in ng/mL, got {value!r}")
-            elif not math.isfinite(value) or value < 0:
-                problems.add(name, f"must be a finite number >= 0 ng/mL, got {value!r}")
+                problems.add(name, f"must be a number in ng/mL, got {shown(value)}")
+            elif finite_float(value) is None or value < 0:
+                problems.add(name, f"must be a finite number >= 0 ng/mL, got {shown(value)}")
         if not problems and not self.lower < self.upper:
             problems.add(
                 "",
@@ -81,7 +87,7 @@ class TargetRange:
             )
         for name in ("label", "source"):
             if not isinstance(getattr(self, name), str) or not getattr(self, name):
-                problems.add(name, f"must be a non-empty string, got {getattr(self, name)!r}")
+                problems.add(name, f"must be a non-empty string, got {shown(getattr(self, name))}")
         if problems:
             raise Invalid("TargetRange", problems)
         object.__setattr__(self, "lower", float(self.lower))
@@ -141,7 +147,7 @@ class TargetPlan:
                 problems.add(
                     f"{where}.window",
                     f"must be [first_day, last_day] with 1 <= first <= last <= {days}, "
-                    f"got {window!r}",
+                    f"got {shown(window)}",
                 )
                 window = None
             elif day is not None:
