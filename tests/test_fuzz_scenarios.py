@@ -158,6 +158,9 @@ def mutate(data: dict[str, Any], rng: random.Random) -> None:
     if rng.random() < 0.15:
         key = rng.choice(sorted(GRAFTS))
         data[key] = copy.deepcopy(GRAFTS[key])
+        if rng.random() < 0.5:  # and spoil one value inside it
+            container, inner = rng.choice(list(_slots(data[key])))
+            container[inner] = _replacement(container[inner], rng)
         return
     regimens = data.get("regimens")
     if rng.random() < 0.1 and isinstance(regimens, list) and regimens:

@@ -101,7 +101,8 @@ def _meals(tables: list[Mapping], where: str, problems: Problems) -> list[food.M
         if clock is None:
             problems.add(
                 f"{here}.clock",
-                f'must be a clock time "HH:MM" (00:00 to 23:59), got {shown(meal.get("clock"))}',
+                'must be a clock time "HH:MM" (00:00 to 23:59, to the minute), got '
+                f"{shown(meal.get('clock'))}",
             )
             continue
         if clock in seen:

@@ -241,7 +241,8 @@ def _check_schedule(
         if hour is None:
             problems.add(
                 f"dose_clock_times[{i}]",
-                f'must be a clock time "HH:MM" from 00:00 to 23:59, got {shown(clock)}',
+                f'must be a clock time "HH:MM" from 00:00 to 23:59 (to the minute), got '
+                f"{shown(clock)}",
             )
         hours.append(hour)
     if doses is not None and doses != len(clocks):
@@ -342,10 +343,13 @@ def _shortest_interval(offsets: Sequence[float]) -> float:
 
 
 def clock_hours(value: Any) -> float | None:
-    """A clock time "HH:MM" (00:00 to 23:59, or a TOML local time) as hours after midnight;
-    None if it is not one."""
+    """A clock time "HH:MM" (00:00 to 23:59, or a TOML local time on the minute) as hours after
+    midnight; None if it is not one. Clock times are kept to the minute: two times within the
+    same minute (08:00:10 and 08:00:20) would be one time once written as "HH:MM"."""
     if isinstance(value, datetime.time):
-        return value.hour + value.minute / 60 + value.second / 3600
+        if value.second or value.microsecond:
+            return None
+        return value.hour + value.minute / 60
     match = _CLOCK.match(value) if isinstance(value, str) else None
     if match is None or int(match[1]) > 23 or int(match[2]) > 59:
         return None

@@ -21,7 +21,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from pksim.checks import check_keys as check_table_keys
-from pksim.checks import get_bool, get_number, get_str
+from pksim.checks import get_bool, get_number, get_str, text_problem
 from pksim.errors import Invalid, Problems, collect, shown, unknown_name
 from pksim.library.cited import (
     check_keys,
@@ -56,6 +56,14 @@ THRESHOLD_RTOL = 1e-9
 RENAL_RANGE = "renal_impairment"
 """Name of the range in targets.toml applied to renal-impaired subjects."""
 
+MAX_TARGET_NG_PER_ML = 100.0
+"""Highest bound of a custom target range (ng/mL): ten times the top of the consensus induction
+range; a larger bound is a unit slip (ng/L typed as ng/mL)."""
+
+MAX_LABEL_CHARS = 100
+"""Longest label or source of a target range (characters): it is a result attribute and a plot
+annotation."""
+
 TARGET_KEYS = ("phase", "lower_ng_per_ml", "upper_ng_per_ml", "day", "window", "renal_ceiling")
 """Keys of a scenario's ``[target]`` table."""
 
@@ -86,8 +94,11 @@ class TargetRange:
                 f"lower must be below upper, got lower={self.lower!r}, upper={self.upper!r} ng/mL",
             )
         for name in ("label", "source"):
-            if not isinstance(getattr(self, name), str) or not getattr(self, name):
-                problems.add(name, f"must be a non-empty string, got {shown(getattr(self, name))}")
+            value = getattr(self, name)
+            if not isinstance(value, str):
+                problems.add(name, f"must be a non-empty string, got {shown(value)}")
+            elif problem := text_problem(value, MAX_LABEL_CHARS):
+                problems.add(name, problem)
         if problems:
             raise Invalid("TargetRange", problems)
         object.__setattr__(self, "lower", float(self.lower))
@@ -154,7 +165,14 @@ class TargetPlan:
                 problems.add(where, "give either day or window, not both")
         if custom:
             lower = get_number(
-                table, "lower_ng_per_ml", where, problems, default=0.0, minimum=0.0, units="ng/mL"
+                table,
+                "lower_ng_per_ml",
+                where,
+                problems,
+                default=0.0,
+                minimum=0.0,
+                maximum=MAX_TARGET_NG_PER_ML,
+                units="ng/mL",
             )
             upper = get_number(
                 table,
@@ -163,6 +181,7 @@ class TargetPlan:
                 problems,
                 minimum=0.0,
                 exclusive_minimum=True,
+                maximum=MAX_TARGET_NG_PER_ML,
                 units="ng/mL",
             )
             if lower is None or upper is None:

@@ -2,6 +2,7 @@
 reported under its key (DESIGN.md's regimens load as written)."""
 
 import dataclasses
+import datetime
 import math
 import tomllib
 
@@ -237,7 +238,8 @@ def test_direct_construction_reports_every_problem_under_its_field():
         )
     assert list(caught.value.problems) == [
         "weight_bands[0].below_kg: must be a finite number in kg, got '60'",
-        "dose_clock_times[0]: must be a clock time \"HH:MM\" from 00:00 to 23:59, got '8am'",
+        'dose_clock_times[0]: must be a clock time "HH:MM" from 00:00 to 23:59 (to the minute), '
+        "got '8am'",
         "round_to_capsules: must be true or false, got 'yes'",
     ]
 
@@ -309,3 +311,20 @@ def test_late_doses_are_not_judged_against_clock_times_out_of_order():
         }
     )
     assert len(found) == 1 and "clock times must be distinct" in found[0], found
+
+
+def test_clock_times_are_kept_to_the_minute():
+    """08:00:10 and 08:00:20 loaded as two doses both written "08:00" (found by hunting)."""
+    found = problems_of(
+        {
+            "name": "s",
+            "daily_dose_mg": 3,
+            "dose_clock_times": [datetime.time(8, 0, 10), datetime.time(8, 0, 20)],
+        }
+    )
+    assert found[0].startswith('regimens[2].dose_clock_times[0]: must be a clock time "HH:MM"')
+    on_the_minute = [datetime.time(8, 0), datetime.time(20, 0)]
+    assert load(name="m", daily_dose_mg=3, dose_clock_times=on_the_minute).dose_clock_times == (
+        "08:00",
+        "20:00",
+    )
