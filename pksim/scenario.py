@@ -20,19 +20,33 @@ from types import MappingProxyType
 from typing import Any
 
 from pksim import cohort
-from pksim.checks import check_keys, get_bool, get_number, get_str, get_table, get_tables
+from pksim.checks import (
+    check_keys,
+    get_bool,
+    get_number,
+    get_str,
+    get_table,
+    get_tables,
+    get_text,
+)
 from pksim.cohort.covariates import Covariates
 from pksim.cohort.variability import VariabilitySettings
 from pksim.dosing.absorption import FoodPlan
 from pksim.dosing.regimen import Regimen
-from pksim.errors import Invalid, Problems, ScenarioError, collect, unknown_name
+from pksim.errors import Invalid, Problems, ScenarioError, collect, shown, unknown_name
 from pksim.library import parameters, populations
 from pksim.library.targets import TargetPlan
-from pksim.modifiers import interactions
+from pksim.modifiers import courses
 
 SCHEMA_VERSION = 1
 MAX_SUBJECTS = 100_000_000
+"""Most subjects in one run (the scenario's ``subjects``, ``n_subjects`` and ``-n`` alike)."""
 MAX_DAYS = 366
+"""Longest run (days): a year, leap or not."""
+MAX_SEED = 2**64 - 1
+"""Largest seed: the result keeps it as an unsigned 64-bit integer (NetCDF attribute)."""
+MAX_TITLE_CHARS = 200
+"""Longest title (characters): it heads plots and tables, where a few lines at most fit."""
 MAX_COMEDICATIONS = 8
 """Co-medications per scenario (each has its own column of cohort-assignment draws)."""
 DEFAULT_SCENARIO = "ln-induction"
@@ -62,7 +76,7 @@ OUTPUT_KEYS = ("profiles", "profile_step_h", "measured")
 class ComedicationPlan:
     """A co-medication course given to a ``fraction`` of the cohort (drawn per subject)."""
 
-    course: interactions.CoMedication
+    course: courses.CoMedication
     fraction: float = 1.0
 
 
@@ -158,6 +172,9 @@ def scenario_from_text(
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ScenarioError(origin, [f"is not valid TOML: {error}"]) from None
+    except ValueError as error:  # Python's limit on integer digits ("Exceeds the limit ...")
+        reason = str(error).split(":")[0]
+        raise ScenarioError(origin, [f"holds an integer too long to read: {reason}"]) from None
     return scenario_from_mapping(data, origin=origin, base_dir=base_dir, text=text)
 
 
@@ -173,8 +190,12 @@ def scenario_from_mapping(
     check_keys(data, TOP_KEYS, "", problems)
     version = get_number(data, "schema_version", "", problems, default=SCHEMA_VERSION, integer=True)
     if version is not None and version != SCHEMA_VERSION:
-        problems.add("schema_version", f"must be {SCHEMA_VERSION} (this pksim), got {version}")
-    title = get_str(data, "title", "", problems, default="pksim scenario")
+        problems.add(
+            "schema_version", f"must be {SCHEMA_VERSION} (this pksim), got {shown(version)}"
+        )
+    title = get_text(
+        data, "title", "", problems, default="pksim scenario", max_chars=MAX_TITLE_CHARS
+    )
     subjects = get_number(
         data, "subjects", "", problems, default=1000, minimum=1, maximum=MAX_SUBJECTS, integer=True
     )
@@ -189,7 +210,9 @@ def scenario_from_mapping(
         integer=True,
         units="days",
     )
-    seed = get_number(data, "seed", "", problems, default=0, minimum=0, integer=True)
+    seed = get_number(
+        data, "seed", "", problems, default=0, minimum=0, maximum=MAX_SEED, integer=True
+    )
 
     population, patients, csv_path = _population(
         get_table(data, "population", "", problems), Path(base_dir), problems
@@ -337,7 +360,9 @@ def _regimens(tables: list[Mapping], problems: Problems) -> tuple[Regimen, ...]:
     ]
     names = [table.get("name") for table in tables if isinstance(table.get("name"), str)]
     for name in sorted({n for n in names if names.count(n) > 1}):
-        problems.add("regimens", f"regimen names must be unique; {name!r} appears twice or more")
+        problems.add(
+            "regimens", f"regimen names must be unique; {shown(name)} appears twice or more"
+        )
     return tuple(r for r in regimens if r is not None)
 
 
@@ -348,14 +373,15 @@ def _comedications(
         problems.add(
             "comedications", f"at most {MAX_COMEDICATIONS} co-medications, got {len(tables)}"
         )
-    plans = []
+        return ()
+    plans, places = [], []
     for index, table in enumerate(tables):
         where = f"comedications[{index}]"
         check_keys(table, COMEDICATION_KEYS, where, problems)
         course = collect(
             problems,
             where,
-            interactions.CoMedication,
+            courses.CoMedication,
             table.get("drug"),
             table.get("start_day", 1.0),
             table.get("stop_day"),
@@ -365,10 +391,16 @@ def _comedications(
         )
         if course is not None and days is not None and course.start_day > days:
             problems.add(
-                f"{where}.start_day", f"must be <= days ({days}), got {course.start_day!r}"
+                f"{where}.start_day", f"must be <= days ({days}), got {course.start_day:g}"
             )
         elif course is not None and fraction is not None:
             plans.append(ComedicationPlan(course, fraction))
+            places.append(where)
+    given = [plan.course for plan in plans]
+    for before, after in courses.overlapping_courses(given):
+        problems.add(
+            places[after], courses.overlap_message(given[before], given[after], places[before])
+        )
     return tuple(plans)
 
 

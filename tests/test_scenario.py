@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+import pksim
 from pksim.scenario import ScenarioError, load_scenario, scenario_from_text
 
 SCENARIOS_DIR = Path(__file__).resolve().parents[1] / "scenarios"
@@ -191,10 +192,11 @@ def test_defaults_of_a_minimal_scenario():
     assert (s.output.profiles, s.output.profile_step_h) == (False, 1.0)
 
 
-def test_scenario_text_is_data_never_code(tmp_path: Path):
+def test_scenario_text_is_data_never_code(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """Strings that look like code stay strings; nothing is evaluated or written."""
+    monkeypatch.chdir(tmp_path)  # a short relative path: a regimen name has at most 100 chars
     marker = tmp_path / "executed"
-    code = f"__import__('pathlib').Path({str(marker)!r}).touch()"
+    code = "__import__('pathlib').Path('executed').touch()"
     text = _edit('title = "valid base"', f"title = {json.dumps(code)}")
     text = text.replace('name = "1.5 mg BID"', f"name = {json.dumps(code)}")
     s = scenario_from_text(text)
@@ -380,7 +382,7 @@ MISTAKES = [
     (
         "co-medication start day as text",
         VALID + '[[comedications]]\ndrug = "rifampicin"\nstart_day = "3"\n',
-        ["comedications[0].start_day: must be a number of days or -inf", "'3'"],
+        ["comedications[0].start_day: must be a number of days from -3650 to 3650, or -inf", "'3'"],
     ),
     (
         "co-medication without a drug",
@@ -402,6 +404,89 @@ MISTAKES = [
         _edit('name = "default"', 'name = "default"\n[parameters.overrides]\n"typical.cl" = -16'),
         ["parameters.overrides.typical.cl: must be > 0", "got -16"],
     ),
+    # Each of these passed validation and failed later, or was silently accepted (issue 15).
+    (
+        "seed beyond 64 bits",
+        _edit("seed = 1", "seed = 18446744073709551616"),
+        ["seed: must be >= 0 and <= 18446744073709551615, got 18446744073709551616"],
+    ),
+    (
+        "NUL in the title",
+        _edit('title = "valid base"', 'title = "valid\\u0000base"'),
+        ["title: must hold printable characters only", "found NUL at position 5"],
+    ),
+    (
+        "escape sequence in a regimen name",
+        _edit('name = "1.5 mg BID"', 'name = "\\u001b[31m1.5 mg BID"'),
+        ["regimens[0].name: must hold printable characters only", "ESC", r"'\x1b[31m1.5 mg BID'"],
+    ),
+    (
+        "tab in the title",
+        _edit('title = "valid base"', 'title = "valid\\tbase"'),
+        ["title: must hold printable characters only", "tab at position 5"],
+    ),
+    (
+        "overlapping courses of one drug",
+        VALID
+        + '[[comedications]]\ndrug = "voriconazole"\nstart_day = 3\n'
+        + '[[comedications]]\ndrug = "vfend"\nstart_day = 10\nstop_day = 12\n',
+        [
+            "comedications[1]: voriconazole days 10 to 12 overlaps comedications[0] "
+            "(from day 3 to the end); courses of the same drug must not overlap"
+        ],
+    ),
+    (
+        "dose below the dose resolution",
+        _edit("daily_dose_mg = 3", "daily_dose_mg = 5e-324"),
+        ["regimens[0].daily_dose_mg: must be at least 0.001 mg/day (the dose resolution"],
+    ),
+    (
+        "weight band edge beyond human weights",
+        _edit(
+            "daily_dose_mg = 3",
+            "weight_bands = [{ below_kg = 1e300, daily_dose_mg = 2 }, { daily_dose_mg = 3 }]",
+        ),
+        ["regimens[0].weight_bands[0].below_kg: must be > 2 kg and <= 300 kg", "got 1e+300"],
+    ),
+    (
+        "co-medication course at the edge of time",
+        VALID + '[[comedications]]\ndrug = "rifampicin"\nstart_day = -inf\nstop_day = -1e300\n',
+        ["comedications[0].stop_day: must be a number of days from -3650 to 3650, or absent"],
+    ),
+    (
+        "72 meals at one clock time",
+        _edit('condition = "fasted"', "meals = [" + ", ".join(['{ clock = "08:00" }'] * 72) + "]"),
+        ["food.meals: at most 8 meals a day, got 72"],
+    ),
+    (
+        "two meals at one clock time",
+        _edit('condition = "fasted"', 'meals = [{ clock = "08:00" }, { clock = "08:00" }]'),
+        [
+            "food.meals[1].clock: meals must have distinct clock times; "
+            "food.meals[0] is also at 08:00"
+        ],
+    ),
+    (
+        "rounding step the capsules cannot make",
+        _edit("daily_dose_mg = 3", "daily_dose_mg = 3\nround_to_mg = 0.3"),
+        [
+            "regimens[0].round_to_mg: 0.3 mg cannot be made from the prograf strengths "
+            "(0.5, 1, 5 mg)"
+        ],
+    ),
+    (
+        "integer too long for a float",
+        _edit("daily_dose_mg = 3", "daily_dose_mg = 1" + "0" * 400),
+        [
+            "regimens[0].daily_dose_mg: must be a finite number in mg/day, "
+            "got an integer of 1,329 bits"
+        ],
+    ),
+    (
+        "integer too long for TOML",
+        _edit("seed = 1", "seed = " + "9" * 5000),
+        ["bad.toml: 1 problem", "holds an integer too long to read", "(4300 digits)"],
+    ),
 ]
 
 
@@ -415,6 +500,32 @@ def test_mistake_is_refused_with_a_clear_message(text: str, fragments: list[str]
     assert message.startswith("bad.toml: ")
     for fragment in fragments:  # case-insensitive: "Did you mean" and "did you mean" both do
         assert fragment.lower() in message.lower(), f"{fragment!r} not in:\n{message}"
+
+
+def test_a_huge_value_is_never_echoed_and_escapes_stay_escaped():
+    """A 1 MB title, name or key: the message stays short, printable and names the key."""
+    huge = "\\u001b[2J" + "x" * 10**6
+    text = _edit('title = "valid base"', f'title = "{huge}"')
+    text = text.replace('name = "1.5 mg BID"', f'name = "{huge}"')
+    text = text.replace("[target]\n", f'[target]\n"{huge}" = 1\n')
+    message = str(_load_error(text))
+    assert len(message) < 3000
+    assert all(line.isprintable() for line in message.splitlines())
+    assert "title: must be at most 200 characters" in message
+    assert "regimens[0].name: must be at most 100 characters" in message
+    assert r"target.\x1b[2Jxxx" in message  # the unknown key, escaped and cut
+
+
+def test_the_run_refuses_what_the_loader_refuses():
+    """Python callers go through the same limits as the file (issue 15)."""
+    scenario = scenario_from_text(VALID)
+    with pytest.raises(ValueError, match="n_subjects must be a whole number from 1 to 100,000,000"):
+        pksim.run(scenario, n_subjects=100_000_001)
+    for bad in (True, 3.0, "3"):
+        with pytest.raises(ValueError, match="n_subjects must be a whole number"):
+            pksim.run(scenario, n_subjects=bad)
+    with pytest.raises(ValueError, match=r"seed must be a whole number from 0 to 2\*\*64 - 1"):
+        pksim.run(scenario, n_subjects=2, seed=2**64)
 
 
 def test_at_least_fifteen_kinds_of_mistakes_are_covered():

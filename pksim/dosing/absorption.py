@@ -18,8 +18,8 @@ from numpy.typing import ArrayLike, NDArray
 
 from pksim import rng
 from pksim.checks import check_keys, get_number, get_str, get_tables
-from pksim.dosing.regimen import clock_hours
-from pksim.errors import Problems, collect
+from pksim.dosing.regimen import clock_hours, format_clock
+from pksim.errors import Problems, collect, shown
 from pksim.library import food
 from pksim.library.cited import is_real
 from pksim.library.formulations import list_formulations, lookup_formulation, pk_classes
@@ -60,20 +60,7 @@ class FoodPlan:
             choices=conditions,
             kind="food condition",
         )
-        meals = []
-        for index, meal in enumerate(get_tables(table, "meals", where, problems)):
-            here = f"{where}.meals[{index}]"
-            check_keys(meal, MEAL_KEYS, here, problems)
-            clock = clock_hours(meal.get("clock"))
-            if clock is None:
-                problems.add(
-                    f"{here}.clock",
-                    f'must be a clock time "HH:MM" (00:00 to 23:59), got {meal.get("clock")!r}',
-                )
-                continue
-            built = collect(problems, here, food.Meal, clock, meal.get("kind", "standard"))
-            if built is not None:
-                meals.append(built)
+        meals = _meals(get_tables(table, "meals", where, problems), f"{where}.meals", problems)
         if condition is not None and meals:
             problems.add(where, "give either condition or meals, not both")
         fraction = get_number(
@@ -97,6 +84,39 @@ class FoodPlan:
             fraction_against_rule=fraction,
             violation=violation,
         )
+
+
+def _meals(tables: list[Mapping], where: str, problems: Problems) -> list[food.Meal]:
+    """The meals of a ``[food]`` table: at most :data:`~pksim.library.food.MAX_MEALS_PER_DAY`,
+    each at its own clock time."""
+    if len(tables) > food.MAX_MEALS_PER_DAY:
+        problems.add(where, f"at most {food.MAX_MEALS_PER_DAY} meals a day, got {len(tables)}")
+        return []
+    meals: list[food.Meal] = []
+    seen: dict[float, int] = {}
+    for index, meal in enumerate(tables):
+        here = f"{where}[{index}]"
+        check_keys(meal, MEAL_KEYS, here, problems)
+        clock = clock_hours(meal.get("clock"))
+        if clock is None:
+            problems.add(
+                f"{here}.clock",
+                'must be a clock time "HH:MM" (00:00 to 23:59, to the minute), got '
+                f"{shown(meal.get('clock'))}",
+            )
+            continue
+        if clock in seen:
+            problems.add(
+                f"{here}.clock",
+                f"meals must have distinct clock times; {where}[{seen[clock]}] is also at "
+                f"{format_clock(clock)}",
+            )
+            continue
+        seen[clock] = index
+        built = collect(problems, here, food.Meal, clock, meal.get("kind", "standard"))
+        if built is not None:
+            meals.append(built)
+    return meals
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,14 +156,14 @@ def draw_dose_conditions(
     codes = food.condition_codes(planned)
     if not is_real(fraction_against_rule) or not 0.0 <= fraction_against_rule <= 1.0:
         raise ValueError(
-            f"fraction_against_rule must be a number in [0, 1], got {fraction_against_rule!r}"
+            f"fraction_against_rule must be a number in [0, 1], got {shown(fraction_against_rule)}"
         )
     replacement = food.lookup_condition(violation)
     if replacement.complies:
         raise ValueError(
             f"violation must be a condition that breaks the rule, one of "
             f"{[c for c in food.list_conditions() if not food.lookup_condition(c).complies]}; "
-            f"got {violation!r}"
+            f"got {shown(violation)}"
         )
     if fraction_against_rule == 0.0:
         return codes[np.newaxis, :]

@@ -5,14 +5,18 @@ A :class:`Regimen` is checked once, when it is made (from a scenario table by
 its key, and a Regimen that exists is valid. Units: dose mg, weight kg, clock time "HH:MM".
 
 - **Dose**: exactly one of ``daily_dose_mg``, ``mg_per_kg_per_day`` or ``weight_bands``
-  (:class:`WeightBand`: band i applies to ``below_kg[i-1] <= weight < below_kg[i]``, the last
-  band has no ``below_kg``; the consensus bands are ``< 60 kg -> 2 mg/day, >= 60 kg ->
-  3 mg/day``); ceilings ``max_daily_dose_mg`` and ``max_mg_per_kg_per_day``; rounding to
-  ``round_to_mg`` steps or to the formulation's capsules (``round_to_capsules = true``). What
-  they give per subject is :mod:`pksim.dosing.amounts`.
+  (:class:`~pksim.dosing.dose_spec.WeightBand`: band i applies to
+  ``below_kg[i-1] <= weight < below_kg[i]``, the last band has no ``below_kg``; the consensus
+  bands are ``< 60 kg -> 2 mg/day, >= 60 kg -> 3 mg/day``); ceilings ``max_daily_dose_mg``
+  and ``max_mg_per_kg_per_day``; rounding to ``round_to_mg`` steps (an amount the
+  formulation's capsules make) or to the capsules themselves (``round_to_capsules = true``).
+  Dose numbers lie between the dose resolution and a plausibility limit
+  (:mod:`pksim.dosing.dose_spec`). What they give per subject is :mod:`pksim.dosing.amounts`.
 - **Schedule**: ``doses_per_day`` (1..:data:`MAX_DOSES_PER_DAY`, the first dose at
   :data:`FIRST_DOSE_CLOCK` and the others evenly spaced: 08:00/20:00 for BID) or
   ``dose_clock_times`` in the order they are taken from the first dose of the day.
+- **Name**: printable text of at most :data:`MAX_NAME_CHARS` characters (it labels tables, plots
+  and the result's ``regimen`` coordinate).
 - **Formulation**: a product name or alias (:mod:`pksim.library.formulations`), stored as the
   canonical name; it must allow the doses per day.
 - **Adherence**: each dose is missed with probability ``missed_dose_probability``; a dose taken
@@ -25,16 +29,25 @@ from __future__ import annotations
 
 import datetime
 import itertools
-import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
-from pksim.dosing.rounding import DOSE_RESOLUTION_MG, whole_micrograms
-from pksim.errors import Invalid, Problems, collect, moved_names, unknown_name
+from pksim.checks import text_problem
+from pksim.dosing.dose_spec import (
+    DOSE_LIMITS,
+    MAX_DAILY_DOSE_MG,
+    MAX_MG_PER_KG_PER_DAY,
+    WeightBand,
+    bands_from_tables,
+    check_bands,
+    check_dose,
+)
+from pksim.dosing.rounding import DOSE_RESOLUTION_MG, can_make, whole_micrograms
+from pksim.errors import Invalid, Problems, collect, moved_names, shown, unknown_name
 from pksim.library import formulations
-from pksim.library.cited import is_real
+from pksim.library.cited import finite_float
 from pksim.units import HOURS_PER_DAY
 
 __all__ = [
@@ -43,9 +56,11 @@ __all__ = [
     "MAX_DAILY_DOSE_MG",
     "MAX_DOSES_PER_DAY",
     "MAX_MG_PER_KG_PER_DAY",
+    "MAX_NAME_CHARS",
     "Regimen",
     "WeightBand",
     "clock_hours",
+    "format_clock",
 ]
 
 MAX_DOSES_PER_DAY = 4
@@ -57,12 +72,9 @@ FIRST_DOSE_CLOCK = "08:00"
 DEFAULT_FORMULATION = "prograf"
 """Immediate-release tacrolimus, the formulation of the consensus and of the parameter sets."""
 
-MAX_DAILY_DOSE_MG = 100.0
-"""Plausibility guard against unit slips (g or ug typed as mg): ten times the highest daily dose
-the LN consensus reaches (0.1 mg/kg/day, about 10 mg/day at 100 kg)."""
-
-MAX_MG_PER_KG_PER_DAY = 1.0
-"""Plausibility guard, ten times the consensus maximum of 0.1 mg/kg/day."""
+MAX_NAME_CHARS = 100
+"""Longest regimen name (characters): it labels table rows, plot legends and the result's
+``regimen`` coordinate."""
 
 _CLOCK = re.compile(r"^(\d{1,2}):(\d{2})$")
 
@@ -77,25 +89,6 @@ _NUMBER_UNITS = {
     "late_dose_probability": "probability (0-1)",
 }
 """Number fields of a regimen and their units (for messages)."""
-_DOSE_LIMITS = {
-    "daily_dose_mg": MAX_DAILY_DOSE_MG,
-    "mg_per_kg_per_day": MAX_MG_PER_KG_PER_DAY,
-    "max_daily_dose_mg": MAX_DAILY_DOSE_MG,
-    "max_mg_per_kg_per_day": MAX_MG_PER_KG_PER_DAY,
-}
-_BAND_UNITS = {"below_kg": "kg", "daily_dose_mg": "mg/day", "mg_per_kg_per_day": "mg/kg/day"}
-_BAND_EXAMPLE = "{ below_kg = 60, daily_dose_mg = 2 }"
-
-
-@dataclass(frozen=True, slots=True)
-class WeightBand:
-    """One weight band: applies below ``below_kg`` (kg; None for the last, open band) and down
-    to the previous band's limit; gives ``daily_dose_mg`` (mg/day) or ``mg_per_kg_per_day``.
-    Checked as part of its :class:`Regimen`."""
-
-    below_kg: float | None = None
-    daily_dose_mg: float | None = None
-    mg_per_kg_per_day: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,7 +120,7 @@ class Regimen:
         problems = Problems()
         resolved = _check(self, problems)
         if problems:
-            label = f"regimen {self.name!r}" if isinstance(self.name, str) else "regimen"
+            label = f"regimen {shown(self.name)}" if isinstance(self.name, str) else "regimen"
             raise Invalid(label, problems)
         for name, value in resolved.items():
             object.__setattr__(self, name, value)
@@ -142,7 +135,7 @@ class Regimen:
         """The regimen of one ``[[regimens]]`` table, or None after adding every problem to
         ``problems`` under ``where`` (e.g. ``regimens[0]``)."""
         if not isinstance(mapping, Mapping):
-            problems.add(where, f"must be a table of regimen settings, got {mapping!r}")
+            problems.add(where, f"must be a table of regimen settings, got {shown(mapping)}")
             return None
         found = Problems()
         keys = [field.name for field in fields(cls)]
@@ -152,27 +145,10 @@ class Regimen:
         given = {key: value for key, value in mapping.items() if key in keys}
         given.setdefault("name", None)
         if "weight_bands" in given:
-            given["weight_bands"] = _bands_from_tables(given["weight_bands"], found)
+            given["weight_bands"] = bands_from_tables(given["weight_bands"], found)
         regimen = collect(found, "", cls, **given)
         problems.extend(where, found)
         return None if found else regimen
-
-
-def _bands_from_tables(bands: Any, problems: Problems) -> Any:
-    """Band tables as :class:`WeightBand` objects (unknown keys reported and dropped); anything
-    else is left for :class:`Regimen` to refuse."""
-    if not isinstance(bands, list):
-        return bands
-    out = []
-    for index, band in enumerate(bands):
-        if isinstance(band, Mapping):
-            for key in band:
-                if key not in _BAND_UNITS:
-                    here = f"weight_bands[{index}].{key}"
-                    problems.add(here, unknown_name("weight band key", key, _BAND_UNITS))
-            band = WeightBand(**{key: value for key, value in band.items() if key in _BAND_UNITS})
-        out.append(band)
-    return out
 
 
 # ----------------------------------------------------------------------------- validation
@@ -183,17 +159,20 @@ def _check(r: Regimen, problems: Problems) -> dict[str, Any]:
     resolved: dict[str, Any] = {}
     if r.name is None:
         problems.add("name", 'required, e.g. name = "3 mg QD"')
-    elif not isinstance(r.name, str) or not r.name.strip():
-        problems.add("name", f"must be a non-empty string, got {r.name!r}")
+    elif not isinstance(r.name, str):
+        problems.add("name", f"must be a non-empty string, got {shown(r.name)}")
+    elif problem := text_problem(r.name, MAX_NAME_CHARS):
+        problems.add("name", problem)
     numbers = {}
     for key, units in _NUMBER_UNITS.items():
         value = getattr(r, key)
         if value is None:
             continue
-        if is_real(value) and math.isfinite(value):
-            numbers[key] = resolved[key] = float(value)
+        number = finite_float(value)
+        if number is not None:
+            numbers[key] = resolved[key] = number
         else:
-            problems.add(key, f"must be a finite number in {units}, got {value!r}")
+            problems.add(key, f"must be a finite number in {units}, got {shown(value)}")
 
     bands_given = r.weight_bands != ()
     ways = [k for k in ("daily_dose_mg", "mg_per_kg_per_day") if getattr(r, k) is not None]
@@ -204,80 +183,17 @@ def _check(r: Regimen, problems: Problems) -> dict[str, Any]:
             "give exactly one of daily_dose_mg, mg_per_kg_per_day or weight_bands, "
             f"got {' and '.join(ways) or 'none'}",
         )
-    for key, limit in _DOSE_LIMITS.items():
+    for key, limit in DOSE_LIMITS.items():
         if key in numbers:
-            _check_dose(numbers[key], key, limit, _NUMBER_UNITS[key], problems)
+            check_dose(numbers[key], key, limit, _NUMBER_UNITS[key], problems)
     if bands_given:
-        resolved["weight_bands"] = _check_bands(r.weight_bands, problems)
+        resolved["weight_bands"] = check_bands(r.weight_bands, problems)
 
     doses, offsets = _check_schedule(r, problems, resolved)
     _check_formulation(r, doses, problems, resolved)
-    _check_rounding(r, numbers, problems)
+    _check_rounding(r, numbers, resolved.get("formulation"), problems)
     _check_adherence(r, numbers, offsets, problems)
     return resolved
-
-
-def _check_dose(value: float, where: str, limit: float, units: str, problems: Problems) -> None:
-    if value <= 0:
-        problems.add(where, f"must be > 0 {units}, got {value:g}")
-    elif value > limit:
-        problems.add(
-            where,
-            f"{value:g} {units} is implausible for tacrolimus (allowed up to {limit:g} "
-            f"{units}); is the unit right (mg, not ug or g)?",
-        )
-
-
-def _check_bands(bands: Any, problems: Problems) -> tuple[WeightBand, ...]:
-    """Check the bands (ascending limits, one dose each); return them with float numbers."""
-    if not isinstance(bands, tuple | list) or not bands:
-        problems.add(
-            "weight_bands",
-            f"must be a non-empty list of tables like [{_BAND_EXAMPLE}, {{ daily_dose_mg = 3 }}]",
-        )
-        return ()
-    out, previous = [], 0.0
-    for i, band in enumerate(bands):
-        here = f"weight_bands[{i}]"
-        if not isinstance(band, WeightBand):
-            problems.add(here, f"must be a table like {_BAND_EXAMPLE}, got {band!r}")
-            continue
-        values, bad = {}, False
-        for key, units in _BAND_UNITS.items():
-            value = getattr(band, key)
-            if value is None or (is_real(value) and math.isfinite(value)):
-                values[key] = None if value is None else float(value)
-            else:
-                problems.add(f"{here}.{key}", f"must be a finite number in {units}, got {value!r}")
-                bad = True
-        if bad:
-            continue
-        band = WeightBand(**values)
-        out.append(band)
-        last = i == len(bands) - 1
-        if last and band.below_kg is not None:
-            problems.add(f"{here}.below_kg", "the last band is open-ended; remove below_kg")
-        elif not last and band.below_kg is None:
-            problems.add(f"{here}.below_kg", "required on every band but the last")
-        elif band.below_kg is not None and band.below_kg <= previous:
-            problems.add(
-                f"{here}.below_kg",
-                f"must be > {previous:g} kg (bands ascending), got {band.below_kg:g}",
-            )
-        else:
-            previous = band.below_kg if band.below_kg is not None else previous
-        doses = [k for k in ("daily_dose_mg", "mg_per_kg_per_day") if getattr(band, k) is not None]
-        if len(doses) != 1:
-            problems.add(
-                here,
-                "give exactly one of daily_dose_mg or mg_per_kg_per_day, "
-                f"got {' and '.join(doses) or 'none'}",
-            )
-        for key in ("daily_dose_mg", "mg_per_kg_per_day"):
-            if getattr(band, key) is not None:
-                limit = _DOSE_LIMITS[key]
-                _check_dose(getattr(band, key), f"{here}.{key}", limit, _BAND_UNITS[key], problems)
-    return tuple(out)
 
 
 def _check_schedule(
@@ -288,11 +204,11 @@ def _check_schedule(
     doses = r.doses_per_day
     if doses is not None and (isinstance(doses, bool) or not isinstance(doses, int)):
         problems.add(
-            "doses_per_day", f"must be a whole number 1..{MAX_DOSES_PER_DAY}, got {doses!r}"
+            "doses_per_day", f"must be a whole number 1..{MAX_DOSES_PER_DAY}, got {shown(doses)}"
         )
         doses = None
     elif doses is not None and not 1 <= doses <= MAX_DOSES_PER_DAY:
-        problems.add("doses_per_day", f"must be 1..{MAX_DOSES_PER_DAY}, got {doses!r}")
+        problems.add("doses_per_day", f"must be 1..{MAX_DOSES_PER_DAY}, got {doses}")
         doses = None
     clocks = r.dose_clock_times
     if clocks == ():
@@ -306,24 +222,27 @@ def _check_schedule(
             return None, ()
         first = clock_hours(FIRST_DOSE_CLOCK)
         hours = [(first + j * HOURS_PER_DAY / doses) % HOURS_PER_DAY for j in range(doses)]
-        resolved["dose_clock_times"] = tuple(_format_clock(h) for h in hours)
+        resolved["dose_clock_times"] = tuple(format_clock(h) for h in hours)
         return doses, tuple(j * HOURS_PER_DAY / doses for j in range(doses))
     if not isinstance(clocks, tuple | list) or not clocks:
         problems.add(
-            "dose_clock_times", f'must be a non-empty list like ["08:00", "20:00"], got {clocks!r}'
+            "dose_clock_times",
+            f'must be a non-empty list like ["08:00", "20:00"], got {shown(clocks)}',
         )
         return doses, ()
     if len(clocks) > MAX_DOSES_PER_DAY:
         problems.add(
             "dose_clock_times", f"at most {MAX_DOSES_PER_DAY} doses a day, got {len(clocks)}"
         )
+        return None, ()
     hours = []
     for i, clock in enumerate(clocks):
         hour = clock_hours(clock)
         if hour is None:
             problems.add(
                 f"dose_clock_times[{i}]",
-                f'must be a clock time "HH:MM" from 00:00 to 23:59, got {clock!r}',
+                f'must be a clock time "HH:MM" from 00:00 to 23:59 (to the minute), got '
+                f"{shown(clock)}",
             )
         hours.append(hour)
     if doses is not None and doses != len(clocks):
@@ -331,16 +250,17 @@ def _check_schedule(
             "doses_per_day",
             f"{doses} does not match the {len(clocks)} dose_clock_times (give one or the other)",
         )
-    if None in hours or len(clocks) > MAX_DOSES_PER_DAY:
+    if None in hours:
         return None, ()
     offsets = tuple((h - hours[0]) % HOURS_PER_DAY for h in hours)
     if any(b <= a for a, b in itertools.pairwise(offsets)):
         problems.add(
             "dose_clock_times",
             "clock times must be distinct and listed in the order they are taken from the "
-            f"first dose of the day, got {[_format_clock(h) for h in hours]}",
+            f"first dose of the day, got {[format_clock(h) for h in hours]}",
         )
-    resolved["dose_clock_times"] = tuple(_format_clock(h) for h in hours)
+        offsets = ()  # no intervals to hold late doses to
+    resolved["dose_clock_times"] = tuple(format_clock(h) for h in hours)
     resolved["doses_per_day"] = len(clocks)
     return len(clocks), offsets
 
@@ -359,19 +279,38 @@ def _check_formulation(
         problems.add("doses_per_day", problem)
 
 
-def _check_rounding(r: Regimen, numbers: Mapping[str, float], problems: Problems) -> None:
+def _check_rounding(
+    r: Regimen, numbers: Mapping[str, float], formulation: str | None, problems: Problems
+) -> None:
+    """``round_to_capsules`` a bool; ``round_to_mg`` whole micrograms, at most the largest daily
+    dose, and an amount the formulation's capsules make (so that every dose, a whole number of
+    steps, can be given); not both."""
     if not isinstance(r.round_to_capsules, bool):
-        problems.add("round_to_capsules", f"must be true or false, got {r.round_to_capsules!r}")
+        problems.add(
+            "round_to_capsules", f"must be true or false, got {shown(r.round_to_capsules)}"
+        )
     step = numbers.get("round_to_mg")
     if step is None:
         return
     if step <= 0:
         problems.add("round_to_mg", f"must be > 0 mg, got {step:g}")
+    elif step > MAX_DAILY_DOSE_MG:
+        problems.add("round_to_mg", f"must be <= {MAX_DAILY_DOSE_MG:g} mg, got {step:g}")
     elif whole_micrograms(step) is None:
         problems.add(
             "round_to_mg",
             f"must be a whole number of micrograms ({DOSE_RESOLUTION_MG} mg), got {step!r}",
         )
+    elif formulation is not None:
+        strengths = formulations.capsule_strengths(formulation)
+        if not can_make(step, strengths):
+            listed = ", ".join(f"{s:g}" for s in strengths)
+            problems.add(
+                "round_to_mg",
+                f"{step:g} mg cannot be made from the {formulation} strengths ({listed} mg); "
+                "give an amount they make (e.g. "
+                f"{strengths[0]:g}) so that every dose can be given",
+            )
     if r.round_to_capsules is True:
         problems.add("", "give round_to_mg or round_to_capsules = true, not both")
 
@@ -404,17 +343,21 @@ def _shortest_interval(offsets: Sequence[float]) -> float:
 
 
 def clock_hours(value: Any) -> float | None:
-    """A clock time "HH:MM" (00:00 to 23:59, or a TOML local time) as hours after midnight;
-    None if it is not one."""
+    """A clock time "HH:MM" (00:00 to 23:59, or a TOML local time on the minute) as hours after
+    midnight; None if it is not one. Clock times are kept to the minute: two times within the
+    same minute (08:00:10 and 08:00:20) would be one time once written as "HH:MM"."""
     if isinstance(value, datetime.time):
-        return value.hour + value.minute / 60 + value.second / 3600
+        if value.second or value.microsecond:
+            return None
+        return value.hour + value.minute / 60
     match = _CLOCK.match(value) if isinstance(value, str) else None
     if match is None or int(match[1]) > 23 or int(match[2]) > 59:
         return None
     return int(match[1]) + int(match[2]) / 60
 
 
-def _format_clock(hours: float) -> str:
+def format_clock(hours: float) -> str:
+    """Hours after midnight as a clock time "HH:MM" (to the minute)."""
     minutes = round(hours * 60)
     return f"{minutes // 60:02d}:{minutes % 60:02d}"
 

@@ -28,9 +28,16 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from pksim.errors import shown
 from pksim.library.cited import is_real
 
-__all__ = ["DOSE_RESOLUTION_MG", "round_daily_dose", "split_daily_dose", "whole_micrograms"]
+__all__ = [
+    "DOSE_RESOLUTION_MG",
+    "can_make",
+    "round_daily_dose",
+    "split_daily_dose",
+    "whole_micrograms",
+]
 
 DOSE_RESOLUTION_MG = 0.001
 """Rounding units and capsule strengths are handled as whole micrograms."""
@@ -55,7 +62,9 @@ def _units(strengths_mg: Sequence[float]) -> tuple[int, NDArray[np.int64]]:
     for s in strengths_mg:
         whole = whole_micrograms(float(s)) if is_real(s) else None
         if whole is None:
-            raise ValueError(f"strengths_mg must be whole numbers of micrograms > 0, got {s!r}")
+            raise ValueError(
+                f"strengths_mg must be whole numbers of micrograms > 0, got {shown(s)}"
+            )
         ug.append(whole)
     g = math.gcd(*ug)
     return g, np.array([u // g for u in ug], dtype=np.int64)
@@ -69,6 +78,16 @@ def _reachable(units: NDArray[np.int64], limit: int) -> NDArray[np.bool_]:
         for start in range(min(int(u), limit + 1)):
             reach[start::u] = np.logical_or.accumulate(reach[start::u])
     return reach
+
+
+def can_make(amount_mg: float, strengths_mg: Sequence[float]) -> bool:
+    """Whether ``amount_mg`` is a sum of the strengths (mg, any count of each), to the
+    microgram: 1.5 mg from 0.5/1/5 mg capsules yes, 0.3 mg no."""
+    whole = whole_micrograms(amount_mg)
+    g, units = _units(strengths_mg)
+    if whole is None or whole % g:
+        return False
+    return bool(_reachable(units, whole // g)[whole // g])
 
 
 def _round_units(
@@ -135,7 +154,7 @@ def split_daily_dose(
         or not isinstance(doses_per_day, int | np.integer)
         or doses_per_day < 1
     ):
-        raise ValueError(f"doses_per_day must be a whole number >= 1, got {doses_per_day!r}")
+        raise ValueError(f"doses_per_day must be a whole number >= 1, got {shown(doses_per_day)}")
     if strengths_mg is None:
         return np.repeat(d[:, None] / doses_per_day, doses_per_day, axis=1)
     g, units = _units(strengths_mg)

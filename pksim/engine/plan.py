@@ -12,9 +12,10 @@ import numpy as np
 
 from pksim import contract
 from pksim.dosing.events import scheduled_dose_times
+from pksim.errors import shown
 from pksim.library import targets
 from pksim.modifiers.comedication import ComedicationTable, combination_labels, comedication_table
-from pksim.scenario import Scenario, load_scenario
+from pksim.scenario import MAX_SEED, MAX_SUBJECTS, Scenario, load_scenario
 from pksim.units import HOURS_PER_DAY
 
 
@@ -33,28 +34,52 @@ class Plan:
 
 def prepare(scenario: Scenario | str | Path, n_subjects: int | None, seed: int | None) -> Plan:
     """Validate the run arguments and precompute what all chunks share."""
-    if not isinstance(scenario, Scenario):
+    if isinstance(scenario, str | Path):
         scenario = load_scenario(scenario)
-    n = scenario.subjects if n_subjects is None else n_subjects
-    seed = scenario.seed if seed is None else seed
-    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
-        raise ValueError(f"n_subjects must be a whole number >= 1, got {n!r}")
+    elif not isinstance(scenario, Scenario):
+        raise ValueError(
+            "scenario must be a Scenario (pksim.load_scenario), a scenario file or the name of "
+            f"a bundled scenario, got {shown(scenario)}"
+        )
+    n = check_n_subjects(scenario.subjects if n_subjects is None else n_subjects)
+    seed = check_seed(scenario.seed if seed is None else seed)
     if scenario.patients is not None and n > len(scenario.patients):
         raise ValueError(
             f"n_subjects ({n}) exceeds the {len(scenario.patients)} patients of the CSV table"
         )
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-        raise ValueError(f"seed must be a non-negative whole number, got {seed!r}")
     edges = weight_band_edges(scenario)
     return Plan(
         scenario=scenario,
-        seed=int(seed),
-        n_subjects=int(n),
+        seed=seed,
+        n_subjects=n,
         comedication=comedication_table(scenario.comedications, scenario.days),
         profile_times=profile_times(scenario),
         label_dtypes=_label_dtypes(scenario, edges),
         weight_band_edges=edges,
     )
+
+
+def check_n_subjects(n_subjects: object) -> int:
+    """``n_subjects`` (``-n``) as an int, or ValueError unless it is a whole number from 1 to
+    :data:`~pksim.scenario.MAX_SUBJECTS` (the limit of a scenario's ``subjects``)."""
+    if (
+        isinstance(n_subjects, bool)
+        or not isinstance(n_subjects, int | np.integer)
+        or not 1 <= int(n_subjects) <= MAX_SUBJECTS
+    ):
+        raise ValueError(
+            f"n_subjects must be a whole number from 1 to {MAX_SUBJECTS:,}, got {shown(n_subjects)}"
+        )
+    return int(n_subjects)
+
+
+def check_seed(seed: object) -> int:
+    """``seed`` (``--seed``) as an int, or ValueError unless it is a whole number from 0 to
+    :data:`~pksim.scenario.MAX_SEED` (the limit of a scenario's ``seed``)."""
+    whole = isinstance(seed, int | np.integer) and not isinstance(seed, bool)
+    if not whole or not 0 <= int(seed) <= MAX_SEED:
+        raise ValueError(f"seed must be a whole number from 0 to 2**64 - 1, got {shown(seed)}")
+    return int(seed)
 
 
 def profile_times(scenario: Scenario) -> np.ndarray:

@@ -20,7 +20,7 @@ from importlib import resources
 from types import MappingProxyType
 from typing import Any
 
-from pksim.errors import unknown_name
+from pksim.errors import shown, unknown_name
 
 __all__ = [
     "CITED_KEYS",
@@ -161,8 +161,8 @@ def read_cited(
 
 
 def _number(value: Any, where: str, minimum: float | None, exclusive: bool) -> float:
-    if not is_real(value) or not math.isfinite(value):
-        raise ValueError(f"{where}: value must be a finite number, got {value!r}")
+    if finite_float(value) is None:
+        raise ValueError(f"{where}: value must be a finite number, got {shown(value)}")
     if minimum is not None and (value <= minimum if exclusive else value < minimum):
         raise ValueError(
             f"{where}: value must be {'>' if exclusive else '>='} {minimum:g}, got {value}"
@@ -194,12 +194,24 @@ def read_evidence(value: Any, where: str) -> str:
 def read_positive(value: Any, where: str) -> float:
     """A finite number > 0."""
     if not is_real(value):
-        raise ValueError(f"{where}: expected a number, got {value!r}")
-    if not (math.isfinite(value) and value > 0):
-        raise ValueError(f"{where}: must be finite and > 0, got {value!r}")
+        raise ValueError(f"{where}: expected a number, got {shown(value)}")
+    if not (finite_float(value) is not None and value > 0):
+        raise ValueError(f"{where}: must be finite and > 0, got {shown(value)}")
     return float(value)
 
 
 def is_real(value: object) -> bool:
     """A real number that is not a bool (TOML ``true`` is not a dose)."""
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def finite_float(value: object) -> float | None:
+    """``value`` as a finite float, or None unless it is a real number (:func:`is_real`) that
+    is finite as a float (an integer such as 10**400 is not: it overflows)."""
+    if not is_real(value):
+        return None
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None

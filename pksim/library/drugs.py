@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any, Literal
 
-from pksim.errors import unknown_name
+from pksim.errors import shown, unknown_name
 from pksim.library.cited import (
     Cited,
     check_keys,
     citation,
-    is_real,
+    finite_float,
     normalize_name,
     read_cited,
     read_data,
@@ -139,9 +139,9 @@ class Cyp3aTurnover:
     def __post_init__(self) -> None:
         for name in ("hepatic_half_life_h", "intestinal_half_life_h"):
             value = getattr(self, name)
-            if not (is_real(value) and math.isfinite(value) and value > 0):
+            if not (finite_float(value) is not None and value > 0):
                 raise ValueError(
-                    f"Cyp3aTurnover.{name} must be a finite number > 0 h, got {value!r}"
+                    f"Cyp3aTurnover.{name} must be a finite number > 0 h, got {shown(value)}"
                 )
 
     def kdeg(self, site: str) -> float:
@@ -355,7 +355,7 @@ def lookup_drug(name: str) -> Interaction:
     pointer for names modelled elsewhere (corticosteroids).
     """
     if not isinstance(name, str) or not name.strip():
-        raise ValueError(f"co-medication name must be a non-empty string, got {name!r}")
+        raise ValueError(f"co-medication name must be a non-empty string, got {shown(name)}")
     catalogue = _catalogue()
     hit = catalogue.index.get(normalize_name(name))
     if hit is None:
@@ -365,12 +365,12 @@ def lookup_drug(name: str) -> Interaction:
     if kind == "group":
         members, note, _ = catalogue.groups[target]
         raise ValueError(
-            f"{name!r} names several catalogue entries; choose one of {', '.join(members)}"
+            f"{shown(name)} names several catalogue entries; choose one of {', '.join(members)}"
             + (f" ({note})" if note else "")
         )
     if kind == "not_catalogued":
         raise ValueError(
-            f"{name!r} is not a catalogued co-medication: {catalogue.not_catalogued[target]}"
+            f"{shown(name)} is not a catalogued co-medication: {catalogue.not_catalogued[target]}"
         )
     return catalogue.drugs[target]
 

@@ -20,7 +20,7 @@ from functools import cache
 import numpy as np
 from numpy.typing import NDArray
 
-from pksim.errors import Invalid, Problems, moved_names, unknown_name
+from pksim.errors import Invalid, Problems, moved_names, shown, unknown_name
 from pksim.library.cited import (
     Cited,
     check_keys,
@@ -33,6 +33,7 @@ from pksim.library.formulations import pk_classes
 from pksim.units import HOURS_PER_DAY
 
 __all__ = [
+    "MAX_MEALS_PER_DAY",
     "MEAL_KINDS",
     "FoodCondition",
     "FoodEffect",
@@ -54,6 +55,10 @@ MEAL_KINDS: dict[str, str] = {
     "high_carb": "high_carb_meal",
 }
 """Meal kinds and the condition of a dose taken with such a meal."""
+
+MAX_MEALS_PER_DAY = 8
+"""Most meals in a day's plan: three meals and snacks. With more, nearly every dose falls within
+an hour of one and the plan no longer describes a rule to follow."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,8 +103,8 @@ class Meal:
     def __post_init__(self) -> None:
         problems = Problems()
         if not is_real(self.clock_h) or not 0.0 <= self.clock_h < HOURS_PER_DAY:
-            problems.add("clock_h", f"must be a number in [0, 24) h, got {self.clock_h!r}")
-        if self.kind not in MEAL_KINDS:
+            problems.add("clock_h", f"must be a number in [0, 24) h, got {shown(self.clock_h)}")
+        if not isinstance(self.kind, str) or self.kind not in MEAL_KINDS:
             problems.add("kind", unknown_name("meal kind", self.kind, MEAL_KINDS))
         if problems:
             raise Invalid("meal", problems)
@@ -168,7 +173,7 @@ def list_conditions() -> list[str]:
 def lookup_condition(name: str) -> FoodCondition:
     """A condition by name (case-insensitive); ValueError with did-you-mean."""
     if not isinstance(name, str):
-        raise ValueError(f"food condition must be a string, got {name!r}")
+        raise ValueError(f"food condition must be a string, got {shown(name)}")
     conditions = _catalogue().conditions
     key = normalize_name(name)
     if key not in conditions:
@@ -211,7 +216,9 @@ def condition_for_dose(
     ``since < fasted_after_meal_h`` -> ``2h_after_meal``; otherwise ``fasted``.
     """
     if not is_real(dose_clock_h) or not 0.0 <= dose_clock_h < HOURS_PER_DAY:
-        raise ValueError(f"dose clock time must be a number in [0, 24) h, got {dose_clock_h!r}")
+        raise ValueError(
+            f"dose clock time must be a number in [0, 24) h, got {shown(dose_clock_h)}"
+        )
     rules = rules or timing_rules()
     meal_list = _meals(meals)
     if not meal_list:

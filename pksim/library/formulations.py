@@ -9,14 +9,19 @@ effects per class live in :mod:`pksim.food`.
 
 from __future__ import annotations
 
-import math
-import numbers
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from pksim.errors import unknown_name
-from pksim.library.cited import Cited, check_keys, normalize_name, read_cited, read_data
+from pksim.errors import shown, unknown_name
+from pksim.library.cited import (
+    Cited,
+    check_keys,
+    finite_float,
+    normalize_name,
+    read_cited,
+    read_data,
+)
 
 __all__ = [
     "Formulation",
@@ -161,7 +166,7 @@ def list_formulations() -> list[str]:
 def lookup_formulation(name: str) -> Formulation:
     """The product for a name or alias (case-insensitive); ValueError with did-you-mean."""
     if not isinstance(name, str) or not name.strip():
-        raise ValueError(f"formulation name must be a non-empty string, got {name!r}")
+        raise ValueError(f"formulation name must be a non-empty string, got {shown(name)}")
     catalogue = _catalogue()
     key = catalogue.index.get(normalize_name(name))
     if key is None:
@@ -183,7 +188,7 @@ def doses_per_day_problem(formulation: str, doses_per_day: int) -> str | None:
         return None
     allowed = " or ".join(str(d) for d in product.doses_per_day)
     return (
-        f"{product.name} is taken {allowed} time(s) a day, not {doses_per_day!r} "
+        f"{product.name} is taken {allowed} time(s) a day, not {shown(doses_per_day)} "
         f"({product.description})"
     )
 
@@ -197,10 +202,8 @@ def check_doses_per_day(formulation: str, doses_per_day: int) -> None:
 
 def converted_daily_dose(ir_daily_dose_mg: float, formulation: str) -> float:
     """Labelled daily dose (mg) of ``formulation`` when converting from an IR daily dose."""
-    if not isinstance(ir_daily_dose_mg, numbers.Real) or not (
-        math.isfinite(ir_daily_dose_mg) and ir_daily_dose_mg >= 0
-    ):
+    if finite_float(ir_daily_dose_mg) is None or ir_daily_dose_mg < 0:
         raise ValueError(
-            f"ir_daily_dose_mg must be a finite number >= 0 mg, got {ir_daily_dose_mg!r}"
+            f"ir_daily_dose_mg must be a finite number >= 0 mg, got {shown(ir_daily_dose_mg)}"
         )
     return float(ir_daily_dose_mg) * lookup_formulation(formulation).conversion_from_ir.value

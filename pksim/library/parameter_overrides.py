@@ -11,10 +11,11 @@ from typing import Any
 
 import numpy as np
 
-from pksim.errors import Invalid, Problems, unknown_name
-from pksim.library.cited import Cited, is_real
+from pksim.errors import Invalid, Problems, shown, unknown_name
+from pksim.library.cited import Cited, finite_float
 from pksim.library.parameter_set import (
     NOT_POSITIVE_DEFINITE,
+    PERCENT,
     PK_PARAMETERS,
     RESIDUAL_UNITS,
     TYPICAL_UNITS,
@@ -35,10 +36,11 @@ def override_parameter_set(
     Keys: ``typical.<cl|v|ka|tlag>`` (> 0; tlag >= 0), ``iiv.<param>`` (>= 0, in the set's IIV
     units, or %CV for a new one), ``iiv_correlation.<a>,<b>`` (in (-1, 1), both with IIV),
     ``iov.f`` (>= 0, %CV unless present), ``residual.proportional`` (%) and
-    ``residual.additive`` (ng/mL). Replaced numbers keep the original sources and note the
-    override, with evidence ``D``. Every bad key or number is added to ``problems`` under
-    ``where`` and None is returned; without a collector they are raised together
-    (:class:`pksim.errors.Invalid`).
+    ``residual.additive`` (ng/mL); each at most a plausibility limit (:data:`MAX_TYPICAL`,
+    :data:`MAX_CV_PERCENT` or :data:`MAX_OMEGA2`, :data:`MAX_RESIDUAL`). Replaced numbers keep
+    the original sources and note the override, with evidence ``D``. Every bad key or number
+    is added to ``problems`` under ``where`` and None is returned; without a collector they
+    are raised together (:class:`pksim.errors.Invalid`).
     """
     found = Problems()
     groups: dict[str, dict[Any, Cited]] = {
@@ -54,10 +56,10 @@ def override_parameter_set(
             item = tuple(sorted((p.strip() for p in item.split(",")), key=_parameter_order))
         if item not in _OVERRIDABLE.get(group, ()):
             found.add("", unknown_name("parameter override", key, _OVERRIDE_KEYS))
-        elif not is_real(number) or not math.isfinite(number):
-            found.add(str(key), f"must be a finite number, got {number!r}")
-        elif not _OVERRIDE_RANGES[group](item, number):
-            found.add(str(key), f"must be {_OVERRIDE_RANGE_TEXT[group]}, got {number!r}")
+        elif finite_float(number) is None:
+            found.add(str(key), f"must be a finite number, got {shown(number)}")
+        elif problem := _range_problem(group, item, number, groups[group].get(item)):
+            found.add(str(key), f"{problem}, got {shown(number)}")
         else:
             units = RESIDUAL_UNITS.get(item, "1" if group == "iiv_correlation" else "%CV")
             groups[group][item] = _overridden(groups[group].get(item), number, units, pset)
@@ -80,7 +82,7 @@ def override_parameter_set(
             found.add("iiv_correlation", NOT_POSITIVE_DEFINITE)
             changed = None
     if problems is None and found:
-        raise Invalid(f"parameter set {pset.name!r} with overrides", found)
+        raise Invalid(f"parameter set {shown(pset.name)} with overrides", found)
     if problems is not None:
         problems.extend(where, found)
     return changed
@@ -109,24 +111,41 @@ _OVERRIDE_KEYS = [
     "iov.f",
     *(f"residual.{k}" for k in RESIDUAL_UNITS),
 ]
-_OVERRIDE_RANGES = MappingProxyType(
-    {
-        "typical": lambda item, x: x >= 0 if item == "tlag" else x > 0,
-        "iiv": lambda item, x: x >= 0,
-        "iiv_correlation": lambda item, x: -1 < x < 1,
-        "iov": lambda item, x: x >= 0,
-        "residual": lambda item, x: x >= 0,
-    }
+MAX_TYPICAL: Mapping[str, float] = MappingProxyType(
+    {"cl": 1000.0, "v": 100_000.0, "ka": 100.0, "tlag": 24.0}
 )
-_OVERRIDE_RANGE_TEXT = MappingProxyType(
-    {
-        "typical": "> 0 (tlag >= 0)",
-        "iiv": ">= 0",
-        "iiv_correlation": "strictly between -1 and 1",
-        "iov": ">= 0",
-        "residual": ">= 0",
-    }
-)
+"""Largest typical value an override may set (units of ``TYPICAL_UNITS``): about a hundred times
+the tacrolimus values (CL/F 14 L/h, V/F 700 L, ka 4.5 1/h) and a day of lag. Larger values are
+unit slips, and overflow the model's exponentials (V/F = 1e308 L)."""
+
+MAX_RESIDUAL: Mapping[str, float] = MappingProxyType({"proportional": 100.0, "additive": 100.0})
+"""Largest residual error an override may set: 100 % proportional, 100 ng/mL additive (ten times
+the top of the induction range); more says nothing about a measured trough."""
+
+MAX_CV_PERCENT = 1000.0
+"""Largest between-subject or between-occasion variability an override may set, in %CV: a
+subject five SDs out still has a finite parameter (omega^2 = ln(1 + 10^2) = 4.6)."""
+
+MAX_OMEGA2 = math.log1p((MAX_CV_PERCENT / PERCENT) ** 2)
+"""The same limit for variability given as a log-scale variance (omega^2)."""
+
+
+def _range_problem(group: str, item: Any, number: float, old: Cited | None) -> str | None:
+    """What is wrong with ``number`` for override ``group.item`` (None if it is in range)."""
+    if group == "iiv_correlation":
+        return None if -1 < number < 1 else "must be strictly between -1 and 1"
+    if group == "typical":
+        units, high = TYPICAL_UNITS[item], MAX_TYPICAL[item]
+        low_ok, low = (number >= 0, ">= 0") if item == "tlag" else (number > 0, "> 0")
+    elif group == "residual":
+        units, high, low_ok, low = RESIDUAL_UNITS[item], MAX_RESIDUAL[item], number >= 0, ">= 0"
+    else:  # iiv, iov: in the set's units for this parameter, %CV for a new one
+        units = old.units if old is not None else "%CV"
+        high = MAX_CV_PERCENT if units == "%CV" else MAX_OMEGA2
+        low_ok, low = number >= 0, ">= 0"
+    if low_ok and number <= high:
+        return None
+    return f"must be {low} and <= {high:g} {units}"
 
 
 def _overridden(old: Cited | None, number: float, units: str, pset: ParameterSet) -> Cited:

@@ -12,7 +12,6 @@ Every function here is a pure array function; none loops over subjects.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -23,9 +22,16 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from pksim.checks import check_keys as check_table_keys
-from pksim.checks import get_bool, get_number, get_str
-from pksim.errors import Invalid, Problems, collect, unknown_name
-from pksim.library.cited import check_keys, read_cited, read_data, read_evidence, read_sources
+from pksim.checks import get_bool, get_number, get_str, text_problem
+from pksim.errors import Invalid, Problems, collect, shown, unknown_name
+from pksim.library.cited import (
+    check_keys,
+    finite_float,
+    read_cited,
+    read_data,
+    read_evidence,
+    read_sources,
+)
 
 __all__ = [
     "RenalThresholds",
@@ -45,6 +51,14 @@ TARGET_UNITS = "ng/mL"
 
 RENAL_RANGE = "renal_impairment"
 """Name of the range in targets.toml applied to renal-impaired subjects."""
+
+MAX_TARGET_NG_PER_ML = 100.0
+"""Highest bound of a custom target range (ng/mL): ten times the top of the consensus induction
+range; a larger bound is a unit slip (ng/L typed as ng/mL)."""
+
+MAX_LABEL_CHARS = 100
+"""Longest label or source of a target range (characters): it is a result attribute and a plot
+annotation."""
 
 TARGET_KEYS = ("phase", "lower_ng_per_ml", "upper_ng_per_ml", "day", "window", "renal_ceiling")
 """Keys of a scenario's ``[target]`` table."""
@@ -67,17 +81,20 @@ class TargetRange:
         for name in ("lower", "upper"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | float | np.number):
-                problems.add(name, f"must be a number in ng/mL, got {value!r}")
-            elif not math.isfinite(value) or value < 0:
-                problems.add(name, f"must be a finite number >= 0 ng/mL, got {value!r}")
+                problems.add(name, f"must be a number in ng/mL, got {shown(value)}")
+            elif finite_float(value) is None or value < 0:
+                problems.add(name, f"must be a finite number >= 0 ng/mL, got {shown(value)}")
         if not problems and not self.lower < self.upper:
             problems.add(
                 "",
                 f"lower must be below upper, got lower={self.lower!r}, upper={self.upper!r} ng/mL",
             )
         for name in ("label", "source"):
-            if not isinstance(getattr(self, name), str) or not getattr(self, name):
-                problems.add(name, f"must be a non-empty string, got {getattr(self, name)!r}")
+            value = getattr(self, name)
+            if not isinstance(value, str):
+                problems.add(name, f"must be a non-empty string, got {shown(value)}")
+            elif problem := text_problem(value, MAX_LABEL_CHARS):
+                problems.add(name, problem)
         if problems:
             raise Invalid("TargetRange", problems)
         object.__setattr__(self, "lower", float(self.lower))
@@ -137,14 +154,21 @@ class TargetPlan:
                 problems.add(
                     f"{where}.window",
                     f"must be [first_day, last_day] with 1 <= first <= last <= {days}, "
-                    f"got {window!r}",
+                    f"got {shown(window)}",
                 )
                 window = None
             elif day is not None:
                 problems.add(where, "give either day or window, not both")
         if custom:
             lower = get_number(
-                table, "lower_ng_per_ml", where, problems, default=0.0, minimum=0.0, units="ng/mL"
+                table,
+                "lower_ng_per_ml",
+                where,
+                problems,
+                default=0.0,
+                minimum=0.0,
+                maximum=MAX_TARGET_NG_PER_ML,
+                units="ng/mL",
             )
             upper = get_number(
                 table,
@@ -153,6 +177,7 @@ class TargetPlan:
                 problems,
                 minimum=0.0,
                 exclusive_minimum=True,
+                maximum=MAX_TARGET_NG_PER_ML,
                 units="ng/mL",
             )
             if lower is None or upper is None:

@@ -6,7 +6,10 @@ V/F refer to the reference F), so it may exceed 1, e.g. when an inhibitor raises
 
 Padding convention for per-subject dose lists of different lengths: a NaN dose time means
 "no dose"; its amount is ignored. Rows need not be sorted. Every input is checked here, with a
-message naming the argument and the allowed range, before any numba code runs.
+message naming the argument and what is allowed, before any numba code runs: its shape, its
+dtype (real numbers: integer or float arrays; bool, complex, strings, objects and ragged nested
+lists are refused) and its range. Class indices (``dose_class``) are integers, or floats with
+whole values (``1.0``, as ``np.zeros`` makes them); ``0.7`` is refused, never truncated.
 
 Because the gut is a separate compartment, the concentration is continuous in time: a sample
 taken at exactly a dose time is the value just before that dose (the trough convention), and
@@ -25,8 +28,35 @@ __all__ = ["concentrations", "concentrations_general", "steady_state_trough"]
 Array = NDArray[np.float64]
 
 
+_DTYPE_HINTS = {
+    "b": "bool is not a number here",
+    "c": "complex numbers are not allowed",
+    "O": "an object array: mixed types, None or ragged rows? convert to float first",
+    "U": "strings are not numbers",
+    "S": "bytes are not numbers",
+}
+
+
+def _real_array(name: str, value: ArrayLike) -> np.ndarray:
+    """``value`` as an array of real numbers (integer or float dtype), as given."""
+    try:
+        array = np.asarray(value)  # keeps 0-D, unlike ascontiguousarray
+    except (ValueError, TypeError):  # a ragged nested sequence
+        raise ValueError(
+            f"{name} must be a rectangular array of numbers (rows of equal length), got a "
+            f"ragged or unreadable {type(value).__name__}"
+        ) from None
+    if array.dtype.kind not in "iuf":
+        hint = _DTYPE_HINTS.get(array.dtype.kind, "not a real number type")
+        raise ValueError(
+            f"{name} must hold real numbers (an integer or float array), got dtype "
+            f"{array.dtype} ({hint})"
+        )
+    return array
+
+
 def _float_array(name: str, value: ArrayLike, ndim: int | tuple[int, ...]) -> Array:
-    array = np.asarray(value, dtype=np.float64)  # keeps 0-D, unlike ascontiguousarray
+    array = _real_array(name, value).astype(np.float64, copy=False)
     if not array.flags.c_contiguous:
         array = np.ascontiguousarray(array)
     allowed = (ndim,) if isinstance(ndim, int) else ndim
@@ -165,6 +195,10 @@ def concentrations_general(
     times = _float_array("dose_times", dose_times, 2)
     amounts = _float_array("dose_amounts", dose_amounts, 2)
     ka_table = _float_array("ka", ka, (0, 1, 2))
+    cl, v, tlag, f = (
+        _float_array(name, value, (0, 1))
+        for name, value in (("cl", cl), ("v", v), ("tlag", tlag), ("f", f))
+    )
     n = _subject_count(cl=cl, v=v, ka=ka_table, tlag=tlag, f=f, dose_times=times)
     if ka_table.ndim == 0:
         ka_table = np.full((n, 1), float(ka_table))
@@ -172,6 +206,11 @@ def concentrations_general(
         ka_table = ka_table[:, np.newaxis]
     if ka_table.shape[0] != n:
         raise ValueError(f"ka must have one row per subject ({n}), got shape {ka_table.shape}")
+    if ka_table.shape[1] == 0:
+        raise ValueError(
+            f"ka must have at least one column (one per absorption class), got shape "
+            f"{ka_table.shape}"
+        )
     _check_range("ka", ka_table, lower=0.0, inclusive=False, what="finite and > 0 (1/h)")
     n_classes = ka_table.shape[1]
     cl_ = _subject_vector("cl", cl, n, lower=0.0, inclusive=False, what="finite and > 0 (L/h)")
@@ -207,19 +246,13 @@ def concentrations_general(
     klass = (
         np.zeros((1, times.shape[1]), dtype=np.int64)
         if dose_class is None
-        else (np.ascontiguousarray(dose_class, dtype=np.int64))
+        else _class_indices(dose_class, times.shape[1], n, n_classes)
     )
-    if dose_class is not None:
-        if klass.ndim != 2 or klass.shape[1] != times.shape[1]:
-            raise ValueError(
-                f"dose_class must be (n|1, {times.shape[1]}) like dose_times, got {klass.shape}"
-            )
-        _subject_rows("dose_class", klass, n)
-        if np.any((klass < 0) | (klass >= n_classes)):
-            raise ValueError(f"dose_class values must be in [0, {n_classes}) (columns of ka)")
     lag = np.zeros(n_classes) if class_lag is None else _float_array("class_lag", class_lag, 1)
     if lag.shape != (n_classes,):
-        raise ValueError(f"class_lag must have one value per ka column ({n_classes})")
+        raise ValueError(
+            f"class_lag must have one value per ka column ({n_classes}), got shape {lag.shape}"
+        )
     _check_range("class_lag", lag, lower=0.0, inclusive=True, what="finite and >= 0 (h)")
     per_dose_f = (
         np.ones((1, times.shape[1])) if dose_f is None else (_float_array("dose_f", dose_f, 2))
@@ -261,6 +294,31 @@ def concentrations_general(
         np.put_along_axis(unsorted, np.broadcast_to(order, out.shape), out, axis=1)
         out = unsorted
     return out
+
+
+def _class_indices(value: ArrayLike, m: int, n: int, n_classes: int) -> NDArray[np.int64]:
+    """``dose_class`` as (n|1, m) int64 indices in [0, n_classes): integers, or floats with
+    whole values; anything else is refused, never truncated."""
+    raw = _real_array("dose_class", value)
+    if raw.ndim != 2 or raw.shape[1] != m:
+        raise ValueError(f"dose_class must be (n|1, {m}) like dose_times, got shape {raw.shape}")
+    _subject_rows("dose_class", raw, n)
+    if raw.dtype.kind == "f":
+        bad = ~np.isfinite(raw) | (raw != np.round(raw))
+        if np.any(bad):
+            index = tuple(int(i) for i in np.argwhere(bad)[0])
+            raise ValueError(
+                "dose_class must hold whole numbers (absorption class indices; 1.0 is accepted, "
+                f"0.7 is not); got {float(raw[index])} at index {index}"
+            )
+    bad = (raw < 0) | (raw >= n_classes)
+    if np.any(bad):
+        index = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise ValueError(
+            f"dose_class values must be in [0, {n_classes}) (columns of ka); got "
+            f"{raw[index]} at index {index}"
+        )
+    return np.ascontiguousarray(raw, dtype=np.int64)
 
 
 def _subject_count(**arrays: ArrayLike) -> int:
@@ -313,12 +371,18 @@ def steady_state_trough(
     :func:`concentrations`; ``dose`` >= 0 mg, ``tau`` > 0 h.
     """
     names = ("cl", "v", "ka", "tlag", "f", "dose", "tau")
-    values = np.broadcast_arrays(
-        *(
-            _float_array(name, value, (0, 1))
-            for name, value in zip(names, (cl, v, ka, tlag, f, dose, tau), strict=True)
-        )
-    )
+    given = [
+        _float_array(name, value, (0, 1))
+        for name, value in zip(names, (cl, v, ka, tlag, f, dose, tau), strict=True)
+    ]
+    try:
+        values = np.broadcast_arrays(*given)
+    except ValueError:
+        shapes = ", ".join(f"{name} {a.shape}" for name, a in zip(names, given, strict=True))
+        raise ValueError(
+            f"cl, v, ka, tlag, f, dose and tau must be scalars or 1-D arrays of one length; "
+            f"got {shapes}"
+        ) from None
     arrays = {
         name: np.ascontiguousarray(a.reshape(-1)) for name, a in zip(names, values, strict=True)
     }

@@ -42,7 +42,6 @@ from ``start_day`` to ``stop_day`` (inclusive) is active on ``[24 (start_day - 1
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -50,14 +49,17 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from pksim.errors import Invalid, Problems, moved_names
-from pksim.library.cited import is_real
+from pksim.errors import moved_names, shown
+from pksim.library.cited import finite_float
 from pksim.library.drugs import Cyp3aTurnover, default_turnover, lookup_drug
 
 # Moved to pksim.library.drugs; importable from here until pksim.cli and the notebooks move.
 from pksim.library.drugs import describe_drug as describe_drug
 from pksim.library.drugs import list_drugs as list_drugs
-from pksim.units import HOURS_PER_DAY
+
+# The course spec lives in pksim.modifiers.courses; CoMedication is importable from here too.
+from pksim.modifiers.courses import CoMedication as CoMedication
+from pksim.modifiers.courses import overlap_message, overlapping_courses
 
 __all__ = [
     "DEFAULT_LOG_TOLERANCE",
@@ -79,52 +81,6 @@ the error observed on troughs is far smaller (voriconazole days 15-22, 1.5 mg BI
 
 _MAPPING = {"reversible_inhibition": "hyperbolic", "none": "step"}
 """How ``phi`` maps to the multiplier, by mechanism; the others (enzyme turnover): "linear"."""
-
-
-@dataclass(frozen=True, slots=True)
-class CoMedication:
-    """A course of a co-medication: taken from ``start_day`` to ``stop_day`` inclusive.
-
-    ``drug`` is any catalogue name or alias (stored as the canonical name). ``start_day`` may be
-    <= 0 (started before tacrolimus) or ``-inf`` (long established: full effect from the start);
-    ``stop_day`` None means "until the end". Fractional days are allowed.
-    """
-
-    drug: str
-    start_day: float = 1.0
-    stop_day: float | None = None
-
-    def __post_init__(self) -> None:
-        problems = Problems()
-        if self.drug is None:
-            problems.add("drug", 'required, e.g. drug = "voriconazole"')
-        elif not isinstance(self.drug, str) or not self.drug.strip():
-            problems.add("drug", f"must be a drug name (a non-empty string), got {self.drug!r}")
-        else:
-            try:
-                object.__setattr__(self, "drug", lookup_drug(self.drug).name)
-            except ValueError as error:  # unknown, a group of entries, or modelled elsewhere
-                problems.add("drug", str(error))
-        start, stop = self.start_day, self.stop_day
-        start_ok = is_real(start) and not math.isnan(start) and start != math.inf
-        if not start_ok:
-            problems.add("start_day", f"must be a number of days or -inf, got {start!r}")
-        if stop is not None and (not is_real(stop) or not math.isfinite(stop)):
-            problems.add("stop_day", f"must be a finite number of days or absent, got {stop!r}")
-        elif stop is not None and start_ok and stop < start:
-            problems.add("stop_day", f"must be >= start_day ({start:g}), got {stop!r}")
-        if problems:
-            raise Invalid("co-medication", problems)
-
-    @property
-    def start_h(self) -> float:
-        """Start time (h after the first tacrolimus dose)."""
-        return HOURS_PER_DAY * (self.start_day - 1.0)
-
-    @property
-    def stop_h(self) -> float:
-        """Stop time (h), ``inf`` when open-ended."""
-        return math.inf if self.stop_day is None else HOURS_PER_DAY * self.stop_day
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,18 +159,10 @@ def _as_comedications(comedications: Iterable[CoMedication]) -> tuple[CoMedicati
     items = tuple(comedications)
     for item in items:
         if not isinstance(item, CoMedication):
-            raise ValueError(f"co-medications must be CoMedication objects, got {item!r}")
-    by_drug: dict[str, list[CoMedication]] = {}
-    for item in items:
-        by_drug.setdefault(item.drug, []).append(item)
-    for drug, courses in by_drug.items():
-        courses.sort(key=lambda c: c.start_h)
-        for before, after in itertools.pairwise(courses):
-            if after.start_h < before.stop_h:
-                raise ValueError(
-                    f"co-medication {drug!r}: courses overlap (days {before.start_day}-"
-                    f"{before.stop_day} and {after.start_day}-{after.stop_day}); merge them"
-                )
+            raise ValueError(f"co-medications must be CoMedication objects, got {shown(item)}")
+    for before, after in overlapping_courses(items):
+        message = overlap_message(items[before], items[after], "another course")
+        raise ValueError(f"co-medications: {message}")
     return items
 
 
@@ -376,12 +324,12 @@ def cl_multiplier_grid(
     items = _as_comedications(comedications)
     turnover = turnover or default_turnover()
     if not (isinstance(log_tolerance, int | float) and 0 < log_tolerance < 1):
-        raise ValueError(f"log_tolerance must be in (0, 1), got {log_tolerance!r}")
-    if not (isinstance(t_begin, int | float) and math.isfinite(t_begin)):
-        raise ValueError(f"t_begin must be a finite time in h, got {t_begin!r}")
+        raise ValueError(f"log_tolerance must be in (0, 1), got {shown(log_tolerance)}")
+    if finite_float(t_begin) is None:
+        raise ValueError(f"t_begin must be a finite time in h, got {shown(t_begin)}")
     end = math.inf if t_end is None else float(t_end)
     if not end > t_begin:
-        raise ValueError(f"t_end must be > t_begin ({t_begin} h), got {t_end!r}")
+        raise ValueError(f"t_end must be > t_begin ({t_begin} h), got {shown(t_end)}")
     groups, rows = _genotype_rows(items, expresser)
     per_group = [_courses(items, flag, turnover) for flag in groups]
     gradual = {

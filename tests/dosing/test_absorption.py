@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from pksim.dosing import absorption
+from pksim.errors import Problems
 from pksim.library import food
 from pksim.model import concentrations_general
 
@@ -113,3 +114,21 @@ def test_fasted_prograf_is_the_reference_model():
 def test_bad_input(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_a_meal_plan_has_a_few_meals_at_distinct_times():
+    """72 meals at one clock time used to load (issue 15)."""
+    problems = Problems()
+    absorption.FoodPlan.from_mapping({"meals": [{"clock": "08:00"}] * 72}, "food", problems)
+    assert list(problems) == ["food.meals: at most 8 meals a day, got 72"]
+    problems = Problems()
+    meals = [{"clock": "07:30"}, {"clock": "12:00"}, {"clock": "07:30", "kind": "high_fat"}]
+    absorption.FoodPlan.from_mapping({"meals": meals}, "food", problems)
+    assert list(problems) == [
+        "food.meals[2].clock: meals must have distinct clock times; food.meals[0] is also at 07:30"
+    ]
+    problems = Problems()
+    plan = absorption.FoodPlan.from_mapping(
+        {"meals": [{"clock": f"{h:02d}:00"} for h in range(8)]}, "f", problems
+    )
+    assert not problems and len(plan.meals) == 8

@@ -2,6 +2,7 @@
 reported under its key (DESIGN.md's regimens load as written)."""
 
 import dataclasses
+import datetime
 import math
 import tomllib
 
@@ -182,7 +183,8 @@ def test_bad_regimen_keys_are_named(change, message):
         ),
         (
             [{"below_kg": -60, "daily_dose_mg": 2}, {"daily_dose_mg": 3}],
-            "regimens[2].weight_bands[0].below_kg: must be > 0 kg (bands ascending), got -60",
+            "regimens[2].weight_bands[0].below_kg: must be > 2 kg and <= 300 kg (plausible body "
+            "weights), got -60",
         ),
         (
             [{"below_kg": 60, "daily_dose_mg": 2000}, {"daily_dose_mg": 3}],
@@ -236,6 +238,93 @@ def test_direct_construction_reports_every_problem_under_its_field():
         )
     assert list(caught.value.problems) == [
         "weight_bands[0].below_kg: must be a finite number in kg, got '60'",
-        "dose_clock_times[0]: must be a clock time \"HH:MM\" from 00:00 to 23:59, got '8am'",
+        'dose_clock_times[0]: must be a clock time "HH:MM" from 00:00 to 23:59 (to the minute), '
+        "got '8am'",
         "round_to_capsules: must be true or false, got 'yes'",
     ]
+
+
+# ----------------------------------------------------------------------------- limits (issue 15)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"name": "a\x00b"}, "regimens[2].name: must hold printable characters only"),
+        ({"name": "\x1b[31mred"}, r"found ESC (escape sequence) at position 0 of '\x1b[31mred'"),
+        ({"name": "r\u202e"}, "found U+202E at position 1"),
+        ({"name": "n" * 101}, "regimens[2].name: must be at most 100 characters"),
+        ({"daily_dose_mg": 5e-324}, "must be at least 0.001 mg/day (the dose resolution"),
+        ({"daily_dose_mg": 0.0009}, "must be at least 0.001 mg/day"),
+        (
+            {"daily_dose_mg": None, "mg_per_kg_per_day": 1e-5},
+            "regimens[2].mg_per_kg_per_day: must be at least 0.001 mg/kg/day",
+        ),
+        ({"max_daily_dose_mg": 1e-9}, "regimens[2].max_daily_dose_mg: must be at least 0.001"),
+        ({"daily_dose_mg": 10**400}, "got an integer of 1,329 bits"),
+        ({"round_to_mg": 0.3}, "0.3 mg cannot be made from the prograf strengths (0.5, 1, 5 mg)"),
+        ({"round_to_mg": 1e300}, "regimens[2].round_to_mg: must be <= 100 mg, got 1e+300"),
+        (
+            {"round_to_mg": 0.25, "formulation": "envarsus", "doses_per_day": 1},
+            "0.25 mg cannot be made from the envarsus strengths (0.75, 1, 4 mg)",
+        ),
+    ],
+)
+def test_values_that_used_to_pass_are_refused(change, message):
+    table = {k: v for k, v in (BASE | change).items() if v is not None}
+    found = problems_of(table)
+    assert any(message in problem for problem in found), found
+
+
+@pytest.mark.parametrize(
+    ("name", "formulation", "step"), [("a", "prograf", 1.5), ("b", "envarsus", 1.75)]
+)
+def test_a_rounding_step_the_capsules_make_is_accepted(name, formulation, step):
+    table = {"name": name, "daily_dose_mg": 3, "doses_per_day": 1, "round_to_mg": step}
+    assert load(**table, formulation=formulation).round_to_mg == step
+
+
+def test_names_in_any_script_with_spaces_are_accepted_up_to_the_limit():
+    assert load(**BASE | {"name": "他克莫司 1.5 mg　BID"}).name == "他克莫司 1.5 mg　BID"
+    assert load(**BASE | {"name": "n" * 100}).name == "n" * 100
+
+
+def test_too_many_bands_or_clock_times_are_one_problem_each():
+    bands = [{"below_kg": 10 + i, "daily_dose_mg": 2} for i in range(10**4)] + [
+        {"daily_dose_mg": 3}
+    ]
+    found = problems_of({"name": "b", "doses_per_day": 2, "weight_bands": bands})
+    assert found == ["regimens[2].weight_bands: at most 10 bands, got 10001"]
+    clocks = ["bad"] * 10**4
+    found = problems_of({"name": "c", "daily_dose_mg": 3, "dose_clock_times": clocks})
+    assert found == ["regimens[2].dose_clock_times: at most 4 doses a day, got 10000"]
+
+
+def test_late_doses_are_not_judged_against_clock_times_out_of_order():
+    """One problem (the order), not a second one about a 0 h or negative interval."""
+    found = problems_of(
+        {
+            "name": "c",
+            "daily_dose_mg": 3,
+            "dose_clock_times": ["08:00", "08:00"],
+            "late_dose_max_h": 1,
+        }
+    )
+    assert len(found) == 1 and "clock times must be distinct" in found[0], found
+
+
+def test_clock_times_are_kept_to_the_minute():
+    """08:00:10 and 08:00:20 loaded as two doses both written "08:00" (found by hunting)."""
+    found = problems_of(
+        {
+            "name": "s",
+            "daily_dose_mg": 3,
+            "dose_clock_times": [datetime.time(8, 0, 10), datetime.time(8, 0, 20)],
+        }
+    )
+    assert found[0].startswith('regimens[2].dose_clock_times[0]: must be a clock time "HH:MM"')
+    on_the_minute = [datetime.time(8, 0), datetime.time(20, 0)]
+    assert load(name="m", daily_dose_mg=3, dose_clock_times=on_the_minute).dose_clock_times == (
+        "08:00",
+        "20:00",
+    )

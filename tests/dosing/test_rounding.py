@@ -108,3 +108,13 @@ def test_split_examples_and_errors():
 def test_a_positive_dose_too_small_to_scale_is_never_rounded_to_zero():
     """5e-324 mg is positive, but 0 in units of 3 mg after scaling: the smallest unit is given."""
     np.testing.assert_array_equal(rounding.round_daily_dose([5e-324], (3.0,)), [3.0])
+
+
+@pytest.mark.parametrize("strengths", [(0.5, 1.0, 5.0), (0.75, 1.0, 4.0), (3.0, 5.0)])
+def test_can_make_matches_brute_force(strengths):
+    """Every amount from 0.001 to 8 mg in 1 ug steps: can_make agrees with the enumeration."""
+    makeable = set(makeable_ug(strengths, 8.0))
+    for ug in range(1, 8001):
+        assert rounding.can_make(ug / 1000, strengths) == (ug in makeable), ug
+    assert not rounding.can_make(0.3, (0.5, 1.0, 5.0))
+    assert not rounding.can_make(0.0004, (0.5,))  # not a whole number of micrograms

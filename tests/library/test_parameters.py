@@ -15,6 +15,7 @@ import pytest
 
 from pksim.cohort import Covariates, typical_parameters
 from pksim.errors import Invalid, Problems
+from pksim.library import parameter_overrides
 from pksim.library import parameters as P
 
 DATA = resources.files("pksim").joinpath("data")
@@ -414,3 +415,27 @@ def test_every_bad_override_is_collected_under_its_key():
                 "iiv_correlation.v,ka": -0.9,
             },
         )
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("typical.v", 1e308, "must be > 0 and <= 100000 L, got 1e+308"),
+        ("typical.tlag", 25, "must be >= 0 and <= 24 h, got 25"),
+        ("iiv.cl", 1e308, "must be >= 0 and <= 1000 %CV, got 1e+308"),
+        ("iov.f", 1e308, "must be >= 0 and <= 1000 %CV, got 1e+308"),
+        ("residual.additive", 1e308, "must be >= 0 and <= 100 ng/mL, got 1e+308"),
+        ("typical.cl", 10**400, "must be a finite number, got an integer of 1,329 bits"),
+    ],
+)
+def test_overrides_beyond_plausibility_are_refused_at_load(key, value, message):
+    """These loaded and then overflowed: at load (iiv.cl, an OverflowError) or in the run."""
+    problems = Problems()
+    base = P.load_parameter_set("default")
+    assert P.override_parameter_set(base, {key: value}, problems, "o") is None
+    assert list(problems) == [f"o.{key}: {message}"]
+
+
+def test_variability_limit_is_the_same_in_omega2_units():
+    assert parameter_overrides.MAX_OMEGA2 == pytest.approx(math.log(1 + 10.0**2))
+    assert P.override_parameter_set(P.load_parameter_set("default"), {"iiv.cl": 1000}) is not None

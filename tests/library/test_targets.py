@@ -14,9 +14,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pksim.errors import Invalid
+from pksim.errors import Invalid, Problems
 from pksim.library import targets
-from pksim.library.targets import TargetRange
+from pksim.library.targets import TargetPlan, TargetRange
 
 
 def test_bundled_ranges_are_the_consensus_values():
@@ -82,6 +82,9 @@ def test_custom_ranges_for_phase_and_renal_ceiling():
         ({"lower": True, "upper": 10}, "lower: must be a number"),
         ({"label": ""}, "label: must be a non-empty string"),
         ({"source": None}, "source: must be a non-empty string"),
+        ({"label": "a\x00b"}, "label: must hold printable characters only"),
+        ({"label": "l" * 101}, "label: must be at most 100 characters"),
+        ({"lower": 10**400}, "lower: must be a finite number >= 0 ng/mL, got an integer of"),
     ],
 )
 def test_bad_target_ranges_are_refused(kwargs, message):
@@ -168,3 +171,13 @@ def test_every_day_implies_in_range_on_each_day(days, lower, width):
     every = targets.in_range_every_day(trough, lo, hi, first_day=1)
     each = [targets.in_range_on_day(trough, lo, hi, day=d + 1)[0] for d in range(len(days))]
     assert every[0] == all(each)
+
+
+def test_custom_bounds_beyond_plausibility_are_refused():
+    """An upper bound of 10**400 crashed the label ("custom 5-1e400 ng/mL") with OverflowError."""
+    problems = Problems()
+    table = {"lower_ng_per_ml": 5, "upper_ng_per_ml": 10**400}
+    assert TargetPlan.from_mapping(table, "target", problems, days=28) is None
+    assert list(problems) == [
+        "target.upper_ng_per_ml: must be > 0 ng/mL and <= 100 ng/mL, got an integer of 1,329 bits"
+    ]

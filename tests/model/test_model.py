@@ -289,3 +289,78 @@ def test_a_missed_dose_in_the_middle_of_a_row_is_skipped():
         20.0, 800.0, 4.5, 0.4, 1.0, [0.0, 24.0, 36.0], [1.5] * 3, samples
     )
     np.testing.assert_allclose(missed[0], expected, rtol=RTOL)
+
+
+# ----------------------------------------------------------------------------- shapes and dtypes
+
+
+def test_ka_without_columns_is_refused_not_read_out_of_bounds():
+    """A (n, 0) ka table used to be accepted: the kernel read class 0 beyond the array."""
+    with pytest.raises(ValueError, match=r"ka must have at least one column .* shape \(1, 0\)"):
+        model.concentrations_general(
+            10.0, 100.0, np.zeros((1, 0)), 0.0, 1.0, [[0.0]], [[1.0]], [1.0, 2.0]
+        )
+
+
+@pytest.mark.parametrize("bad", [[[0.7, 1.0]], [[0.0, 1.9]], [[0.0, np.nan]], [[np.inf, 0.0]]])
+def test_non_integral_dose_class_is_refused_not_truncated(bad):
+    arguments = dict(ka=[[50.0, 5.0]], dose_times=[[0.0, 1.0]], dose_amounts=[[1.0, 1.0]])
+    general = {"cl": 10.0, "v": 100.0, "tlag": 0.0, "f": 1.0, "sample_times": [2.0]}
+    with pytest.raises(ValueError, match=r"dose_class must hold whole numbers .* at index"):
+        model.concentrations_general(**general, **arguments, dose_class=bad)
+
+
+def test_integer_valued_float_dose_class_equals_the_integer_one():
+    """Documented: whole-valued floats (as np.zeros makes them) are class indices."""
+    common = dict(
+        cl=10.0, v=100.0, ka=[[50.0, 5.0]], tlag=0.0, f=1.0, dose_times=[[0.0, 1.0]],
+        dose_amounts=[[1.0, 1.0]], sample_times=[2.0, 5.0],
+    )  # fmt: skip
+    as_float = model.concentrations_general(**common, dose_class=np.array([[1.0, 0.0]]))
+    as_int = model.concentrations_general(**common, dose_class=np.array([[1, 0]]))
+    np.testing.assert_array_equal(as_float, as_int)
+    swapped = model.concentrations_general(**common, dose_class=np.array([[0, 1]]))
+    assert not np.array_equal(as_int, swapped)  # the class really changes the answer
+
+
+@pytest.mark.parametrize(
+    ("argument", "value", "message"),
+    [
+        ("cl", np.array([20.0, "a"], dtype=object), r"cl must hold real numbers .* dtype object"),
+        ("v", np.array([800.0 + 1j, 500.0]), r"v must hold real numbers .* complex"),
+        ("ka", np.array([True, True]), r"ka must hold real numbers .* dtype bool"),
+        ("tlag", ["0.4", "0.0"], r"tlag must hold real numbers .*strings are not numbers"),
+        ("f", [1.0, None], r"f must hold real numbers .* dtype object"),
+        ("dose_times", [[0.0, 12.0], [0.0]], r"dose_times must be a rectangular array"),
+        ("dose_amounts", np.ones((2, 2), dtype=bool), r"dose_amounts must hold real numbers"),
+        ("sample_times", [24.0, 1j], r"sample_times must hold real numbers .* complex"),
+    ],
+)
+def test_bad_dtypes_and_ragged_lists_name_the_argument(argument, value, message):
+    """Checked before any numba code: complex parts were dropped, bools and numeric strings
+    were taken as numbers, ragged lists failed inside NumPy naming nothing."""
+    arguments = good_arguments() | {argument: value}
+    with pytest.raises(ValueError, match=message):
+        model.concentrations(**arguments)
+
+
+@pytest.mark.parametrize(
+    ("keywords", "message"),
+    [
+        ({"dose_class": [[False, True]]}, r"dose_class must hold real numbers .* bool"),
+        ({"dose_class": [[0], [0, 0]]}, r"dose_class must be a rectangular array"),
+        ({"class_lag": [1j]}, r"class_lag must hold real numbers"),
+        ({"dose_f": [["1", "1"]]}, r"dose_f must hold real numbers"),
+        ({"cl_change_times": [True], "cl_multipliers": [[1.0, 2.0]]}, r"cl_change_times must"),
+    ],
+)
+def test_bad_dtypes_of_the_general_keywords_name_the_argument(keywords, message):
+    with pytest.raises(ValueError, match=message):
+        model.concentrations_general(**good_arguments(), **keywords)
+
+
+def test_steady_state_trough_names_arguments_of_different_lengths():
+    with pytest.raises(ValueError, match=r"one length; got cl \(2,\), v \(3,\)"):
+        model.steady_state_trough([20.0, 10.0], [800.0] * 3, 4.5, 0.4, 1.0, 1.5, 12.0)
+    with pytest.raises(ValueError, match=r"dose must hold real numbers"):
+        model.steady_state_trough(20.0, 800.0, 4.5, 0.4, 1.0, "1.5", 12.0)

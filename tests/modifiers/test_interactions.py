@@ -15,6 +15,7 @@ from scipy.integrate import solve_ivp
 
 from pksim.library import drugs
 from pksim.model import concentrations_general
+from pksim.modifiers import courses as courses_module
 from pksim.modifiers import interactions as ix
 
 LN2 = math.log(2.0)
@@ -356,3 +357,54 @@ def test_inhibitors_never_lower_and_inducers_never_raise_a_trough(
     else:
         assert direction == "neutral"
         np.testing.assert_allclose(with_drug, without, rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"start_day": -math.inf, "stop_day": -1e300}, r"stop_day: must be a number of days from"),
+        ({"start_day": -1e300}, r"start_day: must be a number of days from -3650 to 3650"),
+        ({"start_day": 1, "stop_day": 1e300}, r"stop_day: .* got 1e\+300"),
+        ({"start_day": 10**400}, r"start_day: .* got an integer of 1,329 bits"),
+        ({"start_day": True}, r"start_day: .* got True"),
+    ],
+)
+def test_course_days_must_be_plausible(kwargs, message):
+    """Days beyond ten years of the first dose were accepted (-inf to -1e300 ran silently)."""
+    with pytest.raises(ValueError, match=message):
+        ix.CoMedication("rifampicin", **kwargs)
+
+
+def test_a_course_may_end_before_day_1_its_effect_wearing_off():
+    """Rifampicin stopped 5 days before tacrolimus still induces on day 1 (kept on purpose)."""
+    course = ix.CoMedication("rifampicin", start_day=-30, stop_day=-5)
+    grid = ix.cl_multiplier_grid([course], t_end=240.0)
+    # 25 days on (624 h), then 120 h of CYP3A re-synthesis (half-life 72 h) before t = 0
+    phi = (1 - 2 ** (-624 / 72)) * 2 ** (-120 / 72)
+    expected = 1 + phi * (drugs.lookup_drug("rifampicin").effect(False).cl_multiplier - 1)
+    assert expected > 1.1
+    assert abs(math.log(grid.multipliers[0, 0] / expected)) <= ix.DEFAULT_LOG_TOLERANCE
+    assert course.days == "days -30 to -5"
+
+
+def test_overlapping_courses_are_every_pair_named_with_their_days():
+    courses = [
+        ix.CoMedication("voriconazole", 1, 30),
+        ix.CoMedication("rifampicin", 1),
+        ix.CoMedication("vfend", 5, 10),  # inside the first
+        ix.CoMedication("voriconazole", 20, 25),  # also inside the first, not next to it
+        ix.CoMedication("voriconazole", 31),  # after: fine
+    ]
+    assert courses_module.overlapping_courses(courses) == [(0, 2), (0, 3)]
+    with pytest.raises(ValueError) as caught:
+        ix.cl_multiplier_grid(courses)
+    message = str(caught.value)
+    assert "None" not in message
+    assert message == (
+        "co-medications: voriconazole days 5 to 10 overlaps another course (days 1 to 30); "
+        "courses of the same drug must not overlap: merge them into one course, or start the "
+        "later one after the earlier one stops"
+    )
+    open_ended = [ix.CoMedication("voriconazole", 1), ix.CoMedication("voriconazole", 3, 4)]
+    with pytest.raises(ValueError, match=r"overlaps another course \(from day 1 to the end\)"):
+        ix.f_multipliers(open_ended, [0.0])
