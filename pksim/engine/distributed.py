@@ -181,32 +181,33 @@ class _ClusterRun:
         arguments: tuple,
         no_workers_timeout_s: float,
     ):
+        dask_distributed = require()
+        self.killed_worker = dask_distributed.KilledWorker
+        self.closed_client = dask_distributed.client.ClosedClientError
         self.client, self.task, self.plan, self.arguments = client, task, plan, arguments
+        self.address = str(client.scheduler.address)
         self.no_workers_timeout_s = no_workers_timeout_s
         self.run_id = uuid.uuid4().hex[:12]
         self.plans_submitted = 0
         self.no_workers_since: float | None = None
-        self.plan_future = self._submit_plan()
+        self.plan_future = self._submit_plan(0, plan.n_subjects)
 
-    def _submit_plan(self) -> Any:
+    def _submit(self, start: int, stop: int, key: str, function: Callable, *args: Any) -> Any:
+        try:
+            return self.client.submit(function, *args, key=key, pure=False)
+        except self.closed_client:
+            raise self._scheduler_lost(start, stop) from None
+
+    def _submit_plan(self, start: int, stop: int) -> Any:
         self.plans_submitted += 1
-        return self.client.submit(
-            _the_plan,
-            self.plan,
-            key=f"pksim-plan-{self.run_id}-{self.plans_submitted}",
-            pure=False,
-        )
+        key = f"pksim-plan-{self.run_id}-{self.plans_submitted}"
+        return self._submit(start, stop, key, _the_plan, self.plan)
 
     def _submit_chunk(self, start: int, stop: int, attempt: int) -> Any:
         again = f"-again{attempt}" if attempt else ""
-        return self.client.submit(
-            self.task,
-            self.plan_future,
-            start,
-            stop,
-            *self.arguments,
-            key=f"pksim-{self.task.__name__}-{self.run_id}-{start}{again}",
-            pure=False,
+        key = f"pksim-{self.task.__name__}-{self.run_id}-{start}{again}"
+        return self._submit(
+            start, stop, key, self.task, self.plan_future, start, stop, *self.arguments
         )
 
     def submit(self, start: int, stop: int) -> _ClusterChunk:
@@ -215,7 +216,6 @@ class _ClusterRun:
 
     def result(self, chunk: _ClusterChunk) -> Any:
         """The chunk's result, once the cluster has computed it (again if need be)."""
-        killed_worker = require().KilledWorker
         while True:
             try:
                 return chunk.future.result(timeout=WORKER_CHECK_INTERVAL_S)
@@ -223,11 +223,13 @@ class _ClusterRun:
                 self._check_workers(chunk)
             except CancelledError:  # distributed's FutureCancelledError
                 self._resubmit(chunk)
-            except killed_worker as error:
+            except self.closed_client:
+                raise self._scheduler_lost(chunk.start, chunk.stop) from None
+            except self.killed_worker as error:
                 deaths = error.allowed_failures + 1
                 raise ClusterFailure(
-                    f"{self._subjects(chunk)} killed the Dask worker running them {deaths} "
-                    f"time(s) in a row (the scheduler's limit, distributed.scheduler."
+                    f"{_subjects(chunk.start, chunk.stop)} killed the Dask worker running them "
+                    f"{deaths} time(s) in a row (the scheduler's limit, distributed.scheduler."
                     f"allowed-failures = {error.allowed_failures}), so the run stopped; the "
                     "likeliest cause is a worker running out of memory: lower chunk_subjects "
                     "(pksim run --chunk-subjects) or give the workers more memory"
@@ -237,8 +239,8 @@ class _ClusterRun:
         """Raise ClusterFailure once the cluster has had no worker for no_workers_timeout_s."""
         try:
             workers = self.client.nthreads()
-        except OSError:
-            raise self._scheduler_lost(chunk) from None
+        except (OSError, self.closed_client):
+            raise self._scheduler_lost(chunk.start, chunk.stop) from None
         if workers:
             self.no_workers_since = None
             return
@@ -247,44 +249,43 @@ class _ClusterRun:
             self.no_workers_since = now
         if now - self.no_workers_since >= self.no_workers_timeout_s:
             raise ClusterFailure(
-                f"the Dask scheduler at {self._address()} has had no workers for "
-                f"{self.no_workers_timeout_s:g} s while {self._subjects(chunk)} waited "
-                f"({chunk.start:,} of {self.plan.n_subjects:,} subjects done), so the run "
-                "stopped: start workers for that scheduler (or use pksim run --workers N) and "
-                "run again"
+                f"the Dask scheduler at {self.address} has had no workers for "
+                f"{self.no_workers_timeout_s:g} s while {_subjects(chunk.start, chunk.stop)} "
+                f"waited ({chunk.start:,} of {self.plan.n_subjects:,} subjects done), so the "
+                "run stopped: start workers for that scheduler (or use pksim run --workers N) "
+                "and run again"
             )
 
     def _resubmit(self, chunk: _ClusterChunk) -> None:
         """Submit a chunk the cluster cancelled again (and the plan, when it was cancelled)."""
         if self.client.status != "running":
-            raise self._scheduler_lost(chunk)
+            raise self._scheduler_lost(chunk.start, chunk.stop)
         if chunk.attempt >= MAX_CHUNK_RESUBMISSIONS:
             raise ClusterFailure(
-                f"the Dask cluster at {self._address()} cancelled {self._subjects(chunk)} "
-                f"{chunk.attempt + 1} times, so the run stopped; check the scheduler's log"
+                f"the Dask cluster at {self.address} cancelled "
+                f"{_subjects(chunk.start, chunk.stop)} {chunk.attempt + 1} times, so the run "
+                "stopped; check the scheduler's log"
             )
         if self.plan_future.status in ("cancelled", "lost"):
-            self.plan_future = self._submit_plan()
+            self.plan_future = self._submit_plan(chunk.start, chunk.stop)
         chunk.attempt += 1
         chunk.future = self._submit_chunk(chunk.start, chunk.stop, chunk.attempt)
 
-    def _scheduler_lost(self, chunk: _ClusterChunk) -> ClusterFailure:
+    def _scheduler_lost(self, start: int, stop: int) -> ClusterFailure:
         return ClusterFailure(
-            f"lost the connection to the Dask scheduler at {self._address()} while "
-            f"{self._subjects(chunk)} waited ({chunk.start:,} of {self.plan.n_subjects:,} "
+            f"lost the connection to the Dask scheduler at {self.address} while "
+            f"{_subjects(start, stop)} were pending ({start:,} of {self.plan.n_subjects:,} "
             "subjects done), so the run stopped: start the scheduler and run again"
         )
 
-    def _address(self) -> str:
-        return str(getattr(self.client.scheduler, "address", "?"))
-
-    @staticmethod
-    def _subjects(chunk: _ClusterChunk) -> str:
-        return f"subjects {chunk.start}-{chunk.stop - 1}"
+    def forget(self, future: Any) -> None:
+        """Let the cluster forget ``future`` (nothing to do when the scheduler is gone)."""
+        with contextlib.suppress(OSError, self.closed_client):
+            future.cancel()
 
     def release(self) -> None:
         """Let the cluster forget the plan (the chunks are cancelled by their consumer)."""
-        self.plan_future.release()
+        self.forget(self.plan_future)
 
 
 class _ClusterChunk:
@@ -299,7 +300,11 @@ class _ClusterChunk:
         return self.cluster_run.result(self)
 
     def cancel(self) -> None:
-        self.future.cancel()
+        self.cluster_run.forget(self.future)
+
+
+def _subjects(start: int, stop: int) -> str:
+    return f"subjects {start}-{stop - 1}"
 
 
 def _the_plan(plan: Plan) -> Plan:

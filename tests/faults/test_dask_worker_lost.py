@@ -157,6 +157,36 @@ def test_no_worker_left_gives_one_clear_message(scenario):
     assert f"of {4 * CHUNK} subjects" in message
 
 
+def test_a_lost_scheduler_gives_one_clear_message(scenario):
+    dask_distributed = distributed.require()
+    plan = prepare(scenario, 4 * CHUNK, None)
+    with (
+        dask_distributed.LocalCluster(
+            n_workers=1, threads_per_worker=1, processes=False, dashboard_address=":0"
+        ) as local,
+        dask_distributed.Client(local) as client,
+    ):
+        address = local.scheduler_address
+
+        def close_once(done: int, total: int) -> None:
+            if local.status.name == "running":
+                local.close()
+
+        with pytest.raises(distributed.ClusterFailure) as caught:
+            list(
+                execution.map_chunks(
+                    stored_chunk,
+                    plan,
+                    CHUNK,
+                    mapper=distributed.mapper(client),
+                    progress=close_once,
+                )
+            )
+    message = str(caught.value)
+    assert message.startswith(f"lost the connection to the Dask scheduler at {address} while ")
+    assert f"of {4 * CHUNK} subjects done" in message
+
+
 def test_the_command_line_prints_a_cluster_failure_in_one_line(monkeypatch, tmp_path, capsys):
     """A scheduler without workers: ``pksim run --dask`` exits 2 with the message, no
     traceback, nothing written."""
