@@ -81,7 +81,9 @@ def command_run(args: argparse.Namespace) -> int:
     from pksim.results.plots import write_plots
     from pksim.results.report import run_report
 
-    scenario = load_scenario(args.scenario or DEFAULT_SCENARIO)
+    scenario = load_scenario(
+        args.scenario or DEFAULT_SCENARIO, allow_files_outside=args.allow_files_outside
+    )
     out = (
         Path(args.out)
         if args.out
@@ -135,7 +137,7 @@ def _header(scenario, n: int, seed: int) -> str:
 
 def command_validate(args: argparse.Namespace) -> int:
     for name in args.files:
-        scenario = load_scenario(name)
+        scenario = load_scenario(name, allow_files_outside=args.allow_files_outside)
         print(
             f"{scenario.origin}: valid ({len(scenario.regimens)} regimens, "
             f"{scenario.subjects:,} subjects, {scenario.days} days)"
@@ -233,6 +235,12 @@ def parser() -> argparse.ArgumentParser:
     run.set_defaults(handler=command_run)
     validate = commands.add_parser("validate", help="check scenario files without simulating")
     validate.add_argument("files", nargs="+")
+    for command in (run, validate):
+        command.add_argument(
+            "--allow-files-outside",
+            action="store_true",
+            help="let a scenario read files (population.patients_csv) outside its own folder",
+        )
     validate.set_defaults(handler=command_validate)
     listing = commands.add_parser("list", help="list bundled scenarios and catalogues")
     listing.add_argument("kind", nargs="?", choices=list(CATALOGUES))

@@ -154,20 +154,29 @@ def scenario_path(name_or_path: str | Path) -> Path:
     )
 
 
-def load_scenario(path: str | Path) -> Scenario:
-    """Read and validate a scenario file (or a bundled scenario by name)."""
+def load_scenario(path: str | Path, *, allow_files_outside: bool = False) -> Scenario:
+    """Read and validate a scenario file (or a bundled scenario by name). Files it names
+    (``population.patients_csv``) must lie in its folder or below unless
+    ``allow_files_outside``."""
     path = scenario_path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise ScenarioError(str(path), [f"cannot be read: {error}"]) from None
-    return scenario_from_text(text, origin=str(path), base_dir=path.parent)
+    return scenario_from_text(
+        text, origin=str(path), base_dir=path.parent, allow_files_outside=allow_files_outside
+    )
 
 
 def scenario_from_text(
-    text: str, *, origin: str = "<scenario>", base_dir: str | Path = "."
+    text: str,
+    *,
+    origin: str = "<scenario>",
+    base_dir: str | Path = ".",
+    allow_files_outside: bool = False,
 ) -> Scenario:
-    """Validate a scenario given as TOML text; relative paths resolve against ``base_dir``."""
+    """Validate a scenario given as TOML text; relative paths resolve against ``base_dir``, and
+    files must lie in it or below unless ``allow_files_outside``."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
@@ -175,7 +184,9 @@ def scenario_from_text(
     except ValueError as error:  # Python's limit on integer digits ("Exceeds the limit ...")
         reason = str(error).split(":")[0]
         raise ScenarioError(origin, [f"holds an integer too long to read: {reason}"]) from None
-    return scenario_from_mapping(data, origin=origin, base_dir=base_dir, text=text)
+    return scenario_from_mapping(
+        data, origin=origin, base_dir=base_dir, text=text, allow_files_outside=allow_files_outside
+    )
 
 
 def scenario_from_mapping(
@@ -184,6 +195,7 @@ def scenario_from_mapping(
     origin: str = "<scenario>",
     base_dir: str | Path = ".",
     text: str = "",
+    allow_files_outside: bool = False,
 ) -> Scenario:
     """Validate a scenario given as a mapping (the parsed TOML)."""
     problems = Problems()
@@ -215,7 +227,7 @@ def scenario_from_mapping(
     )
 
     population, patients, csv_path = _population(
-        get_table(data, "population", "", problems), Path(base_dir), problems
+        get_table(data, "population", "", problems), Path(base_dir), allow_files_outside, problems
     )
     parameter_set, overrides = _parameters(get_table(data, "parameters", "", problems), problems)
     if patients is not None and parameter_set is not None:
@@ -300,7 +312,7 @@ def _settings_overrides(
     return values
 
 
-def _population(table: Mapping, base_dir: Path, problems: Problems):
+def _population(table: Mapping, base_dir: Path, allow_outside: bool, problems: Problems):
     name = get_str(
         table,
         "name",
@@ -319,15 +331,17 @@ def _population(table: Mapping, base_dir: Path, problems: Problems):
     if len(overrides) == len(given):  # cross-setting checks once every value is in range
         population = _delegate(problems, "population", populations.load_population, name, overrides)
     csv = get_str(table, "patients_csv", "population", problems, default=None)
-    patients = path = None
+    read = None
     if csv is not None:
-        path = Path(csv) if Path(csv).is_absolute() else base_dir / csv
-        if not path.is_file():
-            problems.add("population.patients_csv", f"no such file: {path}")
-        else:
-            patients = _delegate(
-                problems, "population.patients_csv", cohort.read_patients_csv, path
-            )
+        read = _delegate(
+            problems,
+            "population.patients_csv",
+            cohort.patients.read_scenario_patients,
+            csv,
+            base_dir,
+            allow_outside=allow_outside,
+        )
+    path, patients = read or (None, None)
     return population, patients, path
 
 

@@ -12,6 +12,12 @@ runs does not change a single bit of the result. Three ways in:
 - :func:`lazy_dataset`: the result Dataset backed by Dask arrays, one task per chunk, computed
   when its values are used (``pksim.run(..., lazy=True)``).
 
+A lost worker costs time, not the run: the plan the chunks share is a task the scheduler can
+compute again (not scattered data, which is lost with the workers holding it), and chunks the
+cluster cancels are submitted again (:class:`_ClusterRun`). What cannot be recovered (no worker
+left, a chunk that kills every worker running it, the scheduler gone) raises one
+:class:`ClusterFailure` naming it.
+
 Dask is imported only inside these functions; without it they raise ``ModuleNotFoundError``
 naming the extra to install.
 """
@@ -21,8 +27,10 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import CancelledError
 from typing import Any
 
 import numpy as np
@@ -33,8 +41,32 @@ from pksim.engine.chunk import stored_chunk
 from pksim.engine.plan import Plan, provenance
 
 INSTALL_HINT = "pip install 'pksim[dask]'"
+NO_WORKERS_TIMEOUT_S = 300.0
+"""Seconds a run waits while the Dask cluster has no worker at all before it stops (workers
+restarted by their nannies or started by an adaptive cluster come back well within it)."""
+WORKER_CHECK_INTERVAL_S = 1.0
+"""Seconds between the checks, while a chunk is awaited, that the cluster still has workers."""
+MAX_CHUNK_RESUBMISSIONS = 3
+"""Times one chunk is submitted again after the cluster cancelled it (e.g. its workers were
+restarted) before the run stops."""
 
-__all__ = ["INSTALL_HINT", "connect", "lazy_dataset", "mapper", "ordered_map", "require"]
+__all__ = [
+    "INSTALL_HINT",
+    "MAX_CHUNK_RESUBMISSIONS",
+    "NO_WORKERS_TIMEOUT_S",
+    "ClusterFailure",
+    "connect",
+    "lazy_dataset",
+    "mapper",
+    "ordered_map",
+    "require",
+]
+
+
+class ClusterFailure(ConnectionError):
+    """The Dask cluster cannot finish a run: the scheduler is gone, no worker is left, or a
+    chunk keeps killing its workers. The message says which, for which subjects, and what to
+    do. A ``ConnectionError`` (an ``OSError``), so ``pksim run`` prints it in one line."""
 
 
 def require() -> Any:
@@ -108,33 +140,176 @@ def ordered_map(
     plan: Plan,
     bounds: Sequence[tuple[int, int]],
     arguments: tuple = (),
+    *,
+    no_workers_timeout_s: float | None = None,
 ) -> Iterator[Any]:
     """``task(plan, start, stop, *arguments)`` for each chunk as Dask tasks, results in order.
 
     At most :data:`pksim.execution.CHUNKS_IN_FLIGHT_PER_WORKER` chunks per worker thread are
-    submitted ahead of the one being collected, so finished results never pile up.
+    submitted ahead of the one being collected, so finished results never pile up. A lost
+    worker costs time, not the run (:class:`_ClusterRun`); where the cluster cannot finish
+    (no worker left for ``no_workers_timeout_s``, default :data:`NO_WORKERS_TIMEOUT_S`), the
+    run stops with one :class:`ClusterFailure`.
     """
     with _as_client(client) as connected:
         threads = max(1, sum(connected.nthreads().values()))
         window = threads * execution.CHUNKS_IN_FLIGHT_PER_WORKER
-        shared = connected.scatter(plan, broadcast=True, hash=False)
-        run_id = uuid.uuid4().hex[:12]
+        timeout = NO_WORKERS_TIMEOUT_S if no_workers_timeout_s is None else no_workers_timeout_s
+        cluster_run = _ClusterRun(connected, task, plan, arguments, timeout)
         try:
-            yield from execution.ordered_results(
-                lambda start, stop, shared=shared: connected.submit(
-                    task,
-                    shared,
-                    start,
-                    stop,
-                    *arguments,
-                    key=f"pksim-{task.__name__}-{run_id}-{start}",
-                    pure=False,
-                ),
-                bounds,
-                window,
-            )
+            yield from execution.ordered_results(cluster_run.submit, bounds, window)
         finally:
-            del shared
+            cluster_run.release()
+
+
+class _ClusterRun:
+    """One run's tasks on a Dask cluster, made to survive lost workers.
+
+    The plan every chunk needs is a task of its own (not scattered data): when every worker
+    holding it dies, the scheduler computes it again from the task, and the chunks lost with
+    the workers with it. A chunk the cluster cancels anyway (``Client.restart``) is submitted
+    again, with the plan when that was cancelled too, at most MAX_CHUNK_RESUBMISSIONS times.
+    Every chunk is a pure function of the plan and its subjects, so a chunk computed again is
+    bit-identical. What cannot be recovered raises :class:`ClusterFailure`.
+    """
+
+    def __init__(
+        self,
+        client: Any,
+        task: Callable[..., Any],
+        plan: Plan,
+        arguments: tuple,
+        no_workers_timeout_s: float,
+    ):
+        dask_distributed = require()
+        self.killed_worker = dask_distributed.KilledWorker
+        self.closed_client = dask_distributed.client.ClosedClientError
+        self.client, self.task, self.plan, self.arguments = client, task, plan, arguments
+        self.address = str(client.scheduler.address)
+        self.no_workers_timeout_s = no_workers_timeout_s
+        self.run_id = uuid.uuid4().hex[:12]
+        self.plans_submitted = 0
+        self.no_workers_since: float | None = None
+        self.plan_future = self._submit_plan(0, plan.n_subjects)
+
+    def _submit(self, start: int, stop: int, key: str, function: Callable, *args: Any) -> Any:
+        try:
+            return self.client.submit(function, *args, key=key, pure=False)
+        except self.closed_client:
+            raise self._scheduler_lost(start, stop) from None
+
+    def _submit_plan(self, start: int, stop: int) -> Any:
+        self.plans_submitted += 1
+        key = f"pksim-plan-{self.run_id}-{self.plans_submitted}"
+        return self._submit(start, stop, key, _the_plan, self.plan)
+
+    def _submit_chunk(self, start: int, stop: int, attempt: int) -> Any:
+        again = f"-again{attempt}" if attempt else ""
+        key = f"pksim-{self.task.__name__}-{self.run_id}-{start}{again}"
+        return self._submit(
+            start, stop, key, self.task, self.plan_future, start, stop, *self.arguments
+        )
+
+    def submit(self, start: int, stop: int) -> _ClusterChunk:
+        """Submit the chunk of subjects [start, stop); a future-like of its result."""
+        return _ClusterChunk(self, start, stop, self._submit_chunk(start, stop, 0))
+
+    def result(self, chunk: _ClusterChunk) -> Any:
+        """The chunk's result, once the cluster has computed it (again if need be)."""
+        while True:
+            try:
+                return chunk.future.result(timeout=WORKER_CHECK_INTERVAL_S)
+            except TimeoutError:
+                self._check_workers(chunk)
+            except CancelledError:  # distributed's FutureCancelledError
+                self._resubmit(chunk)
+            except self.closed_client:
+                raise self._scheduler_lost(chunk.start, chunk.stop) from None
+            except self.killed_worker as error:
+                deaths = error.allowed_failures + 1
+                raise ClusterFailure(
+                    f"{_subjects(chunk.start, chunk.stop)} killed the Dask worker running them "
+                    f"{deaths} time(s) in a row (the scheduler's limit, distributed.scheduler."
+                    f"allowed-failures = {error.allowed_failures}), so the run stopped; the "
+                    "likeliest cause is a worker running out of memory: lower chunk_subjects "
+                    "(pksim run --chunk-subjects) or give the workers more memory"
+                ) from None
+
+    def _check_workers(self, chunk: _ClusterChunk) -> None:
+        """Raise ClusterFailure once the cluster has had no worker for no_workers_timeout_s."""
+        try:
+            workers = self.client.nthreads()
+        except (OSError, self.closed_client):
+            raise self._scheduler_lost(chunk.start, chunk.stop) from None
+        if workers:
+            self.no_workers_since = None
+            return
+        now = time.monotonic()
+        if self.no_workers_since is None:
+            self.no_workers_since = now
+        if now - self.no_workers_since >= self.no_workers_timeout_s:
+            raise ClusterFailure(
+                f"the Dask scheduler at {self.address} has had no workers for "
+                f"{self.no_workers_timeout_s:g} s while {_subjects(chunk.start, chunk.stop)} "
+                f"waited ({chunk.start:,} of {self.plan.n_subjects:,} subjects done), so the "
+                "run stopped: start workers for that scheduler (or use pksim run --workers N) "
+                "and run again"
+            )
+
+    def _resubmit(self, chunk: _ClusterChunk) -> None:
+        """Submit a chunk the cluster cancelled again (and the plan, when it was cancelled)."""
+        if self.client.status != "running":
+            raise self._scheduler_lost(chunk.start, chunk.stop)
+        if chunk.attempt >= MAX_CHUNK_RESUBMISSIONS:
+            raise ClusterFailure(
+                f"the Dask cluster at {self.address} cancelled "
+                f"{_subjects(chunk.start, chunk.stop)} {chunk.attempt + 1} times, so the run "
+                "stopped; check the scheduler's log"
+            )
+        if self.plan_future.status in ("cancelled", "lost"):
+            self.plan_future = self._submit_plan(chunk.start, chunk.stop)
+        chunk.attempt += 1
+        chunk.future = self._submit_chunk(chunk.start, chunk.stop, chunk.attempt)
+
+    def _scheduler_lost(self, start: int, stop: int) -> ClusterFailure:
+        return ClusterFailure(
+            f"lost the connection to the Dask scheduler at {self.address} while "
+            f"{_subjects(start, stop)} were pending ({start:,} of {self.plan.n_subjects:,} "
+            "subjects done), so the run stopped: start the scheduler and run again"
+        )
+
+    def forget(self, future: Any) -> None:
+        """Let the cluster forget ``future`` (nothing to do when the scheduler is gone)."""
+        with contextlib.suppress(OSError, self.closed_client):
+            future.cancel()
+
+    def release(self) -> None:
+        """Let the cluster forget the plan (the chunks are cancelled by their consumer)."""
+        self.forget(self.plan_future)
+
+
+class _ClusterChunk:
+    """The Dask future of one chunk, as :func:`pksim.engine.execution.ordered_results` uses
+    it: ``result()`` waits (resubmitting when the cluster lost it), ``cancel()``."""
+
+    def __init__(self, cluster_run: _ClusterRun, start: int, stop: int, future: Any):
+        self.cluster_run, self.start, self.stop, self.future = cluster_run, start, stop, future
+        self.attempt = 0
+
+    def result(self) -> Any:
+        return self.cluster_run.result(self)
+
+    def cancel(self) -> None:
+        self.cluster_run.forget(self.future)
+
+
+def _subjects(start: int, stop: int) -> str:
+    return f"subjects {start}-{stop - 1}"
+
+
+def _the_plan(plan: Plan) -> Plan:
+    """The task holding a run's plan on the cluster (computed again when it is lost)."""
+    return plan
 
 
 def mapper(client: Any) -> execution.Mapper:

@@ -4,6 +4,8 @@ line and column, and what is allowed."""
 from __future__ import annotations
 
 import io
+import os
+import socket
 import tomllib
 from importlib import resources
 from pathlib import Path
@@ -11,9 +13,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pksim import cohort
+from pksim import cli, cohort
+from pksim.cohort import patients
+from pksim.errors import ScenarioError
 from pksim.library import covariates as registry
 from pksim.library.parameters import parameter_set_from_dict
+from pksim.scenario import load_scenario
 
 DATA = Path(__file__).parents[1] / "data"
 HEADER = "weight_kg,sex,age_y,hematocrit_pct,cyp3a5,egfr\n"
@@ -166,3 +171,206 @@ def test_patient_problems_name_the_row_an_effect_cannot_use():
         "[0, 1000] mg/day"
     ]
     assert cohort.patient_problems(cov.slice(0, 1), pset) == []
+
+
+# Files outside the scenario: where a scenario's patient table may be, what is read, what a
+# message may quote.
+
+SCENARIO = """
+title = "patients"
+days = 3
+[population]
+patients_csv = "{csv}"
+[[regimens]]
+name = "3 mg/day"
+daily_dose_mg = 3.0
+doses_per_day = 2
+"""
+TABLE = HEADER + "55,female,30,34,*3/*3,90\n60,male,40,40,*1/*3,80\n"
+SECRET = "PKSIM_TEST_SECRET=hunter2"
+
+
+def _scenario(folder: Path, csv: str | Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "scenario.toml"
+    path.write_text(SCENARIO.format(csv=csv), encoding="utf-8")
+    return path
+
+
+def _load_error(path: Path, **options) -> str:
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(path, **options)
+    return str(caught.value)
+
+
+@pytest.fixture
+def layout(tmp_path: Path) -> dict[str, Path]:
+    """A scenario folder ``study/`` (a table beside the scenario and one in ``data/``) and a
+    table outside it, ``elsewhere/outside.csv``."""
+    study, elsewhere = tmp_path / "study", tmp_path / "elsewhere"
+    (study / "data").mkdir(parents=True)
+    elsewhere.mkdir()
+    for path in (study / "beside.csv", study / "data" / "below.csv", elsewhere / "outside.csv"):
+        path.write_text(TABLE, encoding="utf-8")
+    return {"study": study, "elsewhere": elsewhere}
+
+
+@pytest.mark.parametrize("csv", ["beside.csv", "data/below.csv", "data/../beside.csv"])
+def test_tables_in_the_scenarios_folder_or_below_are_read(layout, csv):
+    assert load_scenario(_scenario(layout["study"], csv)).subjects == 2
+
+
+def test_an_absolute_path_inside_the_folder_is_read(layout):
+    path = _scenario(layout["study"], layout["study"] / "data" / "below.csv")
+    assert load_scenario(path).subjects == 2
+
+
+@pytest.mark.parametrize("csv", ["../elsewhere/outside.csv", "data/../../elsewhere/outside.csv"])
+def test_dot_dot_out_of_the_folder_is_refused_unless_allowed(layout, csv):
+    path = _scenario(layout["study"], csv)
+    message = _load_error(path)
+    assert f"population.patients_csv: {layout['study'] / csv} is outside the scenario's folder" in (
+        message
+    )
+    assert "--allow-files-outside" in message and "allow_files_outside=True" in message
+    assert load_scenario(path, allow_files_outside=True).subjects == 2
+
+
+def test_an_absolute_path_outside_is_refused_unless_allowed(layout):
+    path = _scenario(layout["study"], layout["elsewhere"] / "outside.csv")
+    assert "is outside the scenario's folder" in _load_error(path)
+    assert load_scenario(path, allow_files_outside=True).subjects == 2
+
+
+def test_links_are_resolved_before_the_check(layout):
+    """A link in the folder pointing outside is outside; one pointing inside is inside; a
+    scenario folder reached through a link is still its folder."""
+    study = layout["study"]
+    (study / "link-out.csv").symlink_to(layout["elsewhere"] / "outside.csv")
+    (study / "link-in.csv").symlink_to(study / "data" / "below.csv")
+    (study / "linked-dir").symlink_to(layout["elsewhere"], target_is_directory=True)
+    for csv in ("link-out.csv", "linked-dir/outside.csv"):
+        message = _load_error(_scenario(study, csv))
+        assert f"links and '..' resolved: {layout['elsewhere'].resolve() / 'outside.csv'}" in (
+            message
+        )
+    assert load_scenario(_scenario(study, "link-in.csv")).subjects == 2
+    alias = study.parent / "alias"
+    alias.symlink_to(study, target_is_directory=True)
+    assert load_scenario(alias / "scenario.toml").subjects == 2
+
+
+def test_a_missing_table_outside_is_refused_as_outside_first(layout):
+    message = _load_error(_scenario(layout["study"], "../nowhere.csv"))
+    assert "outside the scenario's folder" in message and "no such file" not in message
+    message = _load_error(_scenario(layout["study"], "nowhere.csv"))
+    assert f"no such file: {layout['study'] / 'nowhere.csv'}" in message
+
+
+def test_the_bundled_example_table_beside_a_scenario_and_with_permission(tmp_path):
+    example = Path(str(resources.files("pksim"))) / "data" / "examples" / "patients.csv"
+    (tmp_path / "patients.csv").write_bytes(example.read_bytes())
+    assert load_scenario(_scenario(tmp_path, "patients.csv")).subjects == 5
+    by_path = _scenario(tmp_path / "other", example)
+    assert "outside the scenario's folder" in _load_error(by_path)
+    assert load_scenario(by_path, allow_files_outside=True).subjects == 5
+
+
+def test_the_command_line_allows_files_outside_only_when_asked(layout, capsys):
+    path = _scenario(layout["study"], "../elsewhere/outside.csv")
+    assert cli.main(["validate", str(path)]) == cli.EXIT_BAD_INPUT
+    assert "is outside the scenario's folder" in capsys.readouterr().err
+    assert cli.main(["validate", "--allow-files-outside", str(path)]) == cli.EXIT_OK
+    assert "valid (1 regimens, 2 subjects" in capsys.readouterr().out
+    assert cli.parser().parse_args(["run", "--allow-files-outside"]).allow_files_outside
+
+
+@pytest.mark.skipif(not Path("/proc/self/environ").is_file(), reason="no /proc/self/environ")
+def test_the_process_environment_is_never_printed(tmp_path):
+    """/proc/self/environ (a regular file of size 0): refused as outside; when allowed, the
+    message names the header column without quoting it."""
+    environment = Path("/proc/self/environ").read_bytes().split(b"\0")[0].decode(errors="replace")
+    path = _scenario(tmp_path, "/proc/self/environ")
+    message = _load_error(path)
+    assert "is outside the scenario's folder" in message
+    message = _load_error(path, allow_files_outside=True)
+    assert "header, column 1: not a column name" in message
+    assert environment[:8] not in message and "\\x00" not in message
+
+
+def test_a_file_that_is_not_a_table_is_not_quoted(tmp_path):
+    (tmp_path / "fake.csv").write_bytes(f"{SECRET}\0HOME=/root\0".encode())
+    with pytest.raises(ValueError) as caught:
+        cohort.read_patients_csv(tmp_path / "fake.csv")
+    message = str(caught.value)
+    assert "not a column name (37 characters, with control characters" in message
+    assert "hunter2" not in message and "PKSIM" not in message
+
+
+def test_cells_are_quoted_short_with_control_characters_escaped():
+    cell = "\x1b[31m" + "9" * 1000 + "\x00"
+    with pytest.raises(ValueError) as caught:
+        cohort.read_patients_csv(io.StringIO(HEADER + f"{cell},female,30,34,*3/*3,90\n"))
+    message = str(caught.value)
+    quoted = repr("\x1b[31m" + "9" * (patients.MAX_QUOTED_CHARS - 5) + "...")
+    assert f"column 'weight_kg': {quoted} is not a number" in message
+    assert "\x1b" not in message and "\x00" not in message and len(message) < 200
+    with pytest.raises(ValueError) as caught:
+        cohort.read_patients_csv(io.StringIO(HEADER + f"55,{'x' * 500},30,34,*3/*3,90\n"))
+    assert f"unknown sex '{'x' * patients.MAX_QUOTED_CHARS}...'" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("label", "message"),
+    [
+        ("P\x1b[2J1", r"'P\\x1b\[2J1' is not a label"),
+        ("P" * 101, r"'P{32}\.\.\.' is not a label of at most 100 printable"),
+    ],
+)
+def test_patient_ids_are_short_printable_labels(label, message):
+    text = "patient_id," + HEADER + f"{label},55,female,30,34,*3/*3,90\n"
+    with pytest.raises(ValueError, match=r"row 1 \(line 2\), column 'patient_id': " + message):
+        cohort.read_patients_csv(io.StringIO(text))
+
+
+def test_directories_fifos_devices_and_sockets_are_refused(tmp_path):
+    (tmp_path / "folder.csv").mkdir()
+    cases = {tmp_path / "folder.csv": "a directory"}
+    if hasattr(os, "mkfifo"):
+        os.mkfifo(tmp_path / "pipe.csv")
+        cases[tmp_path / "pipe.csv"] = r"a FIFO \(named pipe\)"
+    if Path("/dev/null").exists():
+        cases[Path("/dev/null")] = "a character device"
+    if hasattr(socket, "AF_UNIX"):
+        with socket.socket(socket.AF_UNIX) as server:
+            server.bind(str(tmp_path / "socket.csv"))
+        cases[tmp_path / "socket.csv"] = "a socket"  # the socket file stays when closed
+    for path, kind in cases.items():
+        with pytest.raises(ValueError, match=f"^{path} is {kind}, not a regular file"):
+            cohort.read_patients_csv(path)  # a FIFO without a writer would block: it must not
+    message = _load_error(_scenario(tmp_path, "folder.csv"))
+    assert f"population.patients_csv: {tmp_path / 'folder.csv'} is a directory" in message
+    if Path("/dev/null").exists():
+        (tmp_path / "null.csv").symlink_to("/dev/null")
+        message = _load_error(_scenario(tmp_path, "null.csv"), allow_files_outside=True)
+        assert f"{tmp_path / 'null.csv'} is a character device" in message
+
+
+def test_files_over_the_size_limit_are_refused(tmp_path, monkeypatch):
+    monkeypatch.setattr(patients, "MAX_PATIENTS_CSV_BYTES", len(TABLE) - 1)
+    (tmp_path / "big.csv").write_text(TABLE, encoding="utf-8")
+    with pytest.raises(ValueError, match=f"big.csv: {len(TABLE)} bytes, larger than the"):
+        cohort.read_patients_csv(tmp_path / "big.csv")
+    if Path("/proc/self/environ").is_file():  # size 0 until read: the limit holds when read
+        monkeypatch.setattr(patients, "MAX_PATIENTS_CSV_BYTES", 4)
+        with pytest.raises(ValueError, match=r"environ: larger than the 4-byte \(.* MiB\) limit"):
+            cohort.read_patients_csv("/proc/self/environ")
+
+
+def test_undecodable_and_unreadable_tables_get_a_message(tmp_path):
+    (tmp_path / "latin1.csv").write_bytes(TABLE.replace("female", "f\xe9male").encode("latin-1"))
+    with pytest.raises(ValueError, match=r"latin1.csv: not UTF-8 text \(an invalid byte at offset"):
+        cohort.read_patients_csv(tmp_path / "latin1.csv")
+    (tmp_path / "huge-field.csv").write_text(HEADER + "5" * 200_000 + "\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"huge-field.csv: line \d+: not a readable CSV table"):
+        cohort.read_patients_csv(tmp_path / "huge-field.csv")
