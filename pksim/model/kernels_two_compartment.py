@@ -85,10 +85,10 @@ def disposition(k10, k12, k21):
     return alpha, beta, p, r
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True)
 def convolution3(a, b, c, t, ea, eb, ec):
-    """(exp(-a·) * exp(-b·) * exp(-c·))(t): the convolution of three exponentials at t (h²
-    times 1/h⁰; > 0), i.e. the second divided difference of x -> exp(-x·t) at a, b, c.
+    """(exp(-a·) * exp(-b·) * exp(-c·))(t): the convolution of three exponentials at t (h²,
+    > 0), i.e. the second divided difference of x -> exp(-x·t) at a, b, c.
 
     ``ea, eb, ec`` are exp(-a·t), exp(-b·t), exp(-c·t). Exact in every limit of coinciding
     rates: with the rates sorted hi >= mid >= lo and z = (rate - lo)·t, the value is
@@ -126,7 +126,7 @@ def convolution3(a, b, c, t, ea, eb, ec):
     return (transfer(mid, lo, t, e_lo, e_mid) - transfer(hi, mid, t, e_mid, e_hi)) / (hi - lo)
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True)  # not inlined: called on cache misses only; compiles 3x faster
 def _input(ka, alpha, r, k12, beta, t, ea, eb):
     """exp(-ka·t) and the central and peripheral amounts (per mg in the gut) after t h."""
     eka = math.exp(-ka * t)
