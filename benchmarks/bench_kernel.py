@@ -5,6 +5,10 @@ One-compartment oral model with lag; CL/F 20 L/h (CV 40 %), V/F 800 L (CV 60 %),
 troughs every 24 h (14 per subject). Timing: wall clock of the simulation call only
 (parameters in memory -> N x 14 troughs), median of repeats; the first, compiling call is timed
 separately in a fresh process with an empty numba cache.
+
+The two-compartment kernel runs the same schedule in the same run: CL/F 20 L/h (CV 40 %),
+V1/F 100 L (CV 60 %), Q/F 50 L/h (CV 40 %), V2/F 800 L (CV 40 %), ka 4.5 /h (CV 80 %),
+tlag 0.4 h; its rows give its time relative to the one-compartment kernel.
 """
 
 from __future__ import annotations
@@ -44,6 +48,27 @@ def workload(n: int) -> dict[str, np.ndarray]:
         "tlag": np.full(n, 0.4),
         "f": np.ones(n),
     }
+
+
+def workload_two_compartment(n: int) -> dict[str, np.ndarray]:
+    """Typical two-compartment values (log-normal, diagonal) for the same schedule."""
+    rng = np.random.default_rng(SEED)
+    return {
+        "cl": lognormal(rng, 20.0, 0.4, n),
+        "v1": lognormal(rng, 100.0, 0.6, n),
+        "q": lognormal(rng, 50.0, 0.4, n),
+        "v2": lognormal(rng, 800.0, 0.4, n),
+        "ka": lognormal(rng, 4.5, 0.8, n),
+        "tlag": np.full(n, 0.4),
+        "f": np.ones(n),
+    }
+
+
+def run_two_compartment(p: dict[str, np.ndarray]) -> np.ndarray:
+    return model.concentrations_two_compartment(
+        p["cl"], p["v1"], p["q"], p["v2"], p["ka"], p["tlag"], p["f"], DOSE_TIMES, DOSE_AMOUNTS,
+        SAMPLE_TIMES,
+    )  # fmt: skip
 
 
 def run_kernel(p: dict[str, np.ndarray]) -> np.ndarray:
@@ -113,12 +138,15 @@ import benchmarks.bench_kernel as b
 t1 = time.perf_counter()
 b.run_kernel(b.workload(10_000))
 t2 = time.perf_counter()
-print(t1 - t0, t2 - t1)
+b.run_two_compartment(b.workload_two_compartment(10_000))
+t3 = time.perf_counter()
+print(t1 - t0, t2 - t1, t3 - t2)
 """
 
 
-def first_call_seconds() -> tuple[float, float]:
-    """(import s, first call incl. compile s) in a fresh process with an empty numba cache."""
+def first_call_seconds() -> tuple[float, float, float]:
+    """(import s, first call incl. compile s, then the two-compartment kernel's first call s)
+    in a fresh process with an empty numba cache."""
     with tempfile.TemporaryDirectory() as cache:
         env = os.environ | {"NUMBA_CACHE_DIR": cache}
         output = subprocess.run(
@@ -128,20 +156,21 @@ def first_call_seconds() -> tuple[float, float]:
             capture_output=True,
             text=True,
         ).stdout
-    imported, first = (float(x) for x in output.split())
-    return imported, first
+    imported, first, first_two = (float(x) for x in output.split())
+    return imported, first, first_two
 
 
 def run(sizes=(10_000, 100_000, 1_000_000), ode_subjects: int = 20) -> list[dict]:
     """Rows: implementation, n, seconds, subjects/s, ns per dose event, speed-up of the kernel."""
-    imported, first = first_call_seconds()
+    imported, first, first_two = first_call_seconds()
     rows = [
         {
             "name": "kernel, first call (compile), n=1e4",
             "n": 10_000,
             "seconds": first,
             "note": f"import pksim {imported:.2f} s",
-        }
+        },
+        {"name": "2-cmt kernel, first call (compile), n=1e4", "n": 10_000, "seconds": first_two},
     ]
     ode_params = {key: value[:ode_subjects] for key, value in workload(ode_subjects).items()}
     ode_seconds = median_seconds(run_solve_ivp, ode_params, 1) / ode_subjects
@@ -171,7 +200,18 @@ def run(sizes=(10_000, 100_000, 1_000_000), ode_subjects: int = 20) -> list[dict
                 "note": f"max rel diff {ode_error:.1e}",
             }
         )
-        for row in rows[-3:]:
+        two = workload_two_compartment(n)
+        run_two_compartment(two)  # warm
+        two_s = median_seconds(run_two_compartment, two, repeats)
+        rows.append(
+            {
+                "name": "pksim 2-cmt kernel (warm)",
+                "n": n,
+                "seconds": two_s,
+                "note": f"{two_s / kernel:.2f}x the 1-cmt kernel's time",
+            }
+        )
+        for row in rows[-4:]:
             row["speedup"] = row["seconds"] / kernel
     for row in rows:
         row["subjects_per_s"] = row["n"] / row["seconds"]

@@ -20,11 +20,17 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from pksim.errors import unknown_name
-from pksim.model import concentrations_general, steady_state_trough
+from pksim.model import (
+    concentrations_general,
+    concentrations_two_compartment,
+    steady_state_trough,
+    steady_state_trough_two_compartment,
+)
 
 __all__ = [
     "ONE_COMPARTMENT_ORAL_LAG",
     "STRUCTURAL_MODELS",
+    "TWO_COMPARTMENT_ORAL_LAG",
     "ModelParameter",
     "SimulateFunction",
     "StructuralModel",
@@ -129,8 +135,33 @@ ONE_COMPARTMENT_ORAL_LAG = StructuralModel(
 )
 """The model of every bundled parameter set (and the default when a set names none)."""
 
+TWO_COMPARTMENT_ORAL_LAG = StructuralModel(
+    name="two-compartment-oral-lag",
+    description=(
+        "Two compartments (central V1, peripheral V2, inter-compartmental clearance Q), "
+        "first-order absorption after a lag time, linear elimination from the central "
+        "compartment; apparent CL/F, V1/F, Q/F, V2/F; per-dose absorption classes and "
+        "bioavailability; piecewise-constant clearance (Q, V1, V2 unchanged). Exact closed-form "
+        "integration between events."
+    ),
+    parameters=(
+        ModelParameter("cl", "L/h", "apparent clearance CL/F"),
+        ModelParameter("v1", "L", "apparent central volume of distribution V1/F"),
+        ModelParameter("q", "L/h", "apparent inter-compartmental clearance Q/F"),
+        ModelParameter("v2", "L", "apparent peripheral volume of distribution V2/F"),
+        ModelParameter("ka", "1/h", "first-order absorption rate constant"),
+        ModelParameter("tlag", "h", "absorption lag time"),
+        ModelParameter("f", "1", "relative bioavailability (1 = reference)"),
+    ),
+    simulate_function=concentrations_two_compartment,
+    steady_state=steady_state_trough_two_compartment,
+    references=("Andrews2019",),
+)
+"""The structure of the published adult tacrolimus population models (e.g. Andrews 2019);
+no bundled parameter set declares it yet."""
+
 STRUCTURAL_MODELS: Mapping[str, StructuralModel] = MappingProxyType(
-    {model.name: model for model in (ONE_COMPARTMENT_ORAL_LAG,)}
+    {model.name: model for model in (ONE_COMPARTMENT_ORAL_LAG, TWO_COMPARTMENT_ORAL_LAG)}
 )
 """Every structural model, by name."""
 
