@@ -11,7 +11,7 @@ coordinates of a result with their units and long names.
 
 A new covariate is one entry here, its data (the population's ``<name>_mean``/``_sd``/``_min``/
 ``_max`` settings for a ``truncated_normal`` draw; a CSV column) and its effect in a parameter
-set: see "How to add a covariate" in docs/notes-cohort.md.
+set: see "How to add a covariate" in docs/ARCHITECTURE.md.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ A parameter set names its structural model (``structural_model`` in its TOML, de
 :meth:`StructuralModel.simulate` with the individual parameters by name, so the engine never
 names a model's function. Adding a model is one :class:`StructuralModel` entry in
 :data:`STRUCTURAL_MODELS`, one numba kernel behind its validated entry point, and one naive
-reference in ``tests/naive.py`` (see docs/notes-model.md).
+reference in ``tests/naive.py`` (see "Where to add a structural model" in docs/ARCHITECTURE.md).
 
 Units: time h, dose mg, volume L, clearance L/h, rate constants 1/h, concentration ng/mL.
 """
