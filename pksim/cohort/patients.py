@@ -20,6 +20,7 @@ import csv
 import io
 import math
 import os
+import re
 import stat
 from collections.abc import Mapping
 from pathlib import Path
@@ -69,6 +70,8 @@ SPECIAL_FILES = (
     (stat.S_ISSOCK, "a socket"),
 )
 """What a path may name instead of a regular file, as a message names it."""
+_COLUMN_NAME = re.compile(r"[A-Za-z0-9_ ./%()-]+")
+"""What a header cell may look like to be quoted back in a message."""
 
 _GIVEN = tuple(c for c in registry.carried() if c.patients is not None)
 
@@ -278,9 +281,10 @@ def _check_header(name: str, header: list[str]) -> None:
 
 
 def _unknown_column(column: str) -> str:
-    """What is wrong with a header name: a short printable one is quoted with a "did you
-    mean"; anything else (not a header: a file that is no patient table) is not quoted."""
-    if column.isprintable() and len(column) <= MAX_QUOTED_CHARS:
+    """What is wrong with a header name: one that looks like a column name (short, letters,
+    digits and ``_ -./%()`` and spaces) is quoted with a "did you mean"; anything else is not
+    quoted (a file that is no patient table, e.g. ``NAME=value`` lines of an environment)."""
+    if len(column) <= MAX_QUOTED_CHARS and _COLUMN_NAME.fullmatch(column):
         return unknown_name("column", column, CSV_COLUMNS)
     kind = "printable " if column.isprintable() else "with control "
     return (

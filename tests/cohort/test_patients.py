@@ -374,3 +374,14 @@ def test_undecodable_and_unreadable_tables_get_a_message(tmp_path):
     (tmp_path / "huge-field.csv").write_text(HEADER + "5" * 200_000 + "\n", encoding="utf-8")
     with pytest.raises(ValueError, match=r"huge-field.csv: line \d+: not a readable CSV table"):
         cohort.read_patients_csv(tmp_path / "huge-field.csv")
+
+
+def test_an_environment_like_first_field_is_never_quoted(tmp_path):
+    """A short, printable first field such as ``HOME=/root`` (an environment file whose first
+    variable holds a comma) is not quoted back either."""
+    (tmp_path / "env.csv").write_bytes(b"HOME=/root,x\0PATH=/bin\0")
+    with pytest.raises(ValueError) as caught:
+        cohort.read_patients_csv(tmp_path / "env.csv")
+    message = str(caught.value)
+    assert "header, column 1: not a column name" in message
+    assert "HOME" not in message and "/root" not in message
