@@ -25,7 +25,7 @@ from pksim.checks import unknown_name_message
 from pksim.engine import DEFAULT_CHUNK_SUBJECTS, MAX_DEFAULT_THREADS
 from pksim.library import food, formulations, parameters, populations
 from pksim.modifiers import interactions
-from pksim.results.output_folder import OutputFolder
+from pksim.results.output_folder import MANIFEST, OutputFolder
 from pksim.results.percentiles import PERCENTILE_METHODS
 from pksim.results.report import SUBGROUPS
 from pksim.results.tables import format_attainment, tidy_summary
@@ -160,7 +160,7 @@ def command_run(args: argparse.Namespace) -> int:
     store_name = None if args.summary_only else ("result.zarr" if args.zarr else "result.nc")
     plots = not (args.summary_only or args.no_plots)
     with OutputFolder(out) as folder:
-        folder.require_space(_needed_bytes(plan, store_name, plots), "the store and plots")
+        folder.require_space(_needed_bytes(plan, store_name, plots))
         store = None if store_name is None else folder.staging / store_name
         progress = ProgressBar()
         try:
@@ -196,10 +196,11 @@ def command_run(args: argparse.Namespace) -> int:
             )
             names += [path.name for path in written]
         folder.publish({"scenario": str(scenario.origin), "n_subjects": n, "seed": seed})
+    listed = f"listed with their checksums in {out / MANIFEST}"
     if store_name is None:
-        print(f"\nwrote {out / 'summary.csv'} (summary only: no result store, no plots)")
+        print(f"\nwrote {out / 'summary.csv'} (summary only: no result store, no plots), {listed}")
     else:
-        print("\nwrote " + ", ".join(str(out / name) for name in names))
+        print("\nwrote " + ", ".join(str(out / name) for name in names) + f"; {listed}")
     return EXIT_OK
 
 

@@ -278,3 +278,52 @@ def _dead_pid() -> int:
     finished = subprocess.Popen(["true"])
     finished.wait()
     return finished.pid
+
+
+def test_without_an_atomic_swap_the_folder_is_still_replaced_whole(tmp_path, monkeypatch):
+    monkeypatch.setattr(files, "exchange", lambda first, second: False)
+    out = tmp_path / "out"
+    for seed in ("1", "2"):
+        assert cli.main([*SMALL, "--no-plots", "--seed", seed, "--out", str(out)]) == 0
+    assert json.loads((out / "pksim-manifest.json").read_text())["run"]["seed"] == 2
+    assert _names(out) == ["pksim-manifest.json", "result.nc", "summary.csv"]
+    assert _names(tmp_path) == ["out"]
+
+
+def test_an_interrupt_between_the_two_renames_publishes_the_new_result(
+    tmp_path, monkeypatch, capsys
+):
+    monkeypatch.setattr(files, "exchange", lambda first, second: False)
+    out = tmp_path / "out"
+    assert cli.main([*SMALL, "--summary-only", "--seed", "1", "--out", str(out)]) == 0
+    rename = os.rename
+
+    def interrupted_after(source, destination):
+        rename(source, destination)
+        if Path(destination).name.endswith(files.PREVIOUS_SUFFIX):  # the previous one parked
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "rename", interrupted_after)
+    assert cli.main([*SMALL, "--summary-only", "--seed", "2", "--out", str(out)]) == 130
+    assert "the new result was published" in capsys.readouterr().err
+    assert json.loads((out / "pksim-manifest.json").read_text())["run"]["seed"] == 2
+    assert _names(tmp_path) == ["out"]
+
+
+def test_a_previous_result_parked_by_a_killed_run_is_put_back(tmp_path, monkeypatch, capsys):
+    """SIGKILL between the two renames leaves the previous result parked and the new one
+    staged; the next run into the folder (here refused: the disk looks full) puts the previous
+    one back and removes the other."""
+    out = tmp_path / "out"
+    assert cli.main([*SMALL, "--summary-only", "--seed", "1", "--out", str(out)]) == 0
+    before = (out / "summary.csv").read_bytes()
+    owner = f"{_dead_pid()}@{files.host_id()}"
+    os.rename(out, tmp_path / f".out.{'a' * 12}.{owner}.old")
+    staged = tmp_path / f".out.pksim-new.{'b' * 12}.{owner}"
+    staged.mkdir()
+    (staged / "summary.csv").write_text("the new result, never published")
+    monkeypatch.setattr(files, "free_bytes", lambda path: 0)
+    assert cli.main([*SMALL, "--summary-only", "--out", str(out)]) == 2
+    assert "not enough free space" in capsys.readouterr().err
+    assert (out / "summary.csv").read_bytes() == before
+    assert _names(tmp_path) == ["out"]

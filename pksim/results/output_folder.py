@@ -79,6 +79,7 @@ class OutputFolder:
             f".{self.path.name}.{STAGING}.{self.token}.{files.owner_tag()}"
         )
         self._parked = files.temporary_path(self.path, files.PREVIOUS_SUFFIX)
+        self._swapping = False
         self._stack = contextlib.ExitStack()
 
     def __enter__(self) -> OutputFolder:
@@ -108,8 +109,8 @@ class OutputFolder:
         traceback: TracebackType | None,
     ) -> None:
         with self._stack:
-            if self.staging.is_dir() and not self.path.exists():
-                self._finish_cut_swap()
+            if self._swapping and self.staging.is_dir() and not self.path.exists():
+                os.rename(self.staging, self.path)  # a swap cut short: the new result is complete
         published = self.published()
         if error is not None and not isinstance(error, Exception):  # an interrupt
             error.add_note(
@@ -120,14 +121,13 @@ class OutputFolder:
         elif isinstance(error, OSError) and not published and _about_output(error, self.path):
             raise ValueError(plain_message(error, self.path)) from error
 
-    def require_space(self, needed: int, what: str) -> None:
+    def require_space(self, needed: int) -> None:
         """Refuse (before any work) when the file system clearly cannot take ``needed`` bytes
-        (``what``: what they are) beside the previous result, which stays until the new one is
-        complete."""
+        beside the previous result, which stays until the new one is complete."""
         free = files.free_bytes(self.staging)
         if free < needed:
             raise ValueError(
-                f"not enough free space for the result in {self.path.parent}: {what} need "
+                f"not enough free space for the result in {self.path.parent}: it needs "
                 f"about {needed / BYTES_PER_MB:,.1f} MB and {free / BYTES_PER_MB:,.1f} MB are "
                 "free (the previous result stays until the new one is complete); nothing was "
                 "simulated: free some space or choose another --out"
@@ -151,10 +151,11 @@ class OutputFolder:
         if self.path.is_dir():  # the folder keeps its permissions
             self.staging.chmod(self.path.stat().st_mode & PERMISSION_BITS)
         files.sync(self.staging, tree=True)
-        if not self.path.exists():
-            os.rename(self.staging, self.path)
-        elif not files.exchange(self.staging, self.path):  # now staging holds the previous one
-            os.rename(self.path, self._parked)
+        self._swapping = True
+        # one atomic step where the system can: then the staging name holds the previous result
+        if not (self.path.exists() and files.exchange(self.staging, self.path)):
+            if self.path.exists():  # two renames: the previous result waits parked between
+                os.rename(self.path, self._parked)
             os.rename(self.staging, self.path)
         files.sync(self.path.parent)
         self._remove_leftovers()
@@ -171,11 +172,6 @@ class OutputFolder:
         previous result parked by a swap in two renames."""
         discard(self.staging, into=self.path)
         discard(self._parked, into=self.path)
-
-    def _finish_cut_swap(self) -> None:
-        """An interrupt cut a swap of two renames: the new result is complete, so it goes in."""
-        if _read_manifest(self.staging).get("publication") == self.token:
-            os.rename(self.staging, self.path)
 
     def _clean_up_after_gone_runs(self) -> None:
         """The hidden folders of runs into this folder that are gone: a previous result parked
@@ -217,9 +213,9 @@ def plain_message(error: OSError, path: Path) -> str:
         )
     if error.errno in (errno.EACCES, errno.EPERM):
         return (
-            f"cannot write in {where} (permission denied): pksim writes the output folder "
-            f"{path} beside it, in {path.parent}, and needs write permission there; "
-            "choose another --out"
+            f"cannot write in {where} (permission denied): pksim prepares the output folder "
+            f"{path.name} in {path.parent} and needs permission to write there; choose another "
+            "--out"
         )
     if error.errno == errno.EROFS:
         return f"{where} is on a read-only file system: choose another --out"

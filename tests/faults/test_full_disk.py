@@ -78,3 +78,16 @@ def test_a_disk_that_fills_up_while_writing(
     (disk / "b").unlink()
     assert contents(out) == references["previous"]
     assert leftovers(out.parent, out) == []
+
+
+def test_the_size_estimate_is_close_to_the_store_and_reserved_space_is_given_back(tmp_path):
+    from pksim.engine import prepare
+    from pksim.engine.run import stored_size
+
+    out = tmp_path / "out"
+    assert cli.main([*run_args(NEW_SEED, out), "--no-plots"]) == 0
+    store = out / "result.nc"
+    size = store.stat().st_size
+    estimate = stored_size(prepare("ln-induction", 60, NEW_SEED))
+    assert 0.8 * size < estimate < 1.5 * size
+    assert store.stat().st_blocks * 512 < size + 2**16  # no block reserved past the end
