@@ -175,16 +175,29 @@ class OutputFolder:
 
     def _clean_up_after_gone_runs(self) -> None:
         """The hidden folders of runs into this folder that are gone: a previous result parked
-        by a swap that died halfway goes back in place, the rest is removed."""
-        files.remove_stale_temporaries(self.path)
-        pattern = re.compile(
+        by a swap that died halfway goes back in place, the rest is removed (what pksim did not
+        write in them is moved into the folder)."""
+        staging = re.compile(
             rf"\.{re.escape(self.path.name)}\.{STAGING}\.[0-9a-f]{{{files.TOKEN_HEX}}}"
             r"\.(?P<owner>\d+@[0-9a-f]{8})"
         )
         for entry in sorted(self.path.parent.iterdir()):
-            match = pattern.fullmatch(entry.name)
-            if match and entry.is_dir() and files.run_is_gone(match["owner"], entry):
+            match = staging.fullmatch(entry.name)
+            temporary = files.parse_temporary(entry.name)
+            parked = (
+                temporary is not None
+                and temporary[0] == self.path.name
+                and entry.name.endswith(files.PREVIOUS_SUFFIX)
+            )
+            if not (match or parked) or not entry.is_dir() or entry.is_symlink():
+                continue
+            if not files.run_is_gone(match["owner"] if match else temporary[1], entry):
+                continue
+            if parked and not self.path.exists():
+                os.rename(entry, self.path)
+            else:
                 discard(entry, into=self.path)
+        files.remove_stale_temporaries(self.path)
 
 
 def discard(folder: Path, *, into: Path) -> None:
