@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench lint clean
+.PHONY: run test faults bench lint clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,6 +18,10 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check pksim tests benchmarks
 	$(BIN)/python -m pytest
+
+# The fault tests alone (signals, concurrent runs, a full disk; part of `make test` too).
+faults: $(STAMP)
+	$(BIN)/python -m pytest tests/faults -v
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks

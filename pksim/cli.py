@@ -1,14 +1,20 @@
 """Command line: ``pksim run | validate | list | describe``.
 
-Exit status 0 on success, 2 on bad input (one paragraph saying what is wrong), 130 when
-interrupted. Output files are written atomically: to a temporary file in the same folder,
-then renamed, so an interrupted run never leaves a half-written result.
+Exit status 0 on success, 2 on bad input (one paragraph saying what is wrong: also a full
+disk, an output folder that cannot be written or that another run is writing), 130 when
+interrupted with Ctrl-C, 128 + the signal's number when stopped by SIGTERM or SIGHUP (which
+are handled like Ctrl-C: the run cleans up and says what the output folder holds).
+
+``pksim run`` publishes its output folder as a whole (:mod:`pksim.results.output_folder`):
+every file is written into a hidden folder beside it and swapped in at the end, so whoever
+looks finds the complete previous result or the complete new one, never a mix.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import signal
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -17,17 +23,39 @@ from pathlib import Path
 from pksim import __version__
 from pksim.checks import unknown_name_message
 from pksim.engine import DEFAULT_CHUNK_SUBJECTS, MAX_DEFAULT_THREADS
-from pksim.files import write_atomically
 from pksim.library import food, formulations, parameters, populations
 from pksim.modifiers import interactions
+from pksim.results.output_folder import MANIFEST, OutputFolder
 from pksim.results.percentiles import PERCENTILE_METHODS
+from pksim.results.report import SUBGROUPS
 from pksim.results.tables import format_attainment, tidy_summary
-from pksim.scenario import DEFAULT_SCENARIO, list_scenarios, load_scenario, scenario_path
+from pksim.scenario import (
+    DEFAULT_SCENARIO,
+    MAX_SUBJECTS,
+    list_scenarios,
+    load_scenario,
+    scenario_path,
+)
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 2, 130
+EXIT_SIGNALLED = 128
+"""Exit status of a process stopped by signal N: EXIT_SIGNALLED + N (the shells' rule)."""
+STOP_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
+"""Signals handled like Ctrl-C: the run stops, cleans up and says so."""
 PROGRESS_AFTER_S = 1.0
 """A progress bar appears once a run has taken this long."""
 DEFAULT_OUT = "pksim-output"
+SUMMARY_BYTES = 2**16
+"""Room (bytes) for summary.csv and the manifest in the free-space check before a run."""
+PLOT_BYTES = 2**19
+"""Room (bytes) for one PNG plot in the free-space check (they are 0.1-0.4 MB)."""
+MAX_PLOTS = 3 + len(SUBGROUPS)
+"""Plots of one run at most: the distribution, one per subgroup, the course, the ribbons."""
+ZARR_COMPRESSION_ALLOWANCE = 4
+"""A Zarr store is compressed: the free-space check assumes it may be this many times smaller
+than its values (refusing only a run that clearly cannot fit)."""
 
 CATALOGUES: dict[str, Callable[[], list[str]]] = {
     "scenarios": list_scenarios,
@@ -37,6 +65,37 @@ CATALOGUES: dict[str, Callable[[], list[str]]] = {
     "food": food.list_conditions,
     "formulations": formulations.list_formulations,
 }
+
+
+class Terminated(BaseException):
+    """The process was asked to stop (SIGTERM, SIGHUP): raised like KeyboardInterrupt, so that
+    everything a run has started is cleaned up on the way out."""
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+@contextlib.contextmanager
+def _stopping_cleanly() -> Iterator[None]:
+    """While the block runs, STOP_SIGNALS raise :class:`Terminated` (once: a second one does
+    not cut the clean-up short). Outside the main thread nothing changes."""
+
+    def stop(signum: int, frame: object) -> None:
+        for number in STOP_SIGNALS:
+            signal.signal(number, signal.SIG_IGN)
+        raise Terminated(signum)
+
+    try:
+        previous = {number: signal.signal(number, stop) for number in STOP_SIGNALS}
+    except ValueError:  # signal handlers belong to the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
 
 class ProgressBar:
@@ -57,8 +116,15 @@ class ProgressBar:
         self.stream.write(f"\rsimulating [{bar}] {done:,}/{total:,} subjects, {elapsed:.1f} s")
         self.shown = True
         if done >= total:
-            self.stream.write("\n")
+            self.end()
         self.stream.flush()
+
+    def end(self) -> None:
+        """End the bar's line (once), so that what is printed next starts on its own line."""
+        if self.shown:
+            self.stream.write("\n")
+            self.stream.flush()
+            self.shown = False
 
 
 @contextlib.contextmanager
@@ -76,11 +142,12 @@ def _dask_client(args: argparse.Namespace) -> Iterator[object]:
 
 
 def command_run(args: argparse.Namespace) -> int:
-    """Simulate once; write the store (unless --summary-only), summary.csv and the plots."""
+    """Simulate once; publish the store (unless --summary-only), summary.csv and the plots."""
     from pksim.engine import prepare
     from pksim.results.plots import write_plots
     from pksim.results.report import run_report
 
+    _check_options(args)
     scenario = load_scenario(
         args.scenario or DEFAULT_SCENARIO, allow_files_outside=args.allow_files_outside
     )
@@ -91,41 +158,82 @@ def command_run(args: argparse.Namespace) -> int:
     )
     n = scenario.subjects if args.n is None else args.n
     seed = scenario.seed if args.seed is None else args.seed
-    prepare(scenario, n, seed)  # bad input fails before a cluster starts
-    store = None if args.summary_only else out / ("result.zarr" if args.zarr else "result.nc")
-    with _dask_client(args) as client:
-        report = run_report(
-            scenario,
-            n,
-            seed,
-            store=store,
-            plots=not (args.summary_only or args.no_plots),
-            percentiles=args.percentiles,
-            chunk_subjects=args.chunk_subjects,
-            threads=args.threads,
-            client=client,
-            progress=ProgressBar(),
-        )
-    print(_header(scenario, n, seed))
-    print(format_attainment(report.tables[0]))
-    print(f"percentiles: {report.tables[0].attrs['percentiles']}")
-    summary = tidy_summary(report.tables)
-    write_atomically(out / "summary.csv", lambda path: summary.to_csv(path, index=False))
-    if store is None:
-        print(f"\nwrote {out / 'summary.csv'} (summary only: no result store, no plots)")
-        return EXIT_OK
-    written = [store, out / "summary.csv"]
-    if not args.no_plots:
-        written += write_plots(
-            out,
-            report.tables,
-            report.attrs,
-            trough_course=report.trough_course,
-            ribbons=report.ribbons,
-            subgroup_titles=report.subgroup_titles,
-        )
-    print("\nwrote " + ", ".join(str(p) for p in written))
+    plan = prepare(scenario, n, seed)  # bad input fails before a cluster starts
+    store_name = None if args.summary_only else ("result.zarr" if args.zarr else "result.nc")
+    plots = not (args.summary_only or args.no_plots)
+    with OutputFolder(out) as folder:
+        folder.require_space(_needed_bytes(plan, store_name, plots))
+        store = None if store_name is None else folder.staging / store_name
+        progress = ProgressBar()
+        try:
+            with _dask_client(args) as client:
+                report = run_report(
+                    scenario,
+                    n,
+                    seed,
+                    store=store,
+                    plots=plots,
+                    percentiles=args.percentiles,
+                    chunk_subjects=args.chunk_subjects,
+                    threads=args.threads,
+                    client=client,
+                    progress=progress,
+                )
+        finally:
+            progress.end()
+        print(_header(scenario, n, seed))
+        print(format_attainment(report.tables[0]))
+        print(f"percentiles: {report.tables[0].attrs['percentiles']}")
+        names = [] if store_name is None else [store_name]
+        tidy_summary(report.tables).to_csv(folder.staging / "summary.csv", index=False)
+        names.append("summary.csv")
+        if plots:
+            written = write_plots(
+                folder.staging,
+                report.tables,
+                report.attrs,
+                trough_course=report.trough_course,
+                ribbons=report.ribbons,
+                subgroup_titles=report.subgroup_titles,
+            )
+            names += [path.name for path in written]
+        folder.publish({"scenario": str(scenario.origin), "n_subjects": n, "seed": seed})
+    listed = f"listed with their checksums in {out / MANIFEST}"
+    if store_name is None:
+        print(f"\nwrote {out / 'summary.csv'} (summary only: no result store, no plots), {listed}")
+    else:
+        print("\nwrote " + ", ".join(str(out / name) for name in names) + f"; {listed}")
     return EXIT_OK
+
+
+def _check_options(args: argparse.Namespace) -> None:
+    """Refuse an -n outside the limits and options that would do nothing together."""
+    if args.n is not None and not 1 <= args.n <= MAX_SUBJECTS:
+        raise ValueError(
+            f"-n {args.n:,}: n_subjects must be a whole number from 1 to {MAX_SUBJECTS:,}"
+        )
+    if args.zarr and args.summary_only:
+        raise ValueError(
+            "--zarr chooses the format of the result store, which --summary-only does not "
+            "write: drop one of them"
+        )
+    if args.threads is not None and (args.dask is not None or args.workers is not None):
+        raise ValueError(
+            "--threads sets how many chunks this process simulates at once; with --dask or "
+            "--workers the chunks run on the Dask workers instead: drop --threads"
+        )
+
+
+def _needed_bytes(plan, store_name: str | None, plots: bool) -> int:
+    """Bytes a run clearly needs: the store (a compressed Zarr store counted at its smallest
+    plausible size), the summary and the plots."""
+    from pksim.engine.run import stored_size
+
+    needed = SUMMARY_BYTES + (MAX_PLOTS * PLOT_BYTES if plots else 0)
+    if store_name is not None:
+        size = stored_size(plan)
+        needed += size // ZARR_COMPRESSION_ALLOWANCE if store_name.endswith(".zarr") else size
+    return needed
 
 
 def _header(scenario, n: int, seed: int) -> str:
@@ -255,14 +363,23 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    try:
-        return args.handler(args)
-    except (ValueError, OSError, ImportError) as error:
-        print(f"pksim {args.command}: {error}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except KeyboardInterrupt:
-        print("\npksim: interrupted; no partial output was written", file=sys.stderr)
-        return EXIT_INTERRUPTED
+    with _stopping_cleanly():
+        try:
+            return args.handler(args)
+        except (ValueError, OSError, ImportError) as error:
+            print(f"pksim {args.command}: {error}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        except KeyboardInterrupt as error:
+            _say_stopped("interrupted", error)
+            return EXIT_INTERRUPTED
+        except Terminated as error:
+            _say_stopped(f"stopped by {error}", error)
+            return EXIT_SIGNALLED + error.signum
+
+
+def _say_stopped(how: str, error: BaseException) -> None:
+    what = "; ".join(getattr(error, "__notes__", [])) or "nothing was written"
+    print(f"\npksim: {how}; {what}", file=sys.stderr)
 
 
 if __name__ == "__main__":

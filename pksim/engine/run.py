@@ -69,6 +69,24 @@ def stored_outputs(plan: Plan) -> Outputs:
     return Outputs(measured=plan.scenario.output.measured)
 
 
+def stored_size(plan: Plan) -> int:
+    """Estimated bytes of the store of ``plan`` (its values uncompressed, as the NetCDF store
+    holds them), from a chunk of one subject."""
+    from pksim.engine import store as stores
+
+    outputs = stored_outputs(plan)
+    sample = dataset_chunk(
+        plan,
+        0,
+        1,
+        days=outputs.days,
+        measured=outputs.measured,
+        coordinates=outputs.coordinates,
+        profiles=outputs.profiles,
+    )
+    return stores.estimated_size(sample, plan.n_subjects)
+
+
 class ChunkReducer(Protocol):
     """Reduces each chunk Dataset of a run to a small partial result, and merges partials.
 
