@@ -232,3 +232,34 @@ def test_toml_writer_round_trips_every_bundled_scenario():
         assert tomllib.loads(to_toml(data)) == data
     tricky = {"t": "\x00\x1b\x7f\n\u202e", "n": [math.inf, -math.inf, 5e-324, 10**30]}
     assert tomllib.loads(to_toml(tricky)) == tricky
+
+
+REFUSED_THROUGH_THE_CLI = 20
+"""Refused mutants of each bundled scenario that are also given to ``pksim run``."""
+
+
+@pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
+def test_a_refused_mutant_writes_nothing_from_the_command_line(path: Path, tmp_path, capsys):
+    """``pksim run`` on a refused file exits 2 with the loader's message and creates nothing:
+    no output folder, no temporary beside it."""
+    from pksim import cli
+
+    checked = 0
+    for index, text in mutants(path, MUTANTS_PER_SCENARIO):
+        try:
+            scenario_from_text(text)
+        except ScenarioError:
+            pass
+        else:
+            continue
+        folder = tmp_path / f"mutant-{index}"
+        folder.mkdir()
+        (folder / "scenario.toml").write_text(text, encoding="utf-8")
+        out = folder / "out"
+        assert cli.main(["run", str(folder / "scenario.toml"), "-n", "3", "--out", str(out)]) == 2
+        assert "problem" in capsys.readouterr().err
+        assert sorted(p.name for p in folder.iterdir()) == ["scenario.toml"]
+        checked += 1
+        if checked == REFUSED_THROUGH_THE_CLI:
+            break
+    assert checked == REFUSED_THROUGH_THE_CLI
