@@ -15,34 +15,8 @@ from pksim.library import parameters as P
 from pksim.model import structural
 from pksim.model.structural import ModelParameter, StructuralModel
 from pksim.scenario import scenario_from_text
-
-MG_PER_L_TO_NG_PER_ML = 1000.0
-
-TYPICAL_60_KG = """
-title = "typical 60 kg *3/*3 patient"
-subjects = 4
-days = 28
-seed = 1
-[population]
-weight_kg_mean_female = 60
-weight_kg_sd_female = 0
-weight_kg_mean_male = 60
-weight_kg_sd_male = 0
-hematocrit_pct_mean = 35
-hematocrit_pct_sd = 0
-cyp3a5_expresser_fraction = 0
-[variability]
-typical_only = true
-[[regimens]]
-name = "3 mg QD"
-daily_dose_mg = 3
-doses_per_day = 1
-[[regimens]]
-name = "1.5 mg BID"
-daily_dose_mg = 3
-doses_per_day = 2
-"""
-"""The default set's typical patient (CL/F 14 L/h, V/F 700 L, F 1), sampled on the hour."""
+from pksim.units import MG_PER_L_TO_NG_PER_ML
+from tests.engine.test_run import TYPICAL_60_KG  # the typical patient, no variability
 
 
 def _bolus(calls):
