@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +26,11 @@ TROUGH = "trough"
 MEASURED = "trough_measured"
 BELOW_LLOQ = "below_lloq"
 DAILY_DOSE = "daily_dose_mg"
+REALISED_DAILY_DOSE = "realised_daily_dose_mg"
+"""(regimen, subject, day) mg/day: the daily dose given each day after changes, holds (0) and
+monitoring decisions (before missed doses); present when a regimen's dose varies over time."""
+DOSE_CHANGES = "dose_changes"
+"""(regimen, subject): monitoring results that changed (or held) the dose; with monitoring."""
 TARGET_LOWER, TARGET_UPPER = "target_lower", "target_upper"
 CONCENTRATION = "concentration"
 TROUGH_DIMS = ("regimen", "subject", "day")
@@ -64,7 +69,9 @@ class ChunkArrays:
     ``trough`` (regimen, subject, day) ng/mL on ``days``; ``measured``/``below_lloq`` the same
     shape, or None when not asked for; ``daily_dose_mg`` (regimen, subject); ``target_lower``
     and ``target_upper`` (subject,) ng/mL; ``coords`` name -> (subject,) array;
-    ``profiles`` (regimen, subject, time) ng/mL or None.
+    ``profiles`` (regimen, subject, time) ng/mL or None; ``realised_daily_dose`` (regimen,
+    subject, day) mg/day and ``dose_changes`` (regimen, subject), or None; ``individual`` the
+    subjects' PK parameters, name -> ((subject,) values, units, long name).
     """
 
     start: int
@@ -78,6 +85,9 @@ class ChunkArrays:
     target_upper: np.ndarray
     coords: dict[str, np.ndarray]
     profiles: np.ndarray | None
+    realised_daily_dose: np.ndarray | None = None
+    dose_changes: np.ndarray | None = None
+    individual: Mapping[str, tuple[np.ndarray, str, str]] = field(default_factory=dict)
 
 
 def chunk_dataset(
@@ -123,6 +133,20 @@ def chunk_dataset(
             target_attrs | {"long_name": "Target upper bound"},
         ),
     }
+    if arrays.realised_daily_dose is not None:
+        variables[REALISED_DAILY_DOSE] = (
+            TROUGH_DIMS,
+            arrays.realised_daily_dose,
+            {"units": units.DAILY_DOSE, "long_name": "Daily dose given (0 on held days)"},
+        )
+    if arrays.dose_changes is not None:
+        variables[DOSE_CHANGES] = (
+            ("regimen", "subject"),
+            arrays.dose_changes,
+            {"units": "1", "long_name": "Monitoring results that changed or held the dose"},
+        )
+    for name, (values, unit, long_name) in arrays.individual.items():
+        variables[name] = ("subject", values, {"units": unit, "long_name": long_name})
     coords: dict[str, Any] = {
         "subject": ("subject", np.arange(arrays.start, arrays.stop), COORDINATE_ATTRS["subject"])
     }

@@ -32,6 +32,7 @@ from pksim.checks import (
 from pksim.cohort.covariates import Covariates
 from pksim.cohort.variability import VariabilitySettings
 from pksim.dosing.absorption import FoodPlan
+from pksim.dosing.phases import run_problems
 from pksim.dosing.regimen import Regimen
 from pksim.errors import Invalid, Problems, ScenarioError, collect, shown, unknown_name
 from pksim.library import parameters, populations
@@ -242,12 +243,13 @@ def scenario_from_mapping(
         variability = _delegate(
             problems, "variability", cohort.load_variability, variability_overrides
         )
-    regimens = _regimens(get_tables(data, "regimens", "", problems), problems)
-    food_plan = FoodPlan.from_mapping(get_table(data, "food", "", problems), "food", problems)
-    comedications = _comedications(get_tables(data, "comedications", "", problems), days, problems)
     target = TargetPlan.from_mapping(
         get_table(data, "target", "", problems), "target", problems, days=days or MAX_DAYS
     )
+    bounds = None if target is None else (target.target.lower, target.target.upper)
+    regimens = _regimens(get_tables(data, "regimens", "", problems), days, bounds, problems)
+    food_plan = FoodPlan.from_mapping(get_table(data, "food", "", problems), "food", problems)
+    comedications = _comedications(get_tables(data, "comedications", "", problems), days, problems)
     output = _output(get_table(data, "output", "", problems), problems)
     if problems:
         raise ScenarioError(origin, problems)
@@ -365,13 +367,21 @@ def _parameters(table: Mapping, problems: Problems):
     return pset, overrides
 
 
-def _regimens(tables: list[Mapping], problems: Problems) -> tuple[Regimen, ...]:
+def _regimens(
+    tables: list[Mapping], days: int | None, bounds: tuple[float, float] | None, problems: Problems
+) -> tuple[Regimen, ...]:
+    """The regimens, with their changes, holds and monitoring checked against the run's
+    ``days`` and the target's ``bounds`` (ng/mL) when those are known."""
     if not tables:
         problems.add("regimens", "at least one [[regimens]] table is required")
-    regimens = [
-        Regimen.from_mapping(table, f"regimens[{index}]", problems)
-        for index, table in enumerate(tables)
-    ]
+    regimens = []
+    for index, table in enumerate(tables):
+        regimen = Regimen.from_mapping(table, f"regimens[{index}]", problems)
+        if regimen is not None and days is not None:
+            found = Problems()
+            run_problems(regimen, days, bounds, found)
+            problems.extend(f"regimens[{index}]", found)
+        regimens.append(regimen)
     names = [table.get("name") for table in tables if isinstance(table.get("name"), str)]
     for name in sorted({n for n in names if names.count(n) > 1}):
         problems.add(

@@ -34,6 +34,7 @@ __all__ = [
     "iov_f_multipliers",
     "load_variability",
     "residual_error",
+    "residual_uniforms",
     "sampling_time_offsets",
     "variability_settings",
 ]
@@ -223,6 +224,7 @@ def residual_error(
     start: int,
     lloq_ng_per_ml: float,
     typical_only: bool = False,
+    uniforms: ArrayLike | None = None,
 ) -> Measurements:
     """Measured concentrations (n, s) from true ones with proportional + additive error.
 
@@ -232,6 +234,8 @@ def residual_error(
     ``residual``). Far above the additive SD this is the usual error model; near zero it keeps
     values positive (and slightly above C on average) instead of clipping them. Values below
     ``lloq_ng_per_ml`` are flagged, never altered. NaN in, NaN out (flag False).
+    ``uniforms`` (n, s) are the stream's draws of these samples when the caller has them
+    (e.g. a monitoring draw of day d: column d - 1 of :func:`residual_uniforms`).
     """
     conc = np.asarray(true_conc, dtype=np.float64)
     if conc.ndim != 2:
@@ -245,7 +249,11 @@ def residual_error(
     if typical_only or not np.any(sd > 0):
         measured = conc.copy()
     else:
-        u = rng.uniform_columns(seed, "residual", start, start + conc.shape[0], conc.shape[1])
+        u = (
+            residual_uniforms(seed, start, start + conc.shape[0], conc.shape[1])
+            if uniforms is None
+            else np.asarray(uniforms, dtype=np.float64)
+        )
         zero = ~(sd > 0)  # no error (C = 0 without additive error), or NaN
         sd[zero] = 1.0
         # p = Phi(-C/SD) + u (1 - Phi(-C/SD)): a uniform quantile of N(0, 1) truncated at -C/SD.
@@ -262,6 +270,12 @@ def residual_error(
         np.maximum(measured, 0.0, out=measured)
         measured[zero] = conc[zero]
     return Measurements(measured=measured, below_lloq=measured < lloq_ng_per_ml)
+
+
+def residual_uniforms(seed: int, start: int, stop: int, n_samples: int) -> NDArray[np.float64]:
+    """The residual stream's uniforms of subjects [start, stop): (stop - start, n_samples),
+    column j for the trough of day j + 1."""
+    return rng.uniform_columns(seed, "residual", start, stop, n_samples)
 
 
 def sampling_time_offsets(

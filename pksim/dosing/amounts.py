@@ -16,7 +16,13 @@ from pksim.dosing.regimen import Regimen
 from pksim.dosing.rounding import round_daily_dose
 from pksim.library import formulations
 
-__all__ = ["base_daily_dose", "intended_daily_dose", "rounding_strengths", "subject_weights"]
+__all__ = [
+    "base_daily_dose",
+    "ceiling",
+    "intended_daily_dose",
+    "rounding_strengths",
+    "subject_weights",
+]
 
 
 def subject_weights(weight_kg: ArrayLike) -> NDArray[np.float64]:
@@ -48,7 +54,9 @@ def base_daily_dose(regimen: Regimen, weight_kg: ArrayLike) -> NDArray[np.float6
     return np.where(np.isnan(fixed[index]), per_kg[index] * w, fixed[index])
 
 
-def _ceiling(regimen: Regimen, w: NDArray[np.float64]) -> NDArray[np.float64]:
+def ceiling(regimen: Regimen, w: NDArray[np.float64]) -> NDArray[np.float64]:
+    """The most each subject may get (mg/day): ``max_daily_dose_mg`` and
+    ``max_mg_per_kg_per_day`` x weight (kg); inf without ceilings."""
     cap = np.full(w.shape, np.inf)
     if regimen.max_daily_dose_mg is not None:
         cap = np.minimum(cap, regimen.max_daily_dose_mg)
@@ -69,7 +77,7 @@ def rounding_strengths(regimen: Regimen) -> tuple[float, ...] | None:
 def intended_daily_dose(regimen: Regimen, weight_kg: ArrayLike) -> NDArray[np.float64]:
     """Daily dose (mg/day) per subject after bands, ceilings and rounding."""
     w = subject_weights(weight_kg)
-    cap = _ceiling(regimen, w)
+    cap = ceiling(regimen, w)
     dose = np.minimum(base_daily_dose(regimen, w), cap)
     strengths = rounding_strengths(regimen)
     return dose if strengths is None else round_daily_dose(dose, strengths, cap)

@@ -1,10 +1,11 @@
 """Dose events: per-subject dose times and amounts of a regimen, with adherence.
 
-Dose times: day d (1..days) has doses at ``24 (d - 1) + offset_j`` h, where ``offset_j`` is the
-clock time of dose j minus that of the first dose of the day (wrapping past midnight), so the
-trough at t = 24 d h is just before the first dose of day d + 1. Amounts: the subject's daily
-dose (:mod:`pksim.dosing.amounts`) split into the doses of the day
-(:func:`pksim.dosing.rounding.split_daily_dose`). Everything is arrays over subjects.
+Dose times and the daily dose in force over the days come from the regimen's schedule
+(:mod:`pksim.dosing.schedule`): day d (1..days) has the doses of its phase at
+``24 (d - 1) + offset_j`` h, so the trough at t = 24 d h is just before the first dose of day
+d + 1. Amounts: the subject's daily dose (:mod:`pksim.dosing.amounts`) split into the doses of
+the day (:func:`pksim.dosing.rounding.split_daily_dose`), 0 mg on held days. Everything is
+arrays over subjects.
 
 Adherence (drawn from stream ``"adherence"``: one 64-bit word per subject, day and dose slot
 of the day, for :data:`~pksim.dosing.regimen.MAX_DOSES_PER_DAY` slots, so subject i's behaviour
@@ -25,6 +26,7 @@ from pksim import rng
 from pksim.dosing.amounts import intended_daily_dose, rounding_strengths, subject_weights
 from pksim.dosing.regimen import MAX_DOSES_PER_DAY, Regimen
 from pksim.dosing.rounding import split_daily_dose
+from pksim.dosing.schedule import Schedule, dose_amounts, planned_daily_doses, schedule
 from pksim.units import HOURS_PER_DAY
 
 __all__ = ["DoseEvents", "dose_events", "scheduled_dose_times"]
@@ -39,9 +41,10 @@ class DoseEvents:
 
     ``times`` (n, m) h from the first dose (NaN: missed); ``amounts`` (n, m) mg (0 when
     missed); ``clock_h`` (n, m) actual clock time of day of each dose in [0, 24) h (NaN when
-    missed); ``daily_dose_mg`` (n,) intended daily dose; ``day`` (m,) day 1..days of each slot;
-    ``slot`` (m,) index of the dose within its day (0 = first dose of the day). Arrays are
-    read-only.
+    missed); ``daily_dose_mg`` (n,) intended daily dose on day 1; ``day`` (m,) day 1..days of
+    each slot; ``slot`` (m,) index of the dose within its day (0 = first dose of the day);
+    ``in_force`` (n, days) the daily dose in force (mg/day) when the regimen varies over time,
+    else None; ``schedule`` the regimen's dose slots. Arrays are read-only.
     """
 
     times: NDArray[np.float64]
@@ -50,33 +53,13 @@ class DoseEvents:
     daily_dose_mg: NDArray[np.float64]
     day: NDArray[np.int64]
     slot: NDArray[np.int64]
-
-
-@dataclass(frozen=True, slots=True)
-class _Schedule:
-    """The scheduled (on time) doses of ``days`` days: ``clock`` (k,) clock time of each dose of
-    the day (h), ``day`` and ``slot`` (m,), ``times`` (m,) h from the first dose."""
-
-    clock: NDArray[np.float64]
-    day: NDArray[np.int64]
-    slot: NDArray[np.int64]
-    times: NDArray[np.float64]
-
-
-def _schedule(regimen: Regimen, days: int) -> _Schedule:
-    if isinstance(days, bool) or not isinstance(days, int | np.integer) or days < 1:
-        raise ValueError(f"days must be a whole number >= 1, got {days!r}")
-    k = int(regimen.doses_per_day)
-    clock = np.array(regimen.dose_clock_h)
-    offsets = (clock - clock[0]) % HOURS_PER_DAY
-    day = np.repeat(np.arange(1, days + 1, dtype=np.int64), k)
-    slot = np.tile(np.arange(k, dtype=np.int64), days)
-    return _Schedule(clock, day, slot, HOURS_PER_DAY * (day - 1) + offsets[slot])
+    in_force: NDArray[np.float64] | None
+    schedule: Schedule
 
 
 def scheduled_dose_times(regimen: Regimen, days: int) -> NDArray[np.float64]:
     """Times (h) of the regimen's doses over ``days`` days, all taken on time (m,)."""
-    return _schedule(regimen, days).times
+    return schedule(regimen, days).times
 
 
 def _adherence_bits(days: int) -> rng.Sampler:
@@ -99,22 +82,29 @@ def dose_events(
     ``weight_kg`` (n,) kg. Adherence draws come from stream ``"adherence"`` and depend only on
     (seed, subject index, days), so results do not depend on chunking or on the regimen.
     """
-    schedule = _schedule(regimen, days)
+    plan = schedule(regimen, days)
     if isinstance(start, bool) or not isinstance(start, int | np.integer) or start < 0:
         raise ValueError(f"start must be a subject index >= 0, got {start!r}")
     w = subject_weights(weight_kg)
-    n, k = w.size, int(regimen.doses_per_day)
+    n, m = w.size, plan.day.size
     daily = intended_daily_dose(regimen, w)
-    per_dose = split_daily_dose(daily, k, rounding_strengths(regimen))
+    in_force = None
+    if regimen.varies_over_time:
+        in_force = planned_daily_doses(regimen, plan, w)
+        amounts = np.empty((n, m))
+        strengths = [rounding_strengths(phase.regimen) for phase in plan.phases]
+        dose_amounts(plan, in_force, plan.held[np.newaxis, :], strengths, amounts)
+    else:
+        per_dose = split_daily_dose(daily, int(regimen.doses_per_day), rounding_strengths(regimen))
+        amounts = np.tile(per_dose, (1, days))
 
-    day, slot = schedule.day, schedule.slot
-    times = np.broadcast_to(schedule.times, (n, days * k))
-    clock_h = np.broadcast_to(schedule.clock[slot], (n, days * k))
-    amounts = np.tile(per_dose, (1, days))
+    day, slot = plan.day, plan.slot
+    times = np.broadcast_to(plan.times, (n, m))
+    clock_h = np.broadcast_to(plan.clock, (n, m))
 
     if regimen.missed_dose_probability > 0 or regimen.late_dose_max_h > 0:
         bits = rng.draw(seed, "adherence", int(start), int(start) + n, _adherence_bits(days))
-        bits = bits[:, :, :k].reshape(n, days * k)
+        bits = bits[:, day - 1, slot]
         p_late = regimen.late_dose_probability
         if regimen.late_dose_max_h > 0 and p_late > 0:
             word = ADHERENCE_WORD
@@ -133,6 +123,7 @@ def dose_events(
     times = np.array(times, dtype=np.float64, order="C")  # rows contiguous, as the kernel reads
     clock_h = np.array(clock_h, dtype=np.float64, order="C")
     arrays = (times, amounts, clock_h, daily, day, slot)
-    for array in arrays:
-        array.flags.writeable = False
-    return DoseEvents(*arrays)
+    for array in (*arrays, in_force):
+        if array is not None:
+            array.flags.writeable = False
+    return DoseEvents(*arrays, in_force=in_force, schedule=plan)

@@ -19,6 +19,11 @@ its key, and a Regimen that exists is valid. Units: dose mg, weight kg, clock ti
   and the result's ``regimen`` coordinate).
 - **Formulation**: a product name or alias (:mod:`pksim.library.formulations`), stored as the
   canonical name; it must allow the doses per day.
+- **Over time** (:mod:`pksim.dosing.over_time`, :mod:`pksim.dosing.tdm`): ``changes`` from a
+  day on (a new dose, a ``dose_factor``, a formulation or schedule switch), ``holds`` (no doses
+  over a span of days) and a monitoring plan ``tdm``. They make the regimen's :attr:`phases`:
+  the regimen in force from each change day, each itself a valid Regimen. A change keeps the
+  first dose of the day at the same clock time (the trough is drawn just before it).
 - **Adherence**: each dose is missed with probability ``missed_dose_probability``; a dose taken
   is late with probability ``late_dose_probability`` (default 1) by a delay uniform on
   [0, ``late_dose_max_h``) h, shorter than the shortest interval between doses so that doses
@@ -27,14 +32,13 @@ its key, and a Regimen that exists is valid. Units: dose mg, weight kg, clock ti
 
 from __future__ import annotations
 
-import datetime
 import itertools
-import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from pksim.checks import text_problem
+from pksim.dosing.clock import clock_hours, format_clock
 from pksim.dosing.dose_spec import (
     DOSE_LIMITS,
     MAX_DAILY_DOSE_MG,
@@ -44,7 +48,10 @@ from pksim.dosing.dose_spec import (
     check_bands,
     check_dose,
 )
+from pksim.dosing.over_time import DoseChange, Hold, changes_from_tables, holds_from_tables
+from pksim.dosing.phases import Phase, build_phases
 from pksim.dosing.rounding import DOSE_RESOLUTION_MG, can_make, whole_micrograms
+from pksim.dosing.tdm import TdmPlan
 from pksim.errors import Invalid, Problems, collect, moved_names, shown, unknown_name
 from pksim.library import formulations
 from pksim.library.cited import finite_float
@@ -57,6 +64,7 @@ __all__ = [
     "MAX_DOSES_PER_DAY",
     "MAX_MG_PER_KG_PER_DAY",
     "MAX_NAME_CHARS",
+    "Phase",
     "Regimen",
     "WeightBand",
     "clock_hours",
@@ -75,8 +83,6 @@ DEFAULT_FORMULATION = "prograf"
 MAX_NAME_CHARS = 100
 """Longest regimen name (characters): it labels table rows, plot legends and the result's
 ``regimen`` coordinate."""
-
-_CLOCK = re.compile(r"^(\d{1,2}):(\d{2})$")
 
 _NUMBER_UNITS = {
     "daily_dose_mg": "mg/day",
@@ -115,6 +121,10 @@ class Regimen:
     missed_dose_probability: float = 0.0
     late_dose_max_h: float = 0.0
     late_dose_probability: float = 1.0
+    changes: tuple[DoseChange, ...] = ()
+    holds: tuple[Hold, ...] = ()
+    tdm: TdmPlan | None = None
+    phases: tuple[Phase, ...] = field(default=(), init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         problems = Problems()
@@ -124,6 +134,18 @@ class Regimen:
             raise Invalid(label, problems)
         for name, value in resolved.items():
             object.__setattr__(self, name, value)
+        if self.changes or self.holds or self.tdm is not None:
+            found = Problems()
+            object.__setattr__(self, "phases", build_phases(self, found))
+            if found:
+                raise Invalid(f"regimen {shown(self.name)}", found)
+        else:
+            object.__setattr__(self, "phases", (Phase(1, self, "set", 1.0),))
+
+    @property
+    def varies_over_time(self) -> bool:
+        """Whether the dose or schedule may change during the run (changes, holds or TDM)."""
+        return bool(self.changes or self.holds or self.tdm is not None)
 
     @property
     def dose_clock_h(self) -> tuple[float, ...]:
@@ -138,7 +160,7 @@ class Regimen:
             problems.add(where, f"must be a table of regimen settings, got {shown(mapping)}")
             return None
         found = Problems()
-        keys = [field.name for field in fields(cls)]
+        keys = [f.name for f in fields(cls) if f.init]
         for key in mapping:
             if key not in keys:
                 found.add(str(key), unknown_name("regimen key", key, keys))
@@ -146,6 +168,14 @@ class Regimen:
         given.setdefault("name", None)
         if "weight_bands" in given:
             given["weight_bands"] = bands_from_tables(given["weight_bands"], found)
+        if "changes" in given:
+            given["changes"] = changes_from_tables(given["changes"], found)
+        if "holds" in given:
+            given["holds"] = holds_from_tables(given["holds"], found)
+        if "tdm" in given:
+            given["tdm"] = TdmPlan.from_mapping(given["tdm"], "tdm", found)
+        if found:  # phases from a partly read list would name the wrong changes[i]
+            given.update(changes=(), holds=(), tdm=None)
         regimen = collect(found, "", cls, **given)
         problems.extend(where, found)
         return None if found else regimen
@@ -340,26 +370,6 @@ def _check_adherence(
 def _shortest_interval(offsets: Sequence[float]) -> float:
     gaps = [b - a for a, b in itertools.pairwise(offsets)]
     return min([*gaps, HOURS_PER_DAY - offsets[-1]])
-
-
-def clock_hours(value: Any) -> float | None:
-    """A clock time "HH:MM" (00:00 to 23:59, or a TOML local time on the minute) as hours after
-    midnight; None if it is not one. Clock times are kept to the minute: two times within the
-    same minute (08:00:10 and 08:00:20) would be one time once written as "HH:MM"."""
-    if isinstance(value, datetime.time):
-        if value.second or value.microsecond:
-            return None
-        return value.hour + value.minute / 60
-    match = _CLOCK.match(value) if isinstance(value, str) else None
-    if match is None or int(match[1]) > 23 or int(match[2]) > 59:
-        return None
-    return int(match[1]) + int(match[2]) / 60
-
-
-def format_clock(hours: float) -> str:
-    """Hours after midnight as a clock time "HH:MM" (to the minute)."""
-    minutes = round(hours * 60)
-    return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
 __getattr__ = moved_names(

@@ -22,8 +22,8 @@ from pksim.cohort.covariates import Covariates
 from pksim.contract import ChunkArrays
 from pksim.dosing.absorption import absorption_arrays, draw_dose_conditions
 from pksim.dosing.events import dose_events
-from pksim.dosing.regimen import Regimen
 from pksim.engine.plan import Plan, weight_band_labels
+from pksim.engine.titration import titrate
 from pksim.library import covariates as registry
 from pksim.library import food, targets
 from pksim.model import structural
@@ -115,12 +115,39 @@ def simulate_arrays(
         axis=1,
     )
 
+    renal_flags = renal.renal_impairment(cov)
+    target = scenario.target
+    lower, upper = targets.subject_target_bounds(
+        target.target, renal_flags if target.renal_ceiling else np.zeros_like(renal_flags)
+    )
+    over_time = any(regimen.varies_over_time for regimen in scenario.regimens)
+    monitored = any(regimen.tdm is not None for regimen in scenario.regimens)
+    residual_u = None
+    if not typical_only and (measured or monitored):
+        residual_u = variability.residual_uniforms(seed, start, stop, scenario.days)
+
+    def measure(true: np.ndarray, first_day: int) -> variability.Measurements:
+        """Assay results of true troughs (n, s) drawn on days first_day, first_day + 1, ..."""
+        return variability.residual_error(
+            pset,
+            true,
+            seed=seed,
+            start=start,
+            lloq_ng_per_ml=settings.lloq_ng_per_ml,
+            typical_only=typical_only,
+            uniforms=None
+            if residual_u is None
+            else residual_u[:, first_day - 1 : first_day - 1 + true.shape[1]],
+        )
+
     troughs, measured_values, below, daily, profile_values = [], [], [], [], []
+    realised, changes = [], []
     for regimen, events, (times, amounts), iov in zip(
         scenario.regimens, all_events, doses, all_iov, strict=True
     ):
-        conditions = _food_conditions(scenario, regimen, events, seed, start, stop)
-        absorption = absorption_arrays(pk.ka, conditions, regimen.formulation)
+        conditions = _food_conditions(scenario, events, seed, start, stop)
+        formulation = [events.schedule.phases[p].regimen.formulation for p in events.schedule.phase]
+        absorption = absorption_arrays(pk.ka, conditions, formulation)
         dose_f = absorption.dose_f * iov
         if taper is not None:
             dose_f = dose_f * prednisone.prednisone_f_multipliers(
@@ -138,30 +165,43 @@ def simulate_arrays(
             cl_multipliers=cl_multipliers,
         )
         individual = {"cl": cl, "v": pk.v, "ka": absorption.ka, "tlag": pk.tlag, "f": pk.f}
+        given, changed = None, np.zeros(stop - start, dtype=np.int64)
+        if regimen.tdm is not None:  # doses per subject: each row its own dose list
+            times = np.ascontiguousarray(np.broadcast_to(times, (stop - start, times.shape[1])))
+            titration = titrate(
+                regimen.tdm,
+                spec,
+                individual,
+                events,
+                times,
+                arguments,
+                sample_times,
+                measure=measure,
+                lloq_ng_per_ml=settings.lloq_ng_per_ml,
+                target_bounds=(lower, upper),
+                weight_kg=np.asarray(cov.weight_kg, dtype=np.float64),
+            )
+            amounts, given = titration.amounts, titration.realised_daily_dose
+            changed = titration.changes
+        elif regimen.varies_over_time:
+            given = np.where(events.schedule.held, 0.0, events.in_force)
         true = spec.simulate(individual, times, amounts, sample_times[:, sampled], **arguments)
         if measured:
-            observed = variability.residual_error(
-                pset,
-                true,
-                seed=seed,
-                start=start,
-                lloq_ng_per_ml=settings.lloq_ng_per_ml,
-                typical_only=typical_only,
-            )
+            observed = measure(true, sampled.start + 1)
             measured_values.append(observed.measured[:, kept])
             below.append(observed.below_lloq[:, kept])
         troughs.append(true[:, kept])
         daily.append(events.daily_dose_mg)
+        changes.append(changed)
+        if over_time:
+            if given is None:
+                given = np.repeat(events.daily_dose_mg[:, np.newaxis], scenario.days, axis=1)
+            realised.append(given[:, first - 1 : last])
         if with_profiles:
             profile_values.append(
                 spec.simulate(individual, times, amounts, plan.profile_times, **arguments)
             )
 
-    renal_flags = renal.renal_impairment(cov)
-    target = scenario.target
-    lower, upper = targets.subject_target_bounds(
-        target.target, renal_flags if target.renal_ceiling else np.zeros_like(renal_flags)
-    )
     names = contract.SUBJECT_COORDINATES if coordinates is None else coordinates
     derived = {"cyp3a5_expresser": expresser, "renal_impairment": renal_flags, "combo": combo}
     coords = {name: _subject_coordinate(name, plan, cov, derived) for name in names}
@@ -179,6 +219,9 @@ def simulate_arrays(
         target_upper=upper,
         coords=coords,
         profiles=np.stack(profile_values) if with_profiles else None,
+        realised_daily_dose=np.stack(realised) if over_time else None,
+        dose_changes=np.stack(changes) if monitored else None,
+        individual=_individual_outputs(spec, pk, cl),
     )
 
 
@@ -191,13 +234,16 @@ def _covariates(scenario: Scenario, seed: int, start: int, stop: int) -> Covaria
     return sampling.sample_covariates(scenario.population, seed=seed, start=start, stop=stop)
 
 
-def _food_conditions(scenario: Scenario, regimen: Regimen, events, seed, start, stop):
+def _food_conditions(scenario: Scenario, events, seed, start, stop):
     """Condition code of every dose, (n|1, m)."""
     plan = scenario.food
     if plan.meals:
-        clock = [int(c[:2]) + int(c[3:]) / 60.0 for c in regimen.dose_clock_times]
-        per_slot = food.conditions_from_schedule(clock, plan.meals)
-        planned = [per_slot[slot] for slot in events.slot]
+        schedule = events.schedule
+        per_slot = [
+            food.conditions_from_schedule(list(phase.regimen.dose_clock_h), plan.meals)
+            for phase in schedule.phases
+        ]
+        planned = [per_slot[p][j] for p, j in zip(schedule.phase, schedule.slot, strict=True)]
     else:
         planned = [plan.condition] * events.slot.size
     return draw_dose_conditions(
@@ -257,3 +303,15 @@ def _subject_coordinate(
         return np.asarray(cov.patient_id, dtype=plan.label_dtypes[name])
     valid = [*contract.SUBJECT_COORDINATES, contract.PATIENT_ID]
     raise ValueError(f"unknown subject coordinate {name!r}; valid: {valid}")
+
+
+def _individual_outputs(spec, pk, cl: np.ndarray) -> dict[str, tuple[np.ndarray, str, str]]:
+    """The subjects' PK parameters as reported: the model's parameters with their units; CL/F
+    after liver function and before co-medication, ka for immediate release fasting (food
+    and formulation scale it per dose), F before per-dose food, formulation and IOV."""
+    values = {"cl": cl, "v": pk.v, "ka": pk.ka, "tlag": pk.tlag, "f": pk.f}
+    return {
+        p.name: (np.asarray(values[p.name], dtype=np.float64), p.units, p.long_name)
+        for p in spec.parameters
+        if p.name in values
+    }

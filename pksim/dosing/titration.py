@@ -1,0 +1,116 @@
+"""Monitoring rules on arrays: from one measured trough per subject to the next daily dose.
+
+Pure functions of (n,) arrays, used by the engine's titration loop
+(:mod:`pksim.engine.titration`) once per draw of a :class:`~pksim.dosing.tdm.TdmPlan`:
+:func:`decide` applies the plan's rule; :func:`apply_decision` writes the decided dose into the
+daily dose in force from the day it takes effect until the next change that sets a dose anew,
+each later phase of that span scaling or keeping it and re-rounding it for its product, and
+marks the held days. Units: ng/mL, mg/day, kg, days.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from pksim.dosing.rounding import DOSE_RESOLUTION_MG
+from pksim.dosing.schedule import Schedule, cap_and_round, give_strengths
+from pksim.dosing.tdm import TdmPlan
+from pksim.library import formulations
+
+__all__ = ["Decision", "apply_decision", "decide"]
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What one result decides per subject: the daily dose asked for (mg/day, before the
+    product's ceilings and rounding), days to hold first, and an extra ceiling (mg/day, inf
+    when none) the rule imposes."""
+
+    daily_mg: NDArray[np.float64]
+    hold_days: NDArray[np.int64]
+    cap_mg: NDArray[np.float64]
+
+
+def decide(
+    plan: TdmPlan,
+    *,
+    day: int,
+    measured: NDArray[np.float64],
+    below_lloq: NDArray[np.bool_],
+    lloq_ng_per_ml: float,
+    in_force: NDArray[np.float64],
+    lower: NDArray[np.float64],
+    upper: NDArray[np.float64],
+    weight_kg: NDArray[np.float64],
+    formulation: str,
+) -> Decision:
+    """The rule's decision on the troughs measured at the end of ``day`` (ng/mL, (n,)), for
+    subjects on ``in_force`` mg/day with target bounds ``lower``/``upper`` (ng/mL)."""
+    n = measured.size
+    no_hold = np.zeros(n, dtype=np.int64)
+    no_cap = np.full(n, np.inf)
+    if plan.rule == "proportional":
+        value = np.where(below_lloq, lloq_ng_per_ml, measured)
+        aim = (lower + upper) / 2 if plan.aim_ng_per_ml is None else plan.aim_ng_per_ml
+        with np.errstate(divide="ignore"):
+            ratio = np.divide(aim, value)  # a 0 result asks for the largest step
+        ratio = np.clip(ratio, 1 / plan.max_fold_change, plan.max_fold_change)
+        return Decision(in_force * ratio, no_hold, no_cap)
+    if plan.rule == "steps":
+        value = np.where(below_lloq, 0.0, measured)
+        edges = np.array([band.from_ng_per_ml for band in plan.steps])
+        band = np.searchsorted(edges, value, side="right") - 1
+        change = np.array([b.change_mg_per_day for b in plan.steps])[band]
+        hold = np.array([b.hold_days for b in plan.steps], dtype=np.int64)[band]
+        # A step never stops the drug: at least the smallest amount that can be given.
+        return Decision(np.maximum(in_force + change, DOSE_RESOLUTION_MG), hold, no_cap)
+    # consensus escalation
+    if day < plan.from_day:
+        return Decision(in_force.copy(), no_hold, no_cap)
+    step = plan.step_mg_per_day
+    if step is None:
+        step = min(formulations.capsule_strengths(formulation))
+    cap = np.maximum(plan.max_mg_per_kg_per_day * weight_kg, in_force)
+    low = below_lloq | (measured < lower)
+    high = ~below_lloq & (measured > upper)
+    dose = np.where(low, np.minimum(in_force + step, cap), in_force)
+    dose = np.where(high, np.maximum(in_force - step, DOSE_RESOLUTION_MG), dose)
+    return Decision(dose, no_hold, cap)
+
+
+def apply_decision(
+    schedule: Schedule,
+    decision: Decision,
+    effective_day: int,
+    in_force: NDArray[np.float64],
+    held: NDArray[np.bool_],
+    weight_kg: NDArray[np.float64],
+) -> int:
+    """Write ``decision`` into ``in_force`` (n, days) and ``held`` (n, days) from the first
+    dose of ``effective_day``; return the last day (inclusive) it sets, the day before the next
+    change that sets a dose anew (or the last day)."""
+    phases, first = schedule.phases, int(schedule.phase_of_day[effective_day - 1])
+    last = schedule.days
+    for index in range(first + 1, len(phases)):
+        if phases[index].dose == "set":
+            last = phases[index].first_day - 1
+            break
+    value = decision.daily_mg
+    for index in range(first, int(schedule.phase_of_day[last - 1]) + 1):
+        phase = phases[index]
+        if index > first and phase.dose == "scale":
+            value = value * phase.factor
+        dose = cap_and_round(
+            phase, value, weight_kg, strengths=give_strengths(phase), cap_mg=decision.cap_mg
+        )
+        days = np.flatnonzero(schedule.phase_of_day == index)
+        days = days[(days >= effective_day - 1) & (days <= last - 1)]
+        in_force[:, days] = dose[:, np.newaxis]
+    if np.any(decision.hold_days):
+        day_index = np.arange(schedule.days)
+        start = effective_day - 1
+        held |= (day_index >= start) & (day_index < start + decision.hold_days[:, np.newaxis])
+    return last
