@@ -13,10 +13,10 @@ rounding, else its capsule strengths):
 - ``steps``: a user table of contiguous trough bands, each with a change in mg/day and
   optionally days to hold first (``{ from_ng_per_ml = 15, change_mg_per_day = -1,
   hold_days = 1 }``). A result below the LLOQ falls in the first band.
-- ``consensus-escalation``: the LN consensus (DOMAIN.md): from ``from_day`` (default day 57,
-  after two months), a trough below the target's lower bound raises the dose by
-  ``step_mg_per_day`` up to ``max_mg_per_kg_per_day`` (0.1 mg/kg/day); above the upper bound
-  lowers it by the same step; before ``from_day`` the dose is kept.
+- ``consensus-escalation``: the LN consensus (DOMAIN.md): for doses from ``from_day`` on
+  (default day 57, after two months), a trough below the target's lower bound raises the dose
+  by ``step_mg_per_day`` up to ``max_mg_per_kg_per_day`` (0.1 mg/kg/day), one above the upper
+  bound lowers it by the same step; a result acted on before ``from_day`` keeps the dose.
 
 Units: days are run days, concentrations ng/mL, doses mg/day.
 """

@@ -37,7 +37,7 @@ class Decision:
 def decide(
     plan: TdmPlan,
     *,
-    day: int,
+    effective_day: int,
     measured: NDArray[np.float64],
     below_lloq: NDArray[np.bool_],
     lloq_ng_per_ml: float,
@@ -47,8 +47,9 @@ def decide(
     weight_kg: NDArray[np.float64],
     formulation: str,
 ) -> Decision:
-    """The rule's decision on the troughs measured at the end of ``day`` (ng/mL, (n,)), for
-    subjects on ``in_force`` mg/day with target bounds ``lower``/``upper`` (ng/mL)."""
+    """The rule's decision on measured troughs (ng/mL, (n,)) whose result doses from
+    ``effective_day``, for subjects on ``in_force`` mg/day with target bounds
+    ``lower``/``upper`` (ng/mL)."""
     n = measured.size
     no_hold = np.zeros(n, dtype=np.int64)
     no_cap = np.full(n, np.inf)
@@ -68,7 +69,7 @@ def decide(
         # A step never stops the drug: at least the smallest amount that can be given.
         return Decision(np.maximum(in_force + change, DOSE_RESOLUTION_MG), hold, no_cap)
     # consensus escalation
-    if day < plan.from_day:
+    if effective_day < plan.from_day:
         return Decision(in_force.copy(), no_hold, no_cap)
     step = plan.step_mg_per_day
     if step is None:

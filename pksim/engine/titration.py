@@ -100,7 +100,7 @@ def titrate(
         before = in_force[:, day - 1].copy()
         decision = decide(
             plan,
-            day=day,
+            effective_day=first_effective,
             measured=measured[:, k],
             below_lloq=result.below_lloq[:, 0],
             lloq_ng_per_ml=lloq_ng_per_ml,
