@@ -7,8 +7,8 @@ import pytest
 from pksim.dosing.events import dose_events
 from pksim.dosing.rounding import split_daily_dose
 from pksim.dosing.schedule import schedule
-from pksim.scenario import scenario_from_text
 from pksim.errors import ScenarioError
+from pksim.scenario import scenario_from_text
 from tests.dosing.regimens import load, problems_of
 
 ISSUE_EXAMPLE = dict(
