@@ -76,7 +76,7 @@ def test_realised_doses_reproduce_troughs_through_the_public_model(proportional)
     ds = proportional.sel(regimen="proportional")
     days = ds.day.values
     doses = ds.realised_daily_dose_mg.values
-    troughs = pksim.model.concentrations_general(
+    troughs = pksim.model.concentrations(
         ds.cl.values, ds.v.values, ds.ka.values, ds.tlag.values, ds.f.values,
         np.broadcast_to(24.0 * (days - 1), doses.shape), doses, 24.0 * days,
     )  # fmt: skip
