@@ -8,7 +8,7 @@ import platform
 
 import numba
 
-from benchmarks import bench_cohort, bench_end_to_end, bench_kernel
+from benchmarks import bench_cohort, bench_end_to_end, bench_kernel, bench_titration
 
 
 def machine() -> str:
@@ -49,6 +49,12 @@ def main() -> None:
         large = bench_end_to_end.LARGE_SIZES if args.large else bench_end_to_end.SIZES
         rows = bench_end_to_end.run(large)
     print(bench_end_to_end.format_rows(rows))
+    print(
+        f"\nDosing over time: weekly proportional TDM vs the same fixed regimen "
+        f"({bench_titration.DAYS} days, summary mode; one process per row)"
+    )
+    sizes = (10_000,) if args.quick else bench_titration.SIZES
+    print(bench_titration.format_rows(bench_titration.run(sizes)))
 
 
 if __name__ == "__main__":

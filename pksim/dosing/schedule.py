@@ -143,7 +143,9 @@ def dose_amounts(
 ) -> None:
     """Fill ``out`` (n, m) with the amounts (mg) of days ``first_day`` .. ``last_day`` from
     the daily dose in force (n, days) and the held days (n|1, days): each run of days with the
-    same phase is split by that phase's rule, with ``strengths[phase]`` (None: equal doses)."""
+    same phase is split by that phase's rule, with ``strengths[phase]`` (None: equal doses).
+    The dose in force must be the same on every day of such a run (as the phases and the
+    monitoring decisions write it): the run's first day is split for all of them."""
     last = plan.days if last_day is None else last_day
     day = first_day
     while day <= last:
@@ -152,11 +154,11 @@ def dose_amounts(
         while end < last and plan.phase_of_day[end] == index:
             end += 1  # days day .. end share the phase
         k = plan.phases[index].regimen.doses_per_day
-        block = in_force[:, day - 1 : end]
-        values, inverse = np.unique(block, return_inverse=True)
-        split = split_daily_dose(values, k, strengths[index])  # (distinct, k)
-        amounts = split[inverse.reshape(block.shape)]  # (n, days, k)
-        amounts = np.where(held[:, day - 1 : end, np.newaxis], 0.0, amounts)
+        split = split_daily_dose(in_force[:, day - 1], k, strengths[index])  # (n, k)
+        amounts = np.broadcast_to(split[:, np.newaxis, :], (split.shape[0], end - day + 1, k))
+        on_hold = held[:, day - 1 : end]
+        if on_hold.any():
+            amounts = np.where(on_hold[:, :, np.newaxis], 0.0, amounts)
         columns = slice(plan.first_column[day - 1], plan.first_column[end])
-        out[:, columns] = amounts.reshape(block.shape[0], -1)
+        out[:, columns] = amounts.reshape(split.shape[0], -1)
         day = end + 1

@@ -20,7 +20,7 @@ from pksim.dosing.schedule import Schedule, cap_and_round, give_strengths
 from pksim.dosing.tdm import TdmPlan
 from pksim.library import formulations
 
-__all__ = ["Decision", "apply_decision", "decide"]
+__all__ = ["Decision", "apply_decision", "decide", "decided_days"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,23 +82,29 @@ def decide(
     return Decision(dose, no_hold, cap)
 
 
+def decided_days(schedule: Schedule, effective_day: int) -> int:
+    """The last day (inclusive) a decision taking effect on ``effective_day`` sets: the day
+    before the next change that sets a dose anew, or the last day of the run."""
+    first = int(schedule.phase_of_day[effective_day - 1])
+    for phase in schedule.phases[first + 1 :]:
+        if phase.dose == "set":
+            return phase.first_day - 1
+    return schedule.days
+
+
 def apply_decision(
     schedule: Schedule,
     decision: Decision,
     effective_day: int,
+    last: int,
     in_force: NDArray[np.float64],
     held: NDArray[np.bool_],
     weight_kg: NDArray[np.float64],
-) -> int:
-    """Write ``decision`` into ``in_force`` (n, days) and ``held`` (n, days) from the first
-    dose of ``effective_day``; return the last day (inclusive) it sets, the day before the next
-    change that sets a dose anew (or the last day)."""
+) -> None:
+    """Write ``decision`` into ``in_force`` (n, days) on days ``effective_day`` .. ``last``
+    (at most :func:`decided_days`; a later decision rewrites the days after its own effective
+    day) and mark its held days in ``held`` (n, days)."""
     phases, first = schedule.phases, int(schedule.phase_of_day[effective_day - 1])
-    last = schedule.days
-    for index in range(first + 1, len(phases)):
-        if phases[index].dose == "set":
-            last = phases[index].first_day - 1
-            break
     value = decision.daily_mg
     for index in range(first, int(schedule.phase_of_day[last - 1]) + 1):
         phase = phases[index]
@@ -107,11 +113,10 @@ def apply_decision(
         dose = cap_and_round(
             phase, value, weight_kg, strengths=give_strengths(phase), cap_mg=decision.cap_mg
         )
-        days = np.flatnonzero(schedule.phase_of_day == index)
-        days = days[(days >= effective_day - 1) & (days <= last - 1)]
-        in_force[:, days] = dose[:, np.newaxis]
-    if np.any(decision.hold_days):
-        day_index = np.arange(schedule.days)
-        start = effective_day - 1
-        held |= (day_index >= start) & (day_index < start + decision.hold_days[:, np.newaxis])
-    return last
+        days = np.flatnonzero(schedule.phase_of_day[effective_day - 1 : last] == index)
+        in_force[:, effective_day - 1 + days[0] : effective_day + days[-1]] = dose[:, np.newaxis]
+    longest = int(decision.hold_days.max(initial=0))
+    if longest:
+        span = slice(effective_day - 1, min(effective_day - 1 + longest, schedule.days))
+        offsets = np.arange(span.stop - span.start)
+        held[:, span] |= offsets < decision.hold_days[:, np.newaxis]

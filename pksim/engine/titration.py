@@ -27,7 +27,7 @@ from pksim.cohort.variability import Measurements
 from pksim.dosing.events import DoseEvents
 from pksim.dosing.schedule import dose_amounts, give_strengths
 from pksim.dosing.tdm import TdmPlan
-from pksim.dosing.titration import apply_decision, decide
+from pksim.dosing.titration import apply_decision, decide, decided_days
 from pksim.model.structural import StructuralModel
 
 __all__ = ["Measure", "Titration", "titrate"]
@@ -110,12 +110,15 @@ def titrate(
             weight_kg=weight_kg,
             formulation=schedule.phases[schedule.phase_of_day[day - 1]].regimen.formulation,
         )
-        last = apply_decision(schedule, decision, first_effective, in_force, held, weight_kg)
-        changes += (in_force[:, first_effective - 1] != before) | (decision.hold_days > 0)
-        # The doses up to the next draw's effect are now final (the rest are rebuilt later).
+        # The days up to the next draw's effect are final; the next decision rewrites the rest.
+        last = decided_days(schedule, first_effective)
         until = last if k + 1 == len(effective) else min(last, effective[k + 1] - 1)
+        apply_decision(schedule, decision, first_effective, until, in_force, held, weight_kg)
+        changes += (in_force[:, first_effective - 1] != before) | (decision.hold_days > 0)
         dose_amounts(schedule, in_force, held, strengths, amounts, first_effective, until)
-        _zero_held(amounts, schedule, held, first_effective)
+        longest = int(decision.hold_days.max(initial=0))
+        if longest:  # a hold may reach past the rebuilt days, into planned ones
+            _zero_held(amounts, schedule, held, first_effective, first_effective + longest - 1)
         segment_first_day = first_effective
     return Titration(amounts, in_force, held, changes, measured)
 
@@ -134,10 +137,10 @@ def _segment(spec, individual, dose_times, amounts, arguments, columns, draw_tim
     )
 
 
-def _zero_held(amounts, schedule, held, first_day: int) -> None:
-    """No dose on held days from ``first_day`` on (a hold may reach past the rebuilt days)."""
-    columns = np.flatnonzero(schedule.day >= first_day)
-    held_columns = held[:, schedule.day[columns] - 1]
+def _zero_held(amounts, schedule, held, first_day: int, last_day: int) -> None:
+    """No dose on the held days among days ``first_day`` .. ``last_day``."""
+    last_day = min(last_day, schedule.days)
+    columns = slice(schedule.first_column[first_day - 1], schedule.first_column[last_day])
+    days = schedule.day[columns] - 1
     view = amounts[:, columns]
-    view[held_columns] = 0.0
-    amounts[:, columns] = view
+    view[held[:, days]] = 0.0
