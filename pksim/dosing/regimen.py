@@ -124,7 +124,7 @@ class Regimen:
     changes: tuple[DoseChange, ...] = ()
     holds: tuple[Hold, ...] = ()
     tdm: TdmPlan | None = None
-    phases: tuple[Phase, ...] = field(default=(), init=False, repr=False, compare=False)
+    built_phases: tuple[Phase, ...] = field(default=(), init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         problems = Problems()
@@ -134,13 +134,18 @@ class Regimen:
             raise Invalid(label, problems)
         for name, value in resolved.items():
             object.__setattr__(self, name, value)
-        if self.changes or self.holds or self.tdm is not None:
+        if self.varies_over_time:
             found = Problems()
-            object.__setattr__(self, "phases", build_phases(self, found))
+            object.__setattr__(self, "built_phases", build_phases(self, found))
             if found:
                 raise Invalid(f"regimen {shown(self.name)}", found)
-        else:
-            object.__setattr__(self, "phases", (Phase(1, self, "set", 1.0),))
+
+    @property
+    def phases(self) -> tuple[Phase, ...]:
+        """The regimen in force from each change day (one phase, itself, without changes).
+        Phase regimens have no changes, so no regimen refers to itself (tools that walk the
+        fields, as Dask does, stay finite)."""
+        return self.built_phases or (Phase(1, self, "set", 1.0),)
 
     @property
     def varies_over_time(self) -> bool:

@@ -201,3 +201,13 @@ rule = "consensus-escalation"
     assert raised[low].mean() > 0.5 and not bool(raised[~low].any())
     high = (ds.trough_measured.sel(day=56) > 10) & ~ds.below_lloq.sel(day=56)
     np.testing.assert_array_equal(given.sel(day=58)[high], start[high] - 0.5)
+
+
+def test_dask_workers_give_identical_results(proportional):
+    """Monitoring decided on Dask workers (the plan travels as a task) gives the same doses."""
+    pytest.importorskip("distributed")
+    from pksim.engine import distributed
+    with distributed.connect(workers=2, processes=False) as client:
+        got = pksim.run(cohort(PROPORTIONAL_QD), chunk_subjects=11, client=client)
+    for name in ("trough", "realised_daily_dose_mg", "dose_changes"):
+        np.testing.assert_array_equal(got[name].values, proportional[name].values)
