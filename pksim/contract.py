@@ -26,6 +26,13 @@ TROUGH = "trough"
 MEASURED = "trough_measured"
 BELOW_LLOQ = "below_lloq"
 DAILY_DOSE = "daily_dose_mg"
+REALISED_DAILY_DOSE = "realised_daily_dose_mg"
+"""Optional variable (regimen, subject, day) mg/day: the daily dose given on each day after
+dose changes, holds (0 mg) and TDM decisions; absent when every regimen keeps one dose."""
+DOSE_CHANGES = "dose_changes"
+"""Optional variable (regimen, subject), integer: TDM decisions that changed the dose."""
+REALISED_DAILY_DOSE_LONG_NAME = "Realised daily dose"
+DOSE_CHANGES_LONG_NAME = "Dose changes by TDM decisions"
 TARGET_LOWER, TARGET_UPPER = "target_lower", "target_upper"
 CONCENTRATION = "concentration"
 TROUGH_DIMS = ("regimen", "subject", "day")
