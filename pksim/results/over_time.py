@@ -12,8 +12,9 @@ Dataset holds), per regimen and subgroup level it keeps:
 - subjects ever above ``above_ng_per_ml`` and ever below ``below_ng_per_ml`` (strictly);
 - when the Dataset has :data:`~pksim.contract.DOSE_CHANGES`: the dose changes summed and the
   subjects with at least one (without it every regimen keeps its dose: zero changes);
-- when it has :data:`~pksim.contract.REALISED_DAILY_DOSE`: per regimen and day a histogram of
-  the realised daily dose over :data:`DOSE_BINS`, and the subjects whose dose varies.
+- when it has :data:`~pksim.contract.REALISED_DAILY_DOSE`: per regimen and day the subjects
+  per realised daily dose (:class:`~pksim.results.dose_course.DoseCounts`), and the subjects
+  whose dose varies.
 
 Everything is an integer count, so the counts of two chunks add up exactly to those of the two
 together: ``pksim.attainment_over_time`` (the whole Dataset as one chunk) and
@@ -32,8 +33,8 @@ import xarray as xr
 from pksim import contract
 from pksim.engine.run import Outputs
 from pksim.library.targets import in_range
+from pksim.results.dose_course import DoseCounts
 from pksim.results.over_time_spec import OverTimeSpec
-from pksim.results.percentiles import LogBins
 from pksim.results.reducer import (
     Level,
     TargetKey,
@@ -44,18 +45,13 @@ from pksim.results.reducer import (
     troughs,
 )
 
-__all__ = ["DAILY_CLASSES", "DOSE_BINS", "OverTimeCounts", "OverTimeLevel", "OverTimeReducer"]
+__all__ = ["DAILY_CLASSES", "OverTimeCounts", "OverTimeLevel", "OverTimeReducer"]
 
 DAILY_CLASSES = ("in_range", "below", "above")
 """Classifications counted per day (they partition the subjects on each day)."""
 EVER_CLASSES = ("ever_above", "ever_below")
 """Subjects ever above the over-exposure limit / ever below the under-exposure limit."""
 DAYS_PER_WEEK = 7
-
-DOSE_BINS = LogBins(1e-2, 1e3, 1000)
-"""Bins of the realised daily dose course (mg/day): 1000 log bins per decade over 0.01-1000
-mg/day, so a dose percentile is within 0.12 % of the exact value; held days (0 mg) are counted
-exactly in their own bin."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +92,7 @@ class OverTimeCounts:
     """What the reducer keeps of some chunks: ``regimens``, the evaluated ``days``, the
     ``weeks`` they fall in (week number per day), the variable's ``long_name``/``units``,
     ``n_subjects``, per grouping level -> :class:`OverTimeLevel`, subjects per target, and the
-    realised dose (``dose_histogram`` (R, D, bins) and ``dose_varies`` (R,) subjects whose dose
+    realised dose (``doses`` per regimen, day and dose, and ``dose_varies`` (R,) subjects whose dose
     is not the same on every evaluated day; None when the Dataset has no realised dose)."""
 
     regimens: np.ndarray
@@ -106,7 +102,7 @@ class OverTimeCounts:
     n_subjects: int
     groups: tuple[Mapping[Level, OverTimeLevel], ...]
     targets: Mapping[TargetKey, int]
-    dose_histogram: np.ndarray | None
+    doses: DoseCounts | None
     dose_varies: np.ndarray | None
     has_dose_changes: bool
 
@@ -123,7 +119,7 @@ class OverTimeCounts:
             )
         if not np.array_equal(self.days, other.days):
             raise ValueError("chunks disagree on the evaluated days: a pksim bug")
-        if (self.dose_histogram is None) != (other.dose_histogram is None) or (
+        if (self.doses is None) != (other.doses is None) or (
             self.has_dose_changes != other.has_dose_changes
         ):
             raise ValueError("chunks disagree on whether they hold realised doses: a pksim bug")
@@ -136,7 +132,7 @@ class OverTimeCounts:
         targets = dict(self.targets)
         for key, count in other.targets.items():
             targets[key] = targets.get(key, 0) + count
-        dosed = self.dose_histogram is not None
+        dosed = self.doses is not None
         return OverTimeCounts(
             regimens=self.regimens,
             days=self.days,
@@ -145,7 +141,7 @@ class OverTimeCounts:
             n_subjects=self.n_subjects + other.n_subjects,
             groups=tuple(groups),
             targets=targets,
-            dose_histogram=self.dose_histogram + other.dose_histogram if dosed else None,
+            doses=self.doses + other.doses if dosed else None,
             dose_varies=self.dose_varies + other.dose_varies if dosed else None,
             has_dose_changes=self.has_dose_changes,
         )
@@ -239,7 +235,7 @@ class OverTimeReducer:
                 }
             )
         renal = chunk.get(contract.RENAL_IMPAIRMENT)
-        dose_histogram, dose_varies = _realised_doses(chunk, days, values.shape)
+        doses, dose_varies = _realised_doses(chunk, days, values.shape)
         return OverTimeCounts(
             regimens=np.asarray(array["regimen"].values),
             days=days,
@@ -248,7 +244,7 @@ class OverTimeReducer:
             n_subjects=n_subjects,
             groups=tuple(groups),
             targets=target_counts(lower, upper, None if renal is None else renal.values),
-            dose_histogram=dose_histogram,
+            doses=doses,
             dose_varies=dose_varies,
             has_dose_changes=contract.DOSE_CHANGES in chunk.data_vars,
         )
@@ -289,9 +285,9 @@ def _dose_changes(chunk: xr.Dataset, n_regimens: int, n_subjects: int) -> np.nda
 
 def _realised_doses(
     chunk: xr.Dataset, days: np.ndarray, shape: tuple[int, ...]
-) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """Per regimen and evaluated day, a :data:`DOSE_BINS` histogram of the realised daily dose,
-    and per regimen the subjects whose dose varies (None, None without it)."""
+) -> tuple[DoseCounts | None, np.ndarray | None]:
+    """The realised daily doses of the evaluated days as :class:`DoseCounts`, and per regimen
+    the subjects whose dose varies (None, None without them)."""
     name = contract.REALISED_DAILY_DOSE
     if name not in chunk.data_vars:
         return None, None
@@ -307,14 +303,5 @@ def _realised_doses(
     )
     if doses.shape != shape or not np.all(np.isfinite(doses) & (doses >= 0.0)):
         raise ValueError(f"{name} must hold finite doses >= 0 mg/day for every trough")
-    n_regimens, _, n_days = shape
-    size = DOSE_BINS.size
-    histogram = np.empty((n_regimens, n_days, size), dtype=np.int64)
-    offsets = np.arange(n_regimens)[:, None] * size
-    for t in range(n_days):  # one day at a time: temporaries of one day's size
-        keys = offsets + DOSE_BINS.index(doses[:, :, t])
-        histogram[:, t] = np.bincount(keys.ravel(), minlength=n_regimens * size).reshape(
-            n_regimens, size
-        )
     varies = np.any(doses != doses[:, :, :1], axis=2).sum(axis=1).astype(np.int64)
-    return histogram, varies
+    return DoseCounts.of(doses), varies

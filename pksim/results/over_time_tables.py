@@ -4,30 +4,47 @@
 :class:`AttainmentOverTime` per grouping: a ``daily``, a ``weekly`` and a ``summary`` table
 (regimens in run order, subgroup levels in the attainment tables' order) and, when the run has
 realised doses, a ``dose`` table. Every number comes from integer counts; the percentiles of
-days are exact (type 7 over whole days), those of doses are within
-:data:`~pksim.results.over_time.DOSE_BINS`' half bin.
+days are exact (type 7 over whole days), those of doses too (see
+:mod:`pksim.results.dose_course`).
 """
 
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from pksim.results.over_time import DAILY_CLASSES, DOSE_BINS, OverTimeCounts
+from pksim.files import write_atomically
+from pksim.results.dose_course import counted_percentile
+from pksim.results.over_time import DAILY_CLASSES, OverTimeCounts
 from pksim.results.over_time_spec import OverTimeSpec
-from pksim.results.percentiles import CONFIDENCE, PERCENTILES, lerp, wilson_interval
+from pksim.results.percentiles import CONFIDENCE, PERCENTILES, wilson_interval
 from pksim.results.tables import level_order, target_ranges, target_text
 
-__all__ = ["AttainmentOverTime", "assemble_over_time", "integer_percentile", "tidy_over_time"]
+__all__ = [
+    "OVER_TIME_FILES",
+    "AttainmentOverTime",
+    "assemble_over_time",
+    "tidy_over_time",
+    "write_over_time_csv",
+]
+
+OVER_TIME_FILES = {
+    "daily": "over_time.csv",
+    "weekly": "over_time_weekly.csv",
+    "summary": "over_time_summary.csv",
+}
+"""CSV file of each tidy table of :func:`write_over_time_csv`."""
+DOSE_FILE = "realised_dose.csv"
+"""CSV file of the realised dose percentiles (written when the run has realised doses)."""
 
 DAY_PERCENTILES = {"p25": 25.0, "median": 50.0, "p75": 75.0}
 """Percentiles reported of the first in-range day and of the time in range."""
-DOSE_ZERO_BIN = 1
-"""Bin of :data:`~pksim.results.over_time.DOSE_BINS` holding exact zeros (held days)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,13 +190,13 @@ def _summary(
         record |= {"first_day": spec.first_day, "last_day": spec.last_day}
         record["days_evaluated"] = n_days
         for name, q in DAY_PERCENTILES.items():
-            value = integer_percentile(group.first_in_range[r], first_day_values, q)
+            value = counted_percentile(group.first_in_range[r], first_day_values, q)
             record[f"first_in_range_day_{name}"] = value
         record["pct_never_in_range"] = 100.0 * int(group.first_in_range[r][-1]) / n
         in_range_days = float(np.dot(np.arange(n_days + 1), group.days_in_range[r]))
         record["pct_time_in_range_mean"] = 100.0 * in_range_days / (n * n_days)
         for name, q in DAY_PERCENTILES.items():
-            value = integer_percentile(group.days_in_range[r], tir_values, q)
+            value = counted_percentile(group.days_in_range[r], tir_values, q)
             record[f"pct_time_in_range_{name}"] = value
         record["pct_ever_above"] = 100.0 * int(group.ever["ever_above"][r]) / n
         record["pct_ever_below"] = 100.0 * int(group.ever["ever_below"][r]) / n
@@ -197,46 +214,26 @@ def _summary(
     return pd.DataFrame.from_records(records, columns=columns)
 
 
-def integer_percentile(counts: np.ndarray, values: np.ndarray, q: float) -> float:
-    """Type-7 percentile ``q`` (0-100) of a sample given as ``counts`` of each of the ascending
-    ``values`` (the last may be inf): the order statistics interpolated as numpy's ``linear``
-    method does; inf when it interpolates towards an infinite value; NaN for no sample."""
-    cumulative = np.cumsum(counts)
-    count = int(cumulative[-1]) if cumulative.size else 0
-    if count == 0:
-        return math.nan
-    position = (count - 1) * (q / 100.0)
-    below = math.floor(position)
-    above = min(below + 1, count - 1)
-    a, b = (float(v) for v in values[np.searchsorted(cumulative, [below, above], side="right")])
-    fraction = position - below
-    if fraction == 0.0 or a == b:
-        return a
-    if math.isinf(a) or math.isinf(b):
-        return math.inf
-    return lerp(a, b, fraction)
-
-
 def _dose_table(counts: OverTimeCounts, attrs: dict) -> pd.DataFrame | None:
     """Realised daily dose percentiles (mg/day) per regimen and day, or None."""
-    if counts.dose_histogram is None:
+    doses = counts.doses
+    if doses is None:
         return None
     records = []
     for r, regimen in enumerate(counts.regimens):
         for t, day in enumerate(counts.days):
-            histogram = counts.dose_histogram[r, t]
-            n = int(histogram.sum())
-            found = DOSE_BINS.percentiles(histogram)
+            n = int(doses.counts[r, t].sum())
+            found = doses.percentiles(r, t)
             record = {"regimen": str(regimen), "day": int(day), "n": n}
             record |= {f"dose_{name}": found[name] for name in PERCENTILES}
-            record["pct_no_dose"] = 100.0 * int(histogram[DOSE_ZERO_BIN]) / n
+            record["pct_no_dose"] = 100.0 * doses.held(r, t) / n
             records.append(record)
     table = pd.DataFrame.from_records(records)
     table.attrs.update(
         {k: v for k, v in attrs.items() if k in ("first_day", "last_day", "subjects")}
         | {
             "units": "mg/day",
-            "percentiles": DOSE_BINS.describe().replace("ng/mL", "mg/day"),
+            "percentiles": doses.describe(),
             "subjects_dose_varies": {
                 str(regimen): int(count)
                 for regimen, count in zip(counts.regimens, counts.dose_varies, strict=True)
@@ -260,3 +257,21 @@ def tidy_over_time(results: Sequence[AttainmentOverTime], part: str) -> pd.DataF
     table["level"] = table["level"].astype(str)
     front = ["regimen", "subgroup", "level"]
     return table[front + [c for c in table.columns if c not in front]]
+
+
+def write_over_time_csv(
+    directory: str | os.PathLike, results: Sequence[AttainmentOverTime]
+) -> list[Path]:
+    """Write the tidy daily, weekly and summary tables of ``results`` (overall, then one
+    subgroup each, as :func:`tidy_over_time`) as :data:`OVER_TIME_FILES`, and the realised dose
+    table as :data:`DOSE_FILE` when there is one, each file atomically; return the paths."""
+    folder = Path(directory)
+    tables = {name: tidy_over_time(results, part) for part, name in OVER_TIME_FILES.items()}
+    if results[0].dose is not None:
+        tables[DOSE_FILE] = results[0].dose
+    written = []
+    for name, table in tables.items():
+        path = folder / name
+        write_atomically(path, lambda temporary, t=table: t.to_csv(temporary, index=False))
+        written.append(path)
+    return written
