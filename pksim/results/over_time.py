@@ -205,15 +205,16 @@ class OverTimeReducer:
         groups = []
         for grouping in spec.groupings:
             local, found = level_codes(chunk, grouping)
-            onehot = np.zeros((n_subjects, len(found)))
-            onehot[np.arange(n_subjects), local] = 1.0
+            order = np.argsort(local, kind="stable")
+            sizes = np.bincount(local, minlength=len(found))
+            starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
             sums = {
-                "n": _by_level(np.ones((n_regimens, n_subjects)), onehot),
-                **{name: _by_level(flag, onehot) for name, flag in daily.items()},
-                "whole_week": _by_level(whole_week, onehot),
-                **{name: _by_level(flag, onehot) for name, flag in ever.items()},
-                "dose_changes": _by_level(changes, onehot),
-                "dose_changed": _by_level(changes > 0, onehot),
+                "n": np.broadcast_to(sizes, (n_regimens, len(found))),
+                **{name: _by_level(flag, order, starts) for name, flag in daily.items()},
+                "whole_week": _by_level(whole_week, order, starts),
+                **{name: _by_level(flag, order, starts) for name, flag in ever.items()},
+                "dose_changes": _by_level(changes, order, starts),
+                "dose_changed": _by_level(changes > 0, order, starts),
             }
             histograms = {
                 name: _histograms(value, local, len(found), n_days + 1)
@@ -222,7 +223,7 @@ class OverTimeReducer:
             groups.append(
                 {
                     level: OverTimeLevel(
-                        n=sums["n"][:, j],
+                        n=sums["n"][:, j].copy(),
                         daily={name: sums[name][:, j] for name in DAILY_CLASSES},
                         whole_week=sums["whole_week"][:, j],
                         first_in_range=histograms["first_in_range"][:, j],
@@ -253,11 +254,10 @@ class OverTimeReducer:
         return total + part
 
 
-def _by_level(values: np.ndarray, onehot: np.ndarray) -> np.ndarray:
-    """(R, N, ...) counts or flags summed per level -> (R, L, ...) int64. The sums run in
-    float64 (BLAS) and are exact: every partial sum is an integer far below 2**53."""
-    moved = np.moveaxis(np.asarray(values, dtype=np.float64), 1, -1)
-    return np.moveaxis(np.rint(moved @ onehot), -1, 1).astype(np.int64)
+def _by_level(values: np.ndarray, order: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """(R, N, ...) flags or counts summed per level -> (R, L, ...) int64 (exact): subjects
+    taken in level ``order``, level l starting at ``starts[l]`` (every level has subjects)."""
+    return np.add.reduceat(values[:, order], starts, axis=1, dtype=np.int64)
 
 
 def _histograms(values: np.ndarray, codes: np.ndarray, n_levels: int, size: int) -> np.ndarray:
