@@ -118,35 +118,44 @@ def dose_course_figure(dose: pd.DataFrame, attrs: Mapping[str, Any]) -> Figure:
     for ax, name in zip(axes, regimens, strict=True):
         rows = dose[dose["regimen"] == name]
         days = rows["day"].to_numpy(dtype=np.float64)
+        edges = np.append(days - 1.0, days[-1])  # day d's dose drawn over [d - 1, d]
+
+        def steps(column: str, frame: pd.DataFrame = rows) -> np.ndarray:
+            values = frame[column].to_numpy(dtype=np.float64)
+            return np.append(values, values[-1])
+
         outer = ax.fill_between(
-            days,
-            rows["dose_p5"],
-            rows["dose_p95"],
+            edges,
+            steps("dose_p5"),
+            steps("dose_p95"),
             color="tab:purple",
             alpha=OUTER_ALPHA,
-            step="mid",
+            step="post",
+            linewidth=0,
         )
         inner = ax.fill_between(
-            days,
-            rows["dose_p25"],
-            rows["dose_p75"],
+            edges,
+            steps("dose_p25"),
+            steps("dose_p75"),
             color="tab:purple",
             alpha=INNER_ALPHA,
-            step="mid",
+            step="post",
+            linewidth=0,
         )
-        (median,) = ax.step(days, rows["dose_median"], where="mid", color="tab:purple")
+        (median,) = ax.step(edges, steps("dose_median"), where="post", color="tab:purple")
         outer.set_label(f"5th{EN_DASH}95th percentile")
         inner.set_label(f"25th{EN_DASH}75th percentile")
         median.set_label("median")
         handles = [median, inner, outer]
         top = max(top, float(np.nanmax(rows["dose_p95"].to_numpy(dtype=np.float64))))
         ax.set_title(name, fontsize="medium")
-        ax.set_xlim(days.min() - 0.5, days.max() + 0.5)
+        ax.set_xlim(edges[0], edges[-1])
         handles += shade_comedications(ax, attrs, hours=False)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
     axes[0].set_ylim(0.0, HEADROOM * top if top > 0 else 1.0)
-    label_panel_axes(fig, axes, "Day of treatment", "Realised daily dose (mg/day)")
+    day_label = "Day of treatment (the dose of day d is drawn from d - 1 to d)"
+    label_panel_axes(fig, axes, day_label, "Realised daily dose (mg/day)")
     figure_title(
         fig,
         _title(attrs, "Realised daily dose")
