@@ -29,6 +29,8 @@ _EXPORTS = {
     "summarize": "pksim.results",
     "target_attainment": "pksim.results",
     "format_attainment": "pksim.results",
+    "attainment_over_time": "pksim.results",
+    "summarize_over_time": "pksim.results",
 }
 
 MOVED_MODULES = {

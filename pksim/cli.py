@@ -51,8 +51,9 @@ SUMMARY_BYTES = 2**16
 """Room (bytes) for summary.csv and the manifest in the free-space check before a run."""
 PLOT_BYTES = 2**19
 """Room (bytes) for one PNG plot in the free-space check (they are 0.1-0.4 MB)."""
-MAX_PLOTS = 3 + len(SUBGROUPS)
-"""Plots of one run at most: the distribution, one per subgroup, the course, the ribbons."""
+MAX_PLOTS = 3 + len(SUBGROUPS) + 2
+"""Plots of one run at most: the distribution, one per subgroup, the course, the ribbons, the
+attainment over time and the realised dose."""
 ZARR_COMPRESSION_ALLOWANCE = 4
 """A Zarr store is compressed: the free-space check assumes it may be this many times smaller
 than its values (refusing only a run that clearly cannot fit)."""
@@ -144,8 +145,10 @@ def _dask_client(args: argparse.Namespace) -> Iterator[object]:
 def command_run(args: argparse.Namespace) -> int:
     """Simulate once; publish the store (unless --summary-only), summary.csv and the plots."""
     from pksim.engine import prepare
+    from pksim.results.over_time_tables import write_over_time_csv
     from pksim.results.plots import write_plots
     from pksim.results.report import run_report
+    from pksim.results.time_figures import write_time_plots
 
     _check_options(args)
     scenario = load_scenario(
@@ -187,6 +190,8 @@ def command_run(args: argparse.Namespace) -> int:
         names = [] if store_name is None else [store_name]
         tidy_summary(report.tables).to_csv(folder.staging / "summary.csv", index=False)
         names.append("summary.csv")
+        if report.over_time:
+            names += [p.name for p in write_over_time_csv(folder.staging, report.over_time)]
         if plots:
             written = write_plots(
                 folder.staging,
@@ -197,10 +202,14 @@ def command_run(args: argparse.Namespace) -> int:
                 subgroup_titles=report.subgroup_titles,
             )
             names += [path.name for path in written]
+            if report.over_time:
+                written = write_time_plots(folder.staging, report.over_time[0], report.attrs)
+                names += [path.name for path in written]
         folder.publish({"scenario": str(scenario.origin), "n_subjects": n, "seed": seed})
     listed = f"listed with their checksums in {out / MANIFEST}"
     if store_name is None:
-        print(f"\nwrote {out / 'summary.csv'} (summary only: no result store, no plots), {listed}")
+        files = ", ".join(str(out / name) for name in names)
+        print(f"\nwrote {files} (summary only: no result store, no plots), {listed}")
     else:
         print("\nwrote " + ", ".join(str(out / name) for name in names) + f"; {listed}")
     return EXIT_OK

@@ -27,10 +27,14 @@ MEASURED = "trough_measured"
 BELOW_LLOQ = "below_lloq"
 DAILY_DOSE = "daily_dose_mg"
 REALISED_DAILY_DOSE = "realised_daily_dose_mg"
-"""(regimen, subject, day) mg/day: the daily dose given each day after changes, holds (0) and
-monitoring decisions (before missed doses); present when a regimen's dose varies over time."""
+"""Optional variable (regimen, subject, day) mg/day: the daily dose given on each day after
+dose changes, holds (0 mg) and monitoring decisions (before missed doses); absent when every
+regimen keeps one dose."""
 DOSE_CHANGES = "dose_changes"
-"""(regimen, subject): monitoring results that changed (or held) the dose; with monitoring."""
+"""Optional variable (regimen, subject), integer: monitoring results that changed (or held)
+the dose; present when a regimen monitors."""
+REALISED_DAILY_DOSE_LONG_NAME = "Daily dose given (0 on held days)"
+DOSE_CHANGES_LONG_NAME = "Monitoring results that changed or held the dose"
 TARGET_LOWER, TARGET_UPPER = "target_lower", "target_upper"
 CONCENTRATION = "concentration"
 TROUGH_DIMS = ("regimen", "subject", "day")
@@ -137,13 +141,13 @@ def chunk_dataset(
         variables[REALISED_DAILY_DOSE] = (
             TROUGH_DIMS,
             arrays.realised_daily_dose,
-            {"units": units.DAILY_DOSE, "long_name": "Daily dose given (0 on held days)"},
+            {"units": units.DAILY_DOSE, "long_name": REALISED_DAILY_DOSE_LONG_NAME},
         )
     if arrays.dose_changes is not None:
         variables[DOSE_CHANGES] = (
             ("regimen", "subject"),
             arrays.dose_changes,
-            {"units": "1", "long_name": "Monitoring results that changed or held the dose"},
+            {"units": "1", "long_name": DOSE_CHANGES_LONG_NAME},
         )
     for name, (values, unit, long_name) in arrays.individual.items():
         variables[name] = ("subject", values, {"units": unit, "long_name": long_name})

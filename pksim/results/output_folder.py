@@ -47,6 +47,10 @@ OUTPUT_PATTERNS = (
     "trough_distribution_by_*.png",
     "trough_course.png",
     "concentration_ribbons.png",
+    "over_time*.csv",
+    "realised_dose.csv",
+    "pta_over_time.png",
+    "realised_dose.png",
 )
 """Names of the files ``pksim run`` writes: a folder holding only these (and no manifest,
 written by a version before manifests) is pksim's too."""

@@ -1,5 +1,7 @@
 """What ``pksim run`` reports, from one pass over the chunks: the result store (when asked),
-the attainment tables overall and per subgroup, and the reduced data of the plots.
+the attainment tables overall and per subgroup, the attainment over time (every run of more
+than one day: how PTA develops matters whether or not doses change, e.g. the approach to steady
+state or a co-medication starting) and the reduced data of the plots.
 
 Every chunk is simulated once, reduced by the attainment reducer (and, for the plots, by the
 trough-course and concentration-ribbon reducers), written to the store and dropped; nothing is
@@ -21,6 +23,13 @@ from pksim.engine.execution import DEFAULT_CHUNK_SUBJECTS, Progress
 from pksim.engine.plan import prepare, provenance
 from pksim.engine.run import reduce_run
 from pksim.results.course import Course, CourseReducer, course
+from pksim.results.over_time import OverTimeReducer
+from pksim.results.over_time_spec import (
+    OVER_EXPOSURE_NG_PER_ML,
+    UNDER_EXPOSURE_NG_PER_ML,
+    scenario_over_time_spec,
+)
+from pksim.results.over_time_tables import AttainmentOverTime, assemble_over_time
 from pksim.results.percentiles import RIBBON_BINS
 from pksim.results.reducer import AttainmentReducer
 from pksim.results.spec import REGIMEN, scenario_spec
@@ -37,13 +46,15 @@ SUBGROUPS = ("weight_band", "cyp3a5", "renal_impairment", "comedication")
 class RunReport:
     """The reduced results of a run: ``tables`` (by regimen, then by regimen and each
     subgroup), the ``trough_course`` and concentration ``ribbons`` for plots (None when not
-    asked for or not applicable), the run's provenance ``attrs`` and each subgroup's title."""
+    asked for or not applicable), the run's provenance ``attrs``, each subgroup's title and the
+    attainment ``over_time`` grouped as the tables (empty for a one-day run)."""
 
     tables: tuple[pd.DataFrame, ...]
     trough_course: Course | None
     ribbons: Course | None
     attrs: Mapping[str, Any]
     subgroup_titles: Mapping[str, str]
+    over_time: tuple[AttainmentOverTime, ...] = ()
 
 
 def run_report(
@@ -82,9 +93,12 @@ def run_report(
         courses.append(CourseReducer(contract.TROUGH))
     if plots and plan.scenario.output.profiles:
         courses.append(CourseReducer(contract.CONCENTRATION, bins=RIBBON_BINS))
+    over_time: list[OverTimeReducer] = []
+    if plan.scenario.days > 1:
+        over_time.append(OverTimeReducer(_over_time_spec(plan.scenario, groupings)))
     counts, *totals = reduce_run(
         plan,
-        [AttainmentReducer(spec), *courses],
+        [AttainmentReducer(spec), *courses, *over_time],
         store=store,
         chunk_subjects=chunk_subjects,
         threads=threads,
@@ -92,12 +106,32 @@ def run_report(
         progress=progress,
     )
     reduced = {
-        reducer.variable: course(total) for reducer, total in zip(courses, totals, strict=True)
+        reducer.variable: course(total)
+        for reducer, total in zip(courses, totals[: len(courses)], strict=True)
     }
+    label = plan.scenario.target.target.label
+    time_results = [
+        assemble_over_time(reducer.spec, total, target_label=label)
+        for reducer, total in zip(over_time, totals[len(courses) :], strict=True)
+    ]
     return RunReport(
         tables=tuple(assemble(spec, counts, target_label=plan.scenario.target.target.label)),
         trough_course=reduced.get(contract.TROUGH),
         ribbons=reduced.get(contract.CONCENTRATION),
         attrs=provenance(plan),
         subgroup_titles={name: contract.COORDINATE_ATTRS[name]["long_name"] for name in subgroups},
+        over_time=tuple(time_results[0]) if time_results else (),
+    )
+
+
+def _over_time_spec(scenario: Scenario, groupings: Sequence[tuple[str, ...]]):
+    """Attainment over every day of the run, true troughs, the default exposure limits."""
+    return scenario_over_time_spec(
+        scenario,
+        groupings,
+        span=None,
+        measured=False,
+        target=None,
+        above_ng_per_ml=OVER_EXPOSURE_NG_PER_ML,
+        below_ng_per_ml=UNDER_EXPOSURE_NG_PER_ML,
     )

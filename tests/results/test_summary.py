@@ -214,7 +214,10 @@ def test_cli_summary_only_matches_the_dataset_path(tmp_path, capsys):
     assert cli.main([*common, "--summary-only", "--out", str(summary_only)]) == 0
     printed = capsys.readouterr().out
     assert "percentiles: histogram" in printed and "in range %" in printed
-    assert sorted(p.name for p in summary_only.iterdir()) == ["pksim-manifest.json", "summary.csv"]
+    over_time = ["over_time.csv", "over_time_summary.csv", "over_time_weekly.csv"]
+    assert sorted(p.name for p in summary_only.iterdir()) == sorted(
+        ["pksim-manifest.json", "summary.csv", *over_time]
+    )
     a = pd.read_csv(full / "summary.csv")
     b = pd.read_csv(summary_only / "summary.csv")
     pd.testing.assert_frame_equal(a, b)  # the same reducer over the same chunks
