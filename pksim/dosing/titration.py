@@ -55,7 +55,10 @@ def decide(
     no_cap = np.full(n, np.inf)
     if plan.rule == "proportional":
         value = np.where(below_lloq, lloq_ng_per_ml, measured)
-        aim = (lower + upper) / 2 if plan.aim_ng_per_ml is None else plan.aim_ng_per_ml
+        aim = (lower + upper) / 2
+        if plan.aim_ng_per_ml is not None:  # a subject whose own range excludes it (the
+            given = plan.aim_ng_per_ml  # renal ceiling) aims at the middle of that range
+            aim = np.where((lower <= given) & (given <= upper), given, aim)
         with np.errstate(divide="ignore"):
             ratio = np.divide(aim, value)  # a 0 result asks for the largest step
         ratio = np.clip(ratio, 1 / plan.max_fold_change, plan.max_fold_change)

@@ -85,13 +85,16 @@ def test_realised_doses_reproduce_troughs_through_the_public_model(proportional)
 
 def test_proportional_rule_decides_from_that_days_measured_trough(proportional):
     """Common random numbers: the result acted on is the day's measured trough (the same assay
-    draw the output reports); the dose is dose x aim / result within x2, rounded to capsules."""
+    draw the output reports); the dose is dose x aim / result within x2, rounded to capsules;
+    a renal-impaired subject (range <= 4 ng/mL) aims at the middle of its own range."""
     ds = proportional.sel(regimen="proportional")
     for day, effective in ((7, 9), (14, 16), (28, 30)):
         before = ds.realised_daily_dose_mg.sel(day=day).values
         result = ds.trough_measured.sel(day=day).values
         result = np.where(ds.below_lloq.sel(day=day).values, 1.0, result)  # LLOQ 1 ng/mL
-        asked = before * np.clip(8.0 / result, 0.5, 2.0)
+        lower, upper = ds.target_lower.values, ds.target_upper.values
+        aim = np.where((lower <= 8) & (8 <= upper), 8.0, (lower + upper) / 2)  # renal: 0-4
+        asked = before * np.clip(aim / result, 0.5, 2.0)
         expected = round_daily_dose(asked, (0.5, 1.0, 5.0))
         np.testing.assert_array_equal(ds.realised_daily_dose_mg.sel(day=effective).values, expected)
         changed = expected != before
@@ -123,8 +126,9 @@ def test_bit_identical_at_any_chunking_and_threads(proportional):
 def test_proportional_titration_brings_the_median_to_the_aim_in_one_step():
     ds = pksim.run(cohort(PROPORTIONAL_QD.replace("doses_per_day = 1", "doses_per_day = 2"),
                           n=600, days=30))  # fmt: skip
-    before = float(ds.trough.sel(regimen="proportional", day=7).median())
-    after = float(ds.trough.sel(regimen="proportional", day=14).median())
+    aiming_at_8 = ds.trough.sel(regimen="proportional").isel(subject=~ds.renal_impairment.values)
+    before = float(aiming_at_8.sel(day=7).median())
+    after = float(aiming_at_8.sel(day=14).median())
     assert abs(before - 8) > 1.0
     assert after == pytest.approx(8.0, abs=0.4)
 
@@ -207,6 +211,7 @@ def test_dask_workers_give_identical_results(proportional):
     """Monitoring decided on Dask workers (the plan travels as a task) gives the same doses."""
     pytest.importorskip("distributed")
     from pksim.engine import distributed
+
     with distributed.connect(workers=2, processes=False) as client:
         got = pksim.run(cohort(PROPORTIONAL_QD), chunk_subjects=11, client=client)
     for name in ("trough", "realised_daily_dose_mg", "dose_changes"):
