@@ -132,8 +132,9 @@ def changes_from_tables(tables: Any, problems: Problems) -> tuple[DoseChange, ..
             found.add("", f"give at most one of {', '.join(DOSE_FORM_KEYS)} or dose_factor")
         settings = {k: v for k, v in table.items() if k in CHANGE_KEYS[1:] and k != "dose_factor"}
         if day is not None and not settings and factor is None:
-            found.add("", f"changes nothing; give a new dose, schedule or product, e.g. "
-                          f"{_CHANGE_EXAMPLE}")  # fmt: skip
+            found.add(
+                "", f"changes nothing; give a new dose, schedule or product, e.g. {_CHANGE_EXAMPLE}"
+            )
         problems.extend(where, found)
         if not found:
             changes.append(DoseChange(int(day), MappingProxyType(dict(settings)), factor))
@@ -181,8 +182,9 @@ def over_time_problems(
     """Changes and holds that fall outside a run of ``days`` days."""
     for i, change in enumerate(changes):
         if change.day > days:
-            problems.add(f"changes[{i}].day", f"must be in 1..{days} (the run's days), got "
-                                              f"{change.day}")  # fmt: skip
+            problems.add(
+                f"changes[{i}].day", f"must be in 1..{days} (the run's days), got {change.day}"
+            )
     for i, hold in enumerate(holds):
         if hold.last_day > days:
             problems.add(

@@ -26,11 +26,11 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from pksim.checks import check_keys, get_number, get_str
-from pksim.errors import Problems, shown
+from pksim.errors import Invalid, Problems, shown
 
 __all__ = [
     "CONSENSUS_ESCALATION_FROM_DAY",
@@ -76,6 +76,10 @@ MAX_CHANGE_MG_PER_DAY = 20.0
 
 MAX_HOLD_DAYS = 14
 """Longest hold a step may order (days)."""
+
+MAX_FOLD_CHANGE = 10.0
+"""Largest ``max_fold_change`` of the proportional rule: beyond ten-fold a single result would
+be trusted more than any clinician does."""
 
 TDM_KEYS = (
     "sample_days",
@@ -131,61 +135,26 @@ class TdmPlan:
         """The first day dosed on each draw's result."""
         return tuple(day + 1 + self.result_delay_days for day in self.sample_days)
 
-    @classmethod
-    def from_mapping(cls, table: Any, where: str, problems: Problems) -> TdmPlan | None:
-        """The plan of one ``[regimens.tdm]`` table, or None after recording every problem."""
-        if not isinstance(table, Mapping):
-            problems.add(where, f"must be a table of monitoring settings, got {shown(table)}")
-            return None
+    def __post_init__(self) -> None:
         found = Problems()
-        check_keys(table, TDM_KEYS, "", found)
-        rule = get_str(table, "rule", "", found, choices=RULES, kind="monitoring rule")
-        if rule is not None:
-            for key in set(TDM_KEYS[3:]) - set(_RULE_KEYS[rule]):
-                if key in table:
-                    found.add(key, f"does not apply to rule {shown(rule)}; it takes "
-                                   f"{', '.join(_RULE_KEYS[rule])}")  # fmt: skip
-        days = _sample_days(table.get("sample_days"), found)
-        delay = get_number(table, "result_delay_days", "", found,
-                           default=DEFAULT_RESULT_DELAY_DAYS, minimum=0, integer=True,
-                           units="days")  # fmt: skip
-        settings: dict[str, Any] = {}
-        if rule == "proportional":
-            settings["aim_ng_per_ml"] = get_number(
-                table, "aim_ng_per_ml", "", found, default=None, minimum=0,
-                exclusive_minimum=True, maximum=MAX_TROUGH_NG_PER_ML, units="ng/mL",
-            )  # fmt: skip
-            settings["max_fold_change"] = get_number(
-                table, "max_fold_change", "", found, default=DEFAULT_MAX_FOLD_CHANGE,
-                minimum=1, exclusive_minimum=True, maximum=10,
-            )  # fmt: skip
-        elif rule == "steps":
-            settings["steps"] = _step_bands(table.get("steps"), found)
-        elif rule == "consensus-escalation":
-            settings["from_day"] = get_number(table, "from_day", "", found,
-                                              default=CONSENSUS_ESCALATION_FROM_DAY, minimum=1,
-                                              integer=True, units="day")  # fmt: skip
-            settings["step_mg_per_day"] = get_number(
-                table, "step_mg_per_day", "", found, default=None, minimum=0,
-                exclusive_minimum=True, maximum=MAX_CHANGE_MG_PER_DAY, units="mg/day",
-            )  # fmt: skip
-            settings["max_mg_per_kg_per_day"] = get_number(
-                table, "max_mg_per_kg_per_day", "", found,
-                default=CONSENSUS_MAX_MG_PER_KG_PER_DAY, minimum=0, exclusive_minimum=True,
-                maximum=1, units="mg/kg/day",
-            )  # fmt: skip
-        if days and delay is not None:
-            gaps = [b - a for a, b in itertools.pairwise(days)]
-            if gaps and delay >= min(gaps):
-                found.add(
-                    "result_delay_days",
-                    f"must be shorter than the shortest gap between draws ({min(gaps)} days), "
-                    f"so each result is acted on before the next draw; got {delay}",
-                )
-        problems.extend(where, found)
+        _settings(self.as_table(), found)
         if found:
-            return None
-        return cls(sample_days=days, rule=rule, result_delay_days=delay, **settings)
+            raise Invalid("tdm", found)
+
+    def as_table(self) -> dict[str, Any]:
+        """The plan as a ``[regimens.tdm]`` table (the keys of its rule)."""
+        table: dict[str, Any] = {
+            "sample_days": list(self.sample_days),
+            "rule": self.rule,
+            "result_delay_days": self.result_delay_days,
+        }
+        for key in _RULE_KEYS.get(self.rule, ()):
+            value = getattr(self, key)
+            if key == "steps":
+                value = [{k: v for k, v in asdict(band).items() if v is not None} for band in value]
+            if value is not None:
+                table[key] = value
+        return table
 
     def day_problems(
         self, days: int, target_bounds: tuple[float, float] | None, problems: Problems
@@ -210,6 +179,108 @@ class TdmPlan:
                     f"{self.aim_ng_per_ml:g}",
                 )
 
+    @classmethod
+    def from_mapping(cls, table: Any, where: str, problems: Problems) -> TdmPlan | None:
+        """The plan of one ``[regimens.tdm]`` table, or None after recording every problem."""
+        if not isinstance(table, Mapping):
+            problems.add(where, f"must be a table of monitoring settings, got {shown(table)}")
+            return None
+        found = Problems()
+        settings = _settings(table, found)
+        problems.extend(where, found)
+        return None if found else cls(**settings)
+
+
+def _settings(table: Mapping, found: Problems) -> dict[str, Any]:
+    """The plan's fields from a ``[regimens.tdm]`` table; every problem into ``found``."""
+    check_keys(table, TDM_KEYS, "", found)
+    rule = get_str(table, "rule", "", found, choices=RULES, kind="monitoring rule")
+    if rule is not None:
+        for key in set(TDM_KEYS[3:]) - set(_RULE_KEYS[rule]):
+            if key in table:
+                found.add(
+                    key,
+                    f"does not apply to rule {shown(rule)}; it takes {', '.join(_RULE_KEYS[rule])}",
+                )
+    days = _sample_days(table.get("sample_days"), found)
+    delay = get_number(
+        table,
+        "result_delay_days",
+        "",
+        found,
+        default=DEFAULT_RESULT_DELAY_DAYS,
+        minimum=0,
+        integer=True,
+        units="days",
+    )
+    settings: dict[str, Any] = {}
+    if rule == "proportional":
+        settings["aim_ng_per_ml"] = get_number(
+            table,
+            "aim_ng_per_ml",
+            "",
+            found,
+            default=None,
+            minimum=0,
+            exclusive_minimum=True,
+            maximum=MAX_TROUGH_NG_PER_ML,
+            units="ng/mL",
+        )
+        settings["max_fold_change"] = get_number(
+            table,
+            "max_fold_change",
+            "",
+            found,
+            default=DEFAULT_MAX_FOLD_CHANGE,
+            minimum=1,
+            exclusive_minimum=True,
+            maximum=MAX_FOLD_CHANGE,
+        )
+    elif rule == "steps":
+        settings["steps"] = _step_bands(table.get("steps"), found)
+    elif rule == "consensus-escalation":
+        settings["from_day"] = get_number(
+            table,
+            "from_day",
+            "",
+            found,
+            default=CONSENSUS_ESCALATION_FROM_DAY,
+            minimum=1,
+            integer=True,
+            units="day",
+        )
+        settings["step_mg_per_day"] = get_number(
+            table,
+            "step_mg_per_day",
+            "",
+            found,
+            default=None,
+            minimum=0,
+            exclusive_minimum=True,
+            maximum=MAX_CHANGE_MG_PER_DAY,
+            units="mg/day",
+        )
+        settings["max_mg_per_kg_per_day"] = get_number(
+            table,
+            "max_mg_per_kg_per_day",
+            "",
+            found,
+            default=CONSENSUS_MAX_MG_PER_KG_PER_DAY,
+            minimum=0,
+            exclusive_minimum=True,
+            maximum=1,
+            units="mg/kg/day",
+        )
+    if days and delay is not None:
+        gaps = [b - a for a, b in itertools.pairwise(days)]
+        if gaps and delay >= min(gaps):
+            found.add(
+                "result_delay_days",
+                f"must be shorter than the shortest gap between draws ({min(gaps)} days), "
+                f"so each result is acted on before the next draw; got {delay}",
+            )
+    return dict(sample_days=days, rule=rule, result_delay_days=delay, **settings)
+
 
 def _sample_days(value: Any, problems: Problems) -> tuple[int, ...]:
     example = "e.g. sample_days = [7, 14, 28]"
@@ -221,8 +292,9 @@ def _sample_days(value: Any, problems: Problems) -> tuple[int, ...]:
         or not value
         or not all(isinstance(d, int) and not isinstance(d, bool) for d in value)
     ):
-        problems.add("sample_days", f"must be a non-empty list of whole days, {example}; got "
-                                    f"{shown(value)}")  # fmt: skip
+        problems.add(
+            "sample_days", f"must be a non-empty list of whole days, {example}; got {shown(value)}"
+        )
         return ()
     if len(value) > MAX_SAMPLES:
         problems.add("sample_days", f"at most {MAX_SAMPLES} draws, got {len(value)}")
@@ -249,21 +321,54 @@ def _step_bands(value: Any, problems: Problems) -> tuple[StepBand, ...]:
         where = f"steps[{i}]"
         found = Problems()
         check_keys(table, _STEP_KEYS, "", found)
-        low = get_number(table, "from_ng_per_ml", "", found, minimum=0,
-                         maximum=MAX_TROUGH_NG_PER_ML, units="ng/mL")  # fmt: skip
-        high = get_number(table, "to_ng_per_ml", "", found, default=None, minimum=0,
-                          maximum=MAX_TROUGH_NG_PER_ML, units="ng/mL")  # fmt: skip
-        change = get_number(table, "change_mg_per_day", "", found,
-                            minimum=-MAX_CHANGE_MG_PER_DAY, maximum=MAX_CHANGE_MG_PER_DAY,
-                            units="mg/day")  # fmt: skip
-        hold = get_number(table, "hold_days", "", found, default=0, minimum=0,
-                          maximum=MAX_HOLD_DAYS, integer=True, units="days")  # fmt: skip
+        low = get_number(
+            table,
+            "from_ng_per_ml",
+            "",
+            found,
+            minimum=0,
+            maximum=MAX_TROUGH_NG_PER_ML,
+            units="ng/mL",
+        )
+        high = get_number(
+            table,
+            "to_ng_per_ml",
+            "",
+            found,
+            default=None,
+            minimum=0,
+            maximum=MAX_TROUGH_NG_PER_ML,
+            units="ng/mL",
+        )
+        change = get_number(
+            table,
+            "change_mg_per_day",
+            "",
+            found,
+            minimum=-MAX_CHANGE_MG_PER_DAY,
+            maximum=MAX_CHANGE_MG_PER_DAY,
+            units="mg/day",
+        )
+        hold = get_number(
+            table,
+            "hold_days",
+            "",
+            found,
+            default=0,
+            minimum=0,
+            maximum=MAX_HOLD_DAYS,
+            integer=True,
+            units="days",
+        )
         if low is not None and high is not None and high <= low:
             found.add("to_ng_per_ml", f"must be above from_ng_per_ml ({low:g}), got {high:g}")
         problems.extend(where, found)
         if not found:
-            bands.append(StepBand(float(low), None if high is None else float(high),
-                                  float(change), int(hold)))  # fmt: skip
+            bands.append(
+                StepBand(
+                    float(low), None if high is None else float(high), float(change), int(hold)
+                )
+            )
     if len(bands) != len(value):
         return ()
     if bands[0].from_ng_per_ml != 0:
@@ -274,14 +379,19 @@ def _step_bands(value: Any, problems: Problems) -> tuple[StepBand, ...]:
         )
     for i, (a, b) in enumerate(itertools.pairwise(bands)):
         if a.to_ng_per_ml is None or a.to_ng_per_ml != b.from_ng_per_ml:
-            gap = "overlaps" if a.to_ng_per_ml is None or a.to_ng_per_ml > b.from_ng_per_ml else (
-                "leaves a gap after")  # fmt: skip
+            gap = (
+                "overlaps"
+                if a.to_ng_per_ml is None or a.to_ng_per_ml > b.from_ng_per_ml
+                else ("leaves a gap after")
+            )
             problems.add(
                 f"steps[{i + 1}].from_ng_per_ml",
                 f"{b.from_ng_per_ml:g} {gap} steps[{i}] (to {shown(a.to_ng_per_ml)} ng/mL); each "
                 "band must start where the one before ends, in increasing order",
             )
     if bands[-1].to_ng_per_ml is not None:
-        problems.add(f"steps[{len(bands) - 1}]", "the last band must have no to_ng_per_ml, so "
-                                                 "that every trough falls in a band")  # fmt: skip
+        problems.add(
+            f"steps[{len(bands) - 1}]",
+            "the last band must have no to_ng_per_ml, so that every trough falls in a band",
+        )
     return tuple(bands)

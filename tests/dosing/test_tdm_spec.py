@@ -68,3 +68,16 @@ def test_step_table_and_escalation_defaults():
 def test_bad_plans_are_refused_under_their_key(tdm, key, words):
     found = problems_of(BASE | {"tdm": tdm})
     assert any(p.startswith(f"regimens[2].{key}:") and words in p for p in found), found
+
+
+def test_a_plan_made_in_python_is_checked_too():
+    from pksim.dosing.tdm import TdmPlan
+    from pksim.errors import Invalid
+
+    plan = TdmPlan((7, 14), "steps", steps=(StepBand(0, 6, 0.5), StepBand(6, None, 0.0)))
+    assert plan.as_table()["steps"][1] == {"from_ng_per_ml": 6, "change_mg_per_day": 0.0,
+                                           "hold_days": 0}  # fmt: skip
+    with pytest.raises(Invalid, match="aim_ng_per_ml: must be > 0"):
+        TdmPlan((7,), "proportional", aim_ng_per_ml=-1.0)
+    with pytest.raises(Invalid, match="steps\\[1\\].from_ng_per_ml"):
+        TdmPlan((7,), "steps", steps=(StepBand(0, 6, 0.5), StepBand(7, None, 0.0)))
