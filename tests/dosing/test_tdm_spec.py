@@ -79,5 +79,5 @@ def test_a_plan_made_in_python_is_checked_too():
                                            "hold_days": 0}  # fmt: skip
     with pytest.raises(Invalid, match="aim_ng_per_ml: must be > 0"):
         TdmPlan((7,), "proportional", aim_ng_per_ml=-1.0)
-    with pytest.raises(Invalid, match="steps\\[1\\].from_ng_per_ml"):
+    with pytest.raises(Invalid, match=r"steps\[1\]\.from_ng_per_ml"):
         TdmPlan((7,), "steps", steps=(StepBand(0, 6, 0.5), StepBand(7, None, 0.0)))
