@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import shlex
 import signal
 import sys
 import time
@@ -53,6 +54,8 @@ PLOT_BYTES = 2**19
 """Room (bytes) for one PNG plot in the free-space check (they are 0.1-0.4 MB)."""
 MAX_PLOTS = 3 + len(SUBGROUPS)
 """Plots of one run at most: the distribution, one per subgroup, the course, the ribbons."""
+REPORT_BYTES = 2**22
+"""Room (bytes) for report.html in the free-space check (its plots embedded: about 1-2 MB)."""
 ZARR_COMPRESSION_ALLOWANCE = 4
 """A Zarr store is compressed: the free-space check assumes it may be this many times smaller
 than its values (refusing only a run that clearly cannot fit)."""
@@ -162,7 +165,9 @@ def command_run(args: argparse.Namespace) -> int:
     store_name = None if args.summary_only else ("result.zarr" if args.zarr else "result.nc")
     plots = not (args.summary_only or args.no_plots)
     with OutputFolder(out) as folder:
-        folder.require_space(_needed_bytes(plan, store_name, plots))
+        folder.require_space(
+            _needed_bytes(plan, store_name, plots) + (REPORT_BYTES if args.report else 0)
+        )
         store = None if store_name is None else folder.staging / store_name
         progress = ProgressBar()
         try:
@@ -172,7 +177,7 @@ def command_run(args: argparse.Namespace) -> int:
                     n,
                     seed,
                     store=store,
-                    plots=plots,
+                    plots=plots or args.report,
                     percentiles=args.percentiles,
                     chunk_subjects=args.chunk_subjects,
                     threads=args.threads,
@@ -197,10 +202,17 @@ def command_run(args: argparse.Namespace) -> int:
                 subgroup_titles=report.subgroup_titles,
             )
             names += [path.name for path in written]
+        if args.report:
+            from pksim.results.html_report import REPORT_NAME, write_html_report
+
+            command = shlex.join(["pksim", *getattr(args, "argv", [])])
+            write_html_report(folder.staging / REPORT_NAME, report, scenario, command=command)
+            names.append(REPORT_NAME)
         folder.publish({"scenario": str(scenario.origin), "n_subjects": n, "seed": seed})
     listed = f"listed with their checksums in {out / MANIFEST}"
     if store_name is None:
-        print(f"\nwrote {out / 'summary.csv'} (summary only: no result store, no plots), {listed}")
+        written = ", ".join(str(out / name) for name in names)
+        print(f"\nwrote {written} (summary only: no result store, no plots), {listed}")
     else:
         print("\nwrote " + ", ".join(str(out / name) for name in names) + f"; {listed}")
     return EXIT_OK
@@ -306,6 +318,12 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, help="random seed (overrides the scenario)")
     run.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     run.add_argument(
+        "--report",
+        action="store_true",
+        help="also write report.html: one self-contained page to share or print (the scenario "
+        "in words, tables with confidence intervals, plots, model and sources, provenance)",
+    )
+    run.add_argument(
         "--summary-only",
         action="store_true",
         help="write only summary.csv (no result store, no plots; nor the assay error and the "
@@ -363,6 +381,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)
     with _stopping_cleanly():
         try:
             return args.handler(args)
