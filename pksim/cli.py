@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from pksim import __version__
+from pksim.app import DEFAULT_PORT
 from pksim.checks import unknown_name_message
 from pksim.engine import DEFAULT_CHUNK_SUBJECTS, MAX_DEFAULT_THREADS
 from pksim.library import food, formulations, parameters, populations
@@ -302,6 +303,24 @@ def command_describe(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def command_app(args: argparse.Namespace) -> int:
+    """Serve the local web app until Ctrl-C (needs the ``app`` extra)."""
+    try:
+        import panel  # noqa: F401
+    except ImportError:
+        raise ImportError(
+            "the app needs Panel, which is not installed: pip install 'pksim[app]' "
+            "(or make app)"
+        ) from None
+    from pksim.app import serve
+
+    with contextlib.suppress(ValueError):  # signal handlers belong to the main thread
+        for number in STOP_SIGNALS:  # the app writes no files: a stop signal just ends it
+            signal.signal(number, signal.SIG_DFL)
+    serve(args.port, show=not args.no_browser)
+    return EXIT_OK
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
         prog="pksim",
@@ -376,6 +395,12 @@ def parser() -> argparse.ArgumentParser:
     )
     about.add_argument("name")
     about.set_defaults(handler=command_describe)
+    app = commands.add_parser("app", help="open the local web app in the browser")
+    app.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help=f"port to serve on (default {DEFAULT_PORT})"
+    )
+    app.add_argument("--no-browser", action="store_true", help="serve without opening a browser")
+    app.set_defaults(handler=command_app)
     return top
 
 

@@ -26,7 +26,7 @@ def create_app(language: str = "en") -> Any:
     from pksim.app.i18n import LANGUAGES
     from pksim.app.patient_view import PatientPage
     from pksim.app.views import CohortPage
-    from pksim.app.widgets import Labels
+    from pksim.app.widgets import Labels, retitle
 
     labels = Labels(language)
     cohort, patient = CohortPage(labels), PatientPage(labels)
@@ -45,9 +45,10 @@ def create_app(language: str = "en") -> Any:
     tabs = pn.Tabs(*((labels.t(k), p) for k, p in tab_keys), dynamic=False)
 
     def switch_language(event: Any) -> None:
-        labels.switch(event.new)
-        tabs[:] = [(labels.t(k), p) for k, p in tab_keys]
-        cohort.relabel()
+        with pn.io.hold():  # one message to the browser, not one per label
+            labels.switch(event.new)
+            retitle(tabs, [(labels.t(k), p) for k, p in tab_keys])
+            cohort.relabel()
 
     switch.param.watch(switch_language, "value")
     cohort.relabel()

@@ -57,7 +57,10 @@ TEXT = MappingProxyType(
         "target_day": ("Judged on day (blank: scenario)", "评估日（空：按场景）"),
         "run": ("Run", "运行"),
         "running": ("Simulating…", "模拟中…"),
-        "done": ("{n:,} subjects simulated in {s:.2f} s", "已模拟 {n:,} 名受试者，用时 {s:.2f} 秒"),
+        "done": (
+            "Run {k}: {n:,} subjects simulated in {s:.2f} s",
+            "第 {k} 次运行：已模拟 {n:,} 名受试者，用时 {s:.2f} 秒",
+        ),
         "problem": ("Please correct:", "请修正："),
         "attainment": ("Target attainment", "达标率"),
         "compare": ("Regimens side by side", "方案对比"),

@@ -25,7 +25,15 @@ from pksim.app.scenario_form import (
     form_from_mapping,
     mapping_from_form,
 )
-from pksim.app.widgets import NARROW, WIDE, ComedicationRow, Labels, RegimenRow, drug_names
+from pksim.app.widgets import (
+    NARROW,
+    WIDE,
+    ComedicationRow,
+    Labels,
+    RegimenRow,
+    drug_names,
+    retitle,
+)
 from pksim.errors import ScenarioError
 from pksim.library import food, parameters, populations
 from pksim.results.html_report import attainment_html
@@ -49,6 +57,7 @@ class CohortPage:
     def __init__(self, labels: Labels):
         self.labels = labels
         self.outcome: session.Outcome | None = None
+        self.runs = 0
         self.original: dict[str, Any] = {}
         self.drug_names = drug_names()
         add = labels.add
@@ -193,7 +202,7 @@ class CohortPage:
         self.choice.value = value
         for row in self.regimen_rows:
             row.relabel()
-        self.results[:] = [(self.labels.t(key), pane) for key, pane in self.result_tabs]
+        retitle(self.results, [(self.labels.t(key), pane) for key, pane in self.result_tabs])
         if self.outcome is None:
             self.status.object = self.labels.t("no_result")
 
@@ -302,6 +311,7 @@ class CohortPage:
     def show(self, outcome: session.Outcome) -> None:
         """Display a finished run."""
         self.outcome = outcome
+        self.runs += 1
         report = outcome.report
         overall = report.tables[0]
         self.table.object = f"<p>{overall.attrs['target']}</p>" + attainment_html(overall)
@@ -314,7 +324,7 @@ class CohortPage:
         self.subgroup.options = {report.subgroup_titles.get(s, s): s for s in split}
         self._show_subgroup()
         n = int(report.attrs["n_subjects"])
-        self.status.object = self.labels.t("done").format(n=n, s=outcome.seconds)
+        self.status.object = self.labels.t("done").format(k=self.runs, n=n, s=outcome.seconds)
         for button in self.download_buttons.values():
             button.disabled = False
 

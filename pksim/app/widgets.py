@@ -21,7 +21,7 @@ from pksim.app.scenario_form import (
 )
 from pksim.library import drugs, formulations
 
-__all__ = ["ComedicationRow", "Labels", "RegimenRow", "drug_names"]
+__all__ = ["ComedicationRow", "Labels", "RegimenRow", "drug_names", "retitle"]
 
 ROUNDING_CHOICES = (ROUND_NONE, "0.5", "1", ROUND_CAPSULES)
 """Rounding offered by the form: none, to 0.5 mg or 1 mg, or to capsule strengths."""
@@ -55,6 +55,14 @@ class Labels:
         self.language = language
         for widget, key, attribute, template in self._entries:
             setattr(widget, attribute, template.format(text(key, language)))
+
+
+def retitle(tabs: pn.Tabs, titled: list[tuple[str, object]]) -> None:
+    """Give ``tabs`` new titles, keeping the open tab. Panel reuses a tab whose content is
+    unchanged, title included, so each page is put in a fresh wrapper."""
+    active = tabs.active
+    tabs[:] = [(title, pn.Column(page, sizing_mode="stretch_width")) for title, page in titled]
+    tabs.active = active
 
 
 def drug_names() -> list[str]:
