@@ -8,6 +8,7 @@ results replace the previous ones only when it has finished.
 from __future__ import annotations
 
 import asyncio
+import html
 import io
 from typing import Any
 
@@ -279,7 +280,7 @@ class CohortPage:
         self.side_by_side = pn.pane.HTML("", stylesheets=[TABLE_CSS], css_classes=["compare"])
         self.plots = pn.Column(css_classes=["plots"])
         self.subgroup = self.labels.add(pn.widgets.Select(width=WIDE), "subgroup")
-        self.subgroup.param.watch(lambda e: self._show_subgroup(), "value")
+        self.subgroup.param.watch(lambda e: self._subgroup_chosen(), "value")
         self.subgroup_view = pn.Column()
         self.result_tabs = [
             ("attainment", self.table),
@@ -287,7 +288,9 @@ class CohortPage:
             ("plots", self.plots),
             ("subgroups", pn.Column(self.subgroup, self.subgroup_view)),
         ]
+        self.drawn: set[str] = set()
         self.results = pn.Tabs(*((self.labels.t(k), p) for k, p in self.result_tabs), dynamic=True)
+        self.results.param.watch(lambda e: self._draw_open_tab(), "active")
         buttons = {
             "download_toml": (self._toml_file, "scenario.toml"),
             "download_csv": (self._csv_file, "summary.csv"),
@@ -314,19 +317,38 @@ class CohortPage:
         self.runs += 1
         report = outcome.report
         overall = report.tables[0]
-        self.table.object = f"<p>{overall.attrs['target']}</p>" + attainment_html(overall)
+        self.table.object = f"<p>{html.escape(str(overall.attrs['target']))}</p>" + attainment_html(
+            overall
+        )
         self.side_by_side.object = session.comparison(overall).to_html(classes="compare")
-        self.plots[:] = [
-            pn.pane.Matplotlib(fig, dpi=PLOT_DPI, tight=False, format="png", width=900)
-            for fig in session.main_figures(outcome)
-        ]
+        self.drawn = set()  # plots are drawn when their tab is opened (drawing is the slow part)
+        self.plots[:], self.subgroup_view[:] = [], []  # never an old plot beside a new table
         split = session.split_subgroups(outcome)
         self.subgroup.options = {report.subgroup_titles.get(s, s): s for s in split}
-        self._show_subgroup()
+        self._draw_open_tab()
         n = int(report.attrs["n_subjects"])
         self.status.object = self.labels.t("done").format(k=self.runs, n=n, s=outcome.seconds)
         for button in self.download_buttons.values():
             button.disabled = False
+
+    def _draw_open_tab(self) -> None:
+        if self.outcome is None:
+            return
+        key = self.result_tabs[self.results.active][0]
+        if key in self.drawn:
+            return
+        self.drawn.add(key)
+        if key == "plots":
+            self.plots[:] = [
+                pn.pane.Matplotlib(fig, dpi=PLOT_DPI, tight=False, format="png", width=900)
+                for fig in session.main_figures(self.outcome)
+            ]
+        elif key == "subgroups":
+            self._show_subgroup()
+
+    def _subgroup_chosen(self) -> None:
+        self.drawn.discard("subgroups")
+        self._draw_open_tab()
 
     def _show_subgroup(self) -> None:
         if self.outcome is None or not self.subgroup.value:
