@@ -85,6 +85,7 @@ TEXT = MappingProxyType(
         "cyp3a5": ("CYP3A5 genotype", "CYP3A5 基因型"),
         "egfr": ("eGFR (mL/min/1.73 m²)", "eGFR（mL/min/1.73 m²）"),
         "prednisone": ("Prednisone (mg/day)", "泼尼松（mg/天）"),
+        "daily_dose": ("Daily dose (mg)", "日剂量（mg）"),
         "predict": ("Predict", "预测"),
         "trough_by_day": ("Trough by day", "每日谷浓度"),
         "language": ("Language", "语言"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import panel as pn
 
 from pksim.app.patient import PatientForm, patient_figure, predict
+from pksim.app.views import TABLE_CSS
 from pksim.app.widgets import NARROW, WIDE, Labels, drug_names
 from pksim.errors import ScenarioError
 from pksim.library import formulations, parameters
@@ -39,7 +40,7 @@ class PatientPage:
         )
         self.dose = add(
             pn.widgets.FloatInput(value=d.daily_dose_mg, start=0, step=0.5, width=NARROW),
-            "daily_dose_mg",
+            "daily_dose",
         )
         self.doses = add(
             pn.widgets.Select(options=[1, 2, 3, 4], value=d.doses_per_day, width=NARROW),
@@ -79,7 +80,7 @@ class PatientPage:
             "", alert_type="danger", visible=False, css_classes=["patient-problems"]
         )
         self.plot = pn.Column(css_classes=["patient-plot"])
-        self.troughs = pn.pane.HTML("", css_classes=["patient-troughs"])
+        self.troughs = pn.pane.HTML("", css_classes=["patient-troughs"], stylesheets=[TABLE_CSS])
         self.intro = add(pn.pane.Markdown(), "patient_intro", "object")
         self.layout = pn.Column(
             self.intro,

@@ -325,6 +325,7 @@ class CohortPage:
         self.plots[:], self.subgroup_view[:] = [], []  # never an old plot beside a new table
         split = session.split_subgroups(outcome)
         self.subgroup.options = {report.subgroup_titles.get(s, s): s for s in split}
+        self.subgroup.value = split[0] if split else None
         self._draw_open_tab()
         n = int(report.attrs["n_subjects"])
         self.status.object = self.labels.t("done").format(k=self.runs, n=n, s=outcome.seconds)
@@ -358,7 +359,8 @@ class CohortPage:
         figure = session.subgroup_figure(self.outcome, self.subgroup.value)
         self.subgroup_view[:] = [
             pn.pane.HTML(
-                session.subgroup_comparison(table).to_html() + attainment_html(table),
+                session.subgroup_comparison(table).to_html(index_names=False)
+                + attainment_html(table),
                 stylesheets=[TABLE_CSS],
             ),
             pn.pane.Matplotlib(figure, dpi=PLOT_DPI, tight=False, format="png", width=900),
