@@ -23,6 +23,7 @@ TEXT = MappingProxyType(
         "about_tab": ("About", "关于"),
         "scenario": ("Scenario", "场景"),
         "new_scenario": ("new (build one)", "新建场景"),
+        "upload": ("or open a scenario file", "或打开场景文件"),
         "title": ("Title", "标题"),
         "subjects": ("Subjects", "受试者人数"),
         "days": ("Days", "天数"),

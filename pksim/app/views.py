@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import html
 import io
+import tomllib
 from typing import Any
 
 import panel as pn
@@ -66,6 +67,8 @@ class CohortPage:
             pn.widgets.Select(options=self._choices(), value=DEFAULT_SCENARIO, width=WIDE),
             "scenario",
         )
+        self.upload = add(pn.widgets.FileInput(accept=".toml", width=WIDE), "upload")
+        self.upload.param.watch(lambda e: self._open_file(), "value")
         self.title = add(pn.widgets.TextInput(width=2 * WIDE), "title")
         self.subjects = add(pn.widgets.IntInput(start=1, width=NARROW), "subjects")
         self.days = add(pn.widgets.IntInput(start=1, width=NARROW), "days")
@@ -108,7 +111,7 @@ class CohortPage:
         self.population.param.watch(lambda e: self._fill_settings(), "value")
         self.load(DEFAULT_SCENARIO)
         self.layout = pn.Column(
-            pn.Row(self.choice, self.title),
+            pn.Row(self.choice, self.upload, self.title),
             pn.Row(self.subjects, self.days, self.seed, self.population, self.parameter_set),
             self.settings_card,
             self._heading("regimens"),
@@ -134,7 +137,26 @@ class CohortPage:
 
     def load(self, name: str) -> None:
         """Fill the form from a bundled scenario (or a new one)."""
-        self.original = bundled_mapping(name)
+        self.source = name
+        self.fill(bundled_mapping(name))
+
+    def _open_file(self) -> None:
+        data = self.upload.value
+        if not data:
+            return
+        try:
+            mapping = tomllib.loads(data.decode("utf-8"))
+            form_from_mapping(mapping)
+        except (UnicodeDecodeError, tomllib.TOMLDecodeError, TypeError, ValueError) as error:
+            self._problems([f"{self.upload.filename}: not a scenario file ({error})"])
+            return
+        self.message.visible = False
+        self.source = self.upload.filename
+        self.fill(mapping)
+
+    def fill(self, mapping: dict[str, Any]) -> None:
+        """Fill the form from a parsed scenario file."""
+        self.original = mapping
         form = form_from_mapping(self.original)
         self.title.value, self.subjects.value = form.title, form.subjects
         self.days.value, self.seed.value = form.days, form.seed
@@ -234,7 +256,7 @@ class CohortPage:
     def scenario_text(self) -> str:
         """The scenario file the form describes (raises :class:`FormError`)."""
         mapping = mapping_from_form(self.form(), self.original)
-        return session.scenario_text(mapping, f"based on {self.choice.value}")
+        return session.scenario_text(mapping, f"based on {self.source}")
 
     # --- running -----------------------------------------------------------------------------
 

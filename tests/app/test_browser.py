@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from pksim.scenario import scenario_from_text
+
 pytest.importorskip("panel", reason="the app needs Panel: pip install -e '.[app]'")
 playwright = pytest.importorskip(
     "playwright.sync_api", reason="browser tests need Playwright: pip install -e '.[dev]'"
@@ -167,6 +169,30 @@ def test_csv_download_holds_the_table(page):
     in_range = _row(table, "1.5 mg BID")[2]
     line = next(x for x in text.splitlines() if x.startswith("1.5 mg BID,all,all,2000,"))
     assert f"{float(line.split(',')[9]):.1f}" == in_range
+
+
+def test_scenario_and_report_downloads_and_opening_a_file(page, tmp_path):
+    _set(page, "Dose", "4")
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Scenario (TOML)").click()
+    text = Path(download.value.path()).read_text(encoding="utf-8")
+    scenario = scenario_from_text(text)
+    assert scenario.regimens[0].daily_dose_mg == 4 and scenario.title.startswith("LN induction")
+    _set(page, "Subjects", "500")
+    _run(page, 1)
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Report (HTML)").click()
+    report = Path(download.value.path()).read_text(encoding="utf-8")
+    assert report.startswith("<!DOCTYPE html>") and "500 subjects" in report
+    mine = tmp_path / "mine.toml"
+    mine.write_text(text.replace('title = "LN induction', 'title = "Mine'), encoding="utf-8")
+    page.locator("input[type=file]").set_input_files(str(mine))
+    title = page.get_by_label("Title", exact=True)
+    for _ in range(100):  # the form is filled once the server has read the file
+        if title.input_value().startswith("Mine"):
+            break
+        page.wait_for_timeout(100)
+    assert title.input_value().startswith("Mine")
 
 
 def test_language_switch(page):
