@@ -213,7 +213,7 @@ def command_run(args: argparse.Namespace) -> int:
     listed = f"listed with their checksums in {out / MANIFEST}"
     if store_name is None:
         written = ", ".join(str(out / name) for name in names)
-        print(f"\nwrote {written} (summary only: no result store, no plots), {listed}")
+        print(f"\nwrote {written} (summary only: no result store, no PNG plots), {listed}")
     else:
         print("\nwrote " + ", ".join(str(out / name) for name in names) + f"; {listed}")
     return EXIT_OK
@@ -309,8 +309,7 @@ def command_app(args: argparse.Namespace) -> int:
         import panel  # noqa: F401
     except ImportError:
         raise ImportError(
-            "the app needs Panel, which is not installed: pip install 'pksim[app]' "
-            "(or make app)"
+            "the app needs Panel, which is not installed: pip install 'pksim[app]' (or make app)"
         ) from None
     from pksim.app import serve
 
