@@ -147,7 +147,12 @@ def patient_figure(prediction: Prediction, target: tuple[float, float] | None = 
         label="trough (end of day)",
     )
     if target is not None:
-        ax.axhspan(*target, color="tab:green", alpha=0.15, label="target")
+        ax.axhspan(
+            *target,
+            color="tab:green",
+            alpha=0.15,
+            label=f"target {target[0]:g}-{target[1]:g} ng/mL",
+        )
     ax.set_xlabel("Days since first dose")
     ax.set_ylabel("Whole-blood concentration (ng/mL)")
     ax.set_ylim(bottom=0)

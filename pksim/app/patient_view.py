@@ -9,11 +9,14 @@ from pksim.app.views import TABLE_CSS
 from pksim.app.widgets import NARROW, WIDE, Labels, drug_names
 from pksim.errors import ScenarioError
 from pksim.library import formulations, parameters
+from pksim.library.targets import RENAL_RANGE, load_targets
 
 __all__ = ["PatientPage"]
 
 GENOTYPES = ("*3/*3", "*1/*3", "*1/*1", "unknown")
 """CYP3A5 genotypes a patient table accepts."""
+TARGET_PHASES = ("induction", "maintenance", RENAL_RANGE)
+"""Target ranges the patient's course is drawn against (``pksim/data/targets.toml``)."""
 
 
 class PatientPage:
@@ -74,6 +77,10 @@ class PatientPage:
             pn.widgets.FloatInput(value=d.drug_start_day, width=NARROW), "start_day"
         )
         self.drug_stop = add(pn.widgets.FloatInput(value=None, width=WIDE), "stop_day")
+        self.target = add(
+            pn.widgets.Select(options=list(TARGET_PHASES), value=TARGET_PHASES[0], width=WIDE),
+            "target",
+        )
         self.button = add(pn.widgets.Button(button_type="primary", width=WIDE), "predict")
         self.button.on_click(self._predict)
         self.message = pn.pane.Alert(
@@ -94,7 +101,7 @@ class PatientPage:
                 self.prednisone,
             ),
             pn.Row(self.dose, self.doses, self.formulation, self.days, self.parameter_set),
-            pn.Row(self.drug, self.drug_start, self.drug_stop),
+            pn.Row(self.drug, self.drug_start, self.drug_stop, self.target),
             self.button,
             self.message,
             self.plot,
@@ -121,6 +128,10 @@ class PatientPage:
             drug_stop_day=self.drug_stop.value,
         )
 
+    def _target_range(self) -> tuple[float, float]:
+        target = load_targets()[self.target.value]
+        return (target.lower, target.upper)
+
     def _predict(self, event: object = None) -> None:
         self.message.visible = False
         try:
@@ -131,7 +142,9 @@ class PatientPage:
             self.message.visible = True
             return
         self.plot[:] = [
-            pn.pane.Matplotlib(patient_figure(prediction), dpi=96, tight=False, width=900)
+            pn.pane.Matplotlib(
+                patient_figure(prediction, self._target_range()), dpi=96, tight=False, width=900
+            )
         ]
         table = prediction.troughs.rename(columns={"trough_ng_per_ml": "trough (ng/mL)"})
         self.troughs.object = f"<h4>{self.labels.t('trough_by_day')}</h4>" + table.to_html(
