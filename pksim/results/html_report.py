@@ -86,7 +86,7 @@ pre { background: #f6f6f6; padding: 0.5rem; font-size: 0.75rem; white-space: pre
   table, figure, dl { break-inside: avoid; page-break-inside: avoid; }
   .page { break-before: page; page-break-before: always; }
   pre { white-space: pre-wrap; }
-  figure img { max-height: 230mm; width: auto; }
+  figure img { max-height: 125mm; width: auto; }
 }
 """
 
