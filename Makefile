@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test faults bench lint clean
+.PHONY: run app test faults bench lint clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,6 +14,10 @@ $(STAMP): pyproject.toml
 
 run: $(STAMP)
 	$(BIN)/pksim run
+
+# The local web app (Panel; opens in the browser; Ctrl-C stops it). See docs/app.md.
+app: $(STAMP)
+	$(BIN)/pksim app
 
 test: $(STAMP)
 	$(BIN)/ruff check pksim tests benchmarks

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import shlex
 import signal
 import sys
 import time
@@ -21,6 +22,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from pksim import __version__
+from pksim.app import DEFAULT_PORT
 from pksim.checks import unknown_name_message
 from pksim.engine import DEFAULT_CHUNK_SUBJECTS, MAX_DEFAULT_THREADS
 from pksim.library import food, formulations, parameters, populations
@@ -54,6 +56,8 @@ PLOT_BYTES = 2**19
 MAX_PLOTS = 3 + len(SUBGROUPS) + 2
 """Plots of one run at most: the distribution, one per subgroup, the course, the ribbons, the
 attainment over time and the realised dose."""
+REPORT_BYTES = 2**22
+"""Room (bytes) for report.html in the free-space check (its plots embedded: about 1-2 MB)."""
 ZARR_COMPRESSION_ALLOWANCE = 4
 """A Zarr store is compressed: the free-space check assumes it may be this many times smaller
 than its values (refusing only a run that clearly cannot fit)."""
@@ -165,7 +169,9 @@ def command_run(args: argparse.Namespace) -> int:
     store_name = None if args.summary_only else ("result.zarr" if args.zarr else "result.nc")
     plots = not (args.summary_only or args.no_plots)
     with OutputFolder(out) as folder:
-        folder.require_space(_needed_bytes(plan, store_name, plots))
+        folder.require_space(
+            _needed_bytes(plan, store_name, plots) + (REPORT_BYTES if args.report else 0)
+        )
         store = None if store_name is None else folder.staging / store_name
         progress = ProgressBar()
         try:
@@ -175,7 +181,7 @@ def command_run(args: argparse.Namespace) -> int:
                     n,
                     seed,
                     store=store,
-                    plots=plots,
+                    plots=plots or args.report,
                     percentiles=args.percentiles,
                     chunk_subjects=args.chunk_subjects,
                     threads=args.threads,
@@ -205,11 +211,17 @@ def command_run(args: argparse.Namespace) -> int:
             if report.over_time:
                 written = write_time_plots(folder.staging, report.over_time[0], report.attrs)
                 names += [path.name for path in written]
+        if args.report:
+            from pksim.results.html_report import REPORT_NAME, write_html_report
+
+            command = shlex.join(["pksim", *getattr(args, "argv", [])])
+            write_html_report(folder.staging / REPORT_NAME, report, scenario, command=command)
+            names.append(REPORT_NAME)
         folder.publish({"scenario": str(scenario.origin), "n_subjects": n, "seed": seed})
     listed = f"listed with their checksums in {out / MANIFEST}"
     if store_name is None:
         files = ", ".join(str(out / name) for name in names)
-        print(f"\nwrote {files} (summary only: no result store, no plots), {listed}")
+        print(f"\nwrote {files} (summary only: no result store, no PNG plots), {listed}")
     else:
         print("\nwrote " + ", ".join(str(out / name) for name in names) + f"; {listed}")
     return EXIT_OK
@@ -299,6 +311,23 @@ def command_describe(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def command_app(args: argparse.Namespace) -> int:
+    """Serve the local web app until Ctrl-C (needs the ``app`` extra)."""
+    try:
+        import panel  # noqa: F401
+    except ImportError:
+        raise ImportError(
+            "the app needs Panel, which is not installed: pip install 'pksim[app]' (or make app)"
+        ) from None
+    from pksim.app import serve
+
+    with contextlib.suppress(ValueError):  # signal handlers belong to the main thread
+        for number in STOP_SIGNALS:  # the app writes no files: a stop signal just ends it
+            signal.signal(number, signal.SIG_DFL)
+    serve(args.port, show=not args.no_browser)
+    return EXIT_OK
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
         prog="pksim",
@@ -314,6 +343,12 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("-n", type=int, help="number of subjects (overrides the scenario)")
     run.add_argument("--seed", type=int, help="random seed (overrides the scenario)")
     run.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+    run.add_argument(
+        "--report",
+        action="store_true",
+        help="also write report.html: one self-contained page to share or print (the scenario "
+        "in words, tables with confidence intervals, plots, model and sources, provenance)",
+    )
     run.add_argument(
         "--summary-only",
         action="store_true",
@@ -367,11 +402,18 @@ def parser() -> argparse.ArgumentParser:
     )
     about.add_argument("name")
     about.set_defaults(handler=command_describe)
+    app = commands.add_parser("app", help="open the local web app in the browser")
+    app.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help=f"port to serve on (default {DEFAULT_PORT})"
+    )
+    app.add_argument("--no-browser", action="store_true", help="serve without opening a browser")
+    app.set_defaults(handler=command_app)
     return top
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)
     with _stopping_cleanly():
         try:
             return args.handler(args)

@@ -25,7 +25,7 @@ STAGES: tuple[tuple[str, ...], ...] = (
     ("pksim.contract",),
     ("pksim.engine",),
     ("pksim.results",),
-    ("pksim.cli", "pksim.__main__"),
+    ("pksim.cli", "pksim.__main__", "pksim.app"),
 )
 MAX_MODULE_LINES = 450
 """A module longer than this is doing more than one job: split it."""

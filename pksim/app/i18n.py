@@ -1,0 +1,109 @@
+# ruff: noqa: RUF001  (Chinese text uses full-width punctuation on purpose)
+"""The app's interface text in English and Chinese (simplified).
+
+Only the interface is translated: scenario content (titles, regimen names), validation
+messages and table headings of the results stay as pksim writes them everywhere else, so that
+what the app shows matches ``pksim run`` and the report word for word.
+"""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+
+__all__ = ["LANGUAGES", "TEXT", "text"]
+
+LANGUAGES = MappingProxyType({"en": "English", "zh": "中文"})
+"""Interface languages: code -> the name shown on the language switch."""
+
+TEXT = MappingProxyType(
+    {
+        "app_title": ("pksim: tacrolimus trough simulation", "pksim：他克莫司谷浓度模拟"),
+        "cohort_tab": ("Cohort", "人群模拟"),
+        "patient_tab": ("One patient", "单个患者"),
+        "about_tab": ("About", "关于"),
+        "scenario": ("Scenario", "场景"),
+        "new_scenario": ("new (build one)", "新建场景"),
+        "upload": ("or open a scenario file", "或打开场景文件"),
+        "title": ("Title", "标题"),
+        "subjects": ("Subjects", "受试者人数"),
+        "days": ("Days", "天数"),
+        "seed": ("Random seed", "随机种子"),
+        "population": ("Population", "人群"),
+        "population_settings": ("Population settings", "人群参数"),
+        "parameter_set": ("Parameter set", "药代动力学参数集"),
+        "regimens": ("Regimens", "给药方案"),
+        "regimen_name": ("Name", "名称"),
+        "dose_kind": ("Dose given as", "剂量方式"),
+        "daily_dose_mg": ("mg/day", "mg/天"),
+        "mg_per_kg_per_day": ("mg/kg/day", "mg/kg/天"),
+        "weight_bands": ("weight bands", "按体重分段"),
+        "amount": ("Dose", "剂量"),
+        "bands": ("Bands (e.g. 60: 2; 3)", "体重分段（例：60: 2; 3）"),
+        "doses_per_day": ("Doses a day", "每日服药次数"),
+        "formulation": ("Formulation", "剂型"),
+        "rounding": ("Rounding", "剂量取整"),
+        "max_daily": ("Max mg/day", "每日最大剂量 mg"),
+        "add_regimen": ("+ regimen", "+ 添加方案"),
+        "remove": ("remove", "删除"),
+        "food": ("Food", "进食"),
+        "comedications": ("Co-medications", "合并用药"),
+        "drug": ("Drug (English or 中文)", "药物（中文或英文）"),
+        "start_day": ("From day", "开始日"),
+        "stop_day": ("To day (blank: end)", "结束日（空：至结束）"),
+        "fraction": ("Share of cohort", "服用比例"),
+        "add_comedication": ("+ co-medication", "+ 添加合并用药"),
+        "target": ("Target", "目标"),
+        "lower": ("Lower ng/mL", "下限 ng/mL"),
+        "upper": ("Upper ng/mL", "上限 ng/mL"),
+        "target_day": ("Judged on day (blank: scenario)", "评估日（空：按场景）"),
+        "run": ("Run", "运行"),
+        "running": ("Simulating…", "模拟中…"),
+        "done": (
+            "Run {k}: {n:,} subjects simulated in {s:.2f} s",
+            "第 {k} 次运行：已模拟 {n:,} 名受试者，用时 {s:.2f} 秒",
+        ),
+        "problem": ("Please correct:", "请修正："),
+        "attainment": ("Target attainment", "达标率"),
+        "compare": ("Regimens side by side", "方案对比"),
+        "plots": ("Plots", "图表"),
+        "subgroups": ("Subgroups", "亚组"),
+        "subgroup": ("Subgroup", "亚组"),
+        "downloads": ("Downloads", "下载"),
+        "download_toml": ("Scenario (TOML)", "场景文件 (TOML)"),
+        "download_csv": ("Table (CSV)", "结果表 (CSV)"),
+        "download_xlsx": ("Table (Excel)", "结果表 (Excel)"),
+        "download_report": ("Report (HTML)", "报告 (HTML)"),
+        "no_result": ("Press Run to simulate.", "点击“运行”开始模拟。"),
+        "patient_intro": (
+            "Predicted trough course of one typical patient (no variability) with these "
+            "covariates and doses.",
+            "按以下协变量和给药方案预测典型患者（不含变异）的谷浓度变化。",
+        ),
+        "sex": ("Sex", "性别"),
+        "age": ("Age (years)", "年龄（岁）"),
+        "weight": ("Weight (kg)", "体重（kg）"),
+        "hematocrit": ("Hematocrit (%)", "红细胞压积（%）"),
+        "cyp3a5": ("CYP3A5 genotype", "CYP3A5 基因型"),
+        "egfr": ("eGFR (mL/min/1.73 m²)", "eGFR（mL/min/1.73 m²）"),
+        "prednisone": ("Prednisone (mg/day)", "泼尼松（mg/天）"),
+        "daily_dose": ("Daily dose (mg)", "日剂量（mg）"),
+        "predict": ("Predict", "预测"),
+        "trough_by_day": ("Trough by day", "每日谷浓度"),
+        "language": ("Language", "语言"),
+        "about": (
+            "pksim simulates tacrolimus trough concentrations for virtual cohorts. Results "
+            "describe a population under a dosing rule, not one patient's future trough. "
+            "Every number of the model is cited: see the report's model section.",
+            "pksim 模拟虚拟人群的他克莫司谷浓度。结果描述的是某给药方案下的人群分布，"
+            "而非单个患者的未来谷浓度。模型的每个数值均有文献出处，详见报告中的模型部分。",
+        ),
+    }
+)
+"""Interface text by key: (English, Chinese)."""
+
+
+def text(key: str, language: str) -> str:
+    """The interface text ``key`` in ``language`` ("en" or "zh")."""
+    if language not in LANGUAGES:
+        raise ValueError(f"language must be one of {list(LANGUAGES)}, got {language!r}")
+    return TEXT[key][list(LANGUAGES).index(language)]
