@@ -1,8 +1,10 @@
-"""Covariate effects: typical CL/F, V/F, ka, lag and F of each subject from a parameter set.
+"""Covariate effects: typical CL/F, V/F, ka, lag and F (and Q/F, V2/F of a two-compartment set)
+of each subject from a parameter set, and the inputs a structural model takes from them.
 
 Every effect is multiplicative (:func:`effect_factor`); a subject's typical value of a
 parameter is the set's typical value times the product of the effects on it. Units: CL/F L/h,
-V/F L, ka 1/h, lag h, F relative (1 = reference). Everything is vectorised over subjects.
+V/F L, ka 1/h, lag h, F relative (1 = reference), Q/F L/h, V2/F L. Everything is vectorised
+over subjects.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ __all__ = [
     "covariate_factor",
     "effect_factor",
     "missing_effect_covariates",
+    "structural_inputs",
     "typical_parameters",
 ]
 
@@ -87,8 +90,9 @@ def _covariate(pset: ParameterSet, cov: Covariates, name: str) -> np.ndarray:
 class PKParameters:
     """PK parameters per subject (typical or individual).
 
-    ``cl`` L/h, ``v`` L, ``ka`` 1/h, ``tlag`` h, ``f`` relative bioavailability (1 = reference;
-    includes the baseline prednisone effect).
+    ``cl`` L/h, ``v`` L (V/F; the central V1/F of a two-compartment set), ``ka`` 1/h, ``tlag``
+    h, ``f`` relative bioavailability (1 = reference; includes the baseline prednisone effect);
+    ``q`` L/h and ``v2`` L (Q/F, V2/F) only for a set whose structural model has them, else None.
     """
 
     cl: FloatArray
@@ -96,6 +100,20 @@ class PKParameters:
     ka: FloatArray
     tlag: FloatArray
     f: FloatArray
+    q: FloatArray | None = None
+    v2: FloatArray | None = None
+
+
+def structural_inputs(pk: PKParameters, *, cl: ArrayLike, ka: ArrayLike) -> dict[str, ArrayLike]:
+    """The individual parameters a structural model takes by name
+    (:meth:`pksim.model.structural.StructuralModel.simulate`), from ``pk`` with the run's
+    clearance ``cl`` (L/h, e.g. times the liver multiplier) and absorption rates ``ka``
+    ((n,) or (n, K) 1/h, one column per absorption class). A two-compartment set adds ``v1``
+    (= ``v``, L), ``q`` (L/h) and ``v2`` (L)."""
+    inputs: dict[str, ArrayLike] = {"cl": cl, "v": pk.v, "ka": ka, "tlag": pk.tlag, "f": pk.f}
+    if pk.q is not None and pk.v2 is not None:
+        inputs.update(v1=pk.v, q=pk.q, v2=pk.v2)
+    return inputs
 
 
 def typical_parameters(
@@ -112,7 +130,7 @@ def typical_parameters(
         raise ValueError(unknown_name("covariate", unknown[0], usable))
     n = len(cov)
     out = {}
-    for parameter in ("cl", "v", "ka", "tlag", "f"):
+    for parameter in pset.pk_parameters:
         base = pset.typical[parameter].value if parameter != "f" else 1.0
         value = np.full(n, base)
         for effect in pset.effects_on(parameter):

@@ -17,7 +17,7 @@ import numpy as np
 import xarray as xr
 
 from pksim import contract
-from pksim.cohort import renal, sampling, variability
+from pksim.cohort import effects, renal, sampling, variability
 from pksim.cohort.covariates import Covariates
 from pksim.contract import ChunkArrays
 from pksim.dosing.absorption import absorption_arrays, draw_dose_conditions
@@ -137,7 +137,7 @@ def simulate_arrays(
             cl_change_times=change_times,
             cl_multipliers=cl_multipliers,
         )
-        individual = {"cl": cl, "v": pk.v, "ka": absorption.ka, "tlag": pk.tlag, "f": pk.f}
+        individual = effects.structural_inputs(pk, cl=cl, ka=absorption.ka)
         true = spec.simulate(individual, times, amounts, sample_times[:, sampled], **arguments)
         if measured:
             observed = variability.residual_error(
