@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test faults bench lint clean
+.PHONY: run test faults bench lint clean validate
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,7 +16,7 @@ run: $(STAMP)
 	$(BIN)/pksim run
 
 test: $(STAMP)
-	$(BIN)/ruff check pksim tests benchmarks
+	$(BIN)/ruff check pksim tests benchmarks validation
 	$(BIN)/python -m pytest
 
 # The fault tests alone (signals, concurrent runs, a full disk; part of `make test` too).
@@ -27,8 +27,12 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks
 
 lint: $(STAMP)
-	$(BIN)/ruff check pksim tests benchmarks
-	$(BIN)/ruff format --check pksim tests benchmarks
+	$(BIN)/ruff check pksim tests benchmarks validation
+	$(BIN)/ruff format --check pksim tests benchmarks validation
+
+# docs/validation.md and docs/validation.png from validation/observations.toml (issue 12).
+validate: $(STAMP)
+	$(BIN)/python -m validation
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis
