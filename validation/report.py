@@ -147,6 +147,13 @@ WHY_OUTSIDE: dict[str, str] = {
     "titrated) is weaker than the label's x3.2",
     "zhou2025-posa-clf-ratio": "evidence: posaconazole suspension in lung transplant acts far "
     "less than the healthy-volunteer tablet ratio x4.6",
+    "hikasa2020-letermovir-on-vori": "missing feature: letermovir's CYP2C19 induction lowers "
+    "voriconazole; pksim multiplies the two effects",
+    "wu2011-ipv-bid": "missing feature: every subject has the same IOV and assay error, so "
+    "too many have a high trough CV (andrews2019: its immunoassay additive error 0.88 ng/mL "
+    "dominates at the low troughs it predicts)",
+    "wu2011-ipv-qd": "missing feature: uniform IOV; once daily is not less variable in pksim",
+    "mo2019-ipv-median-cv": "andrews2019: assay additive error at low troughs; uniform IOV",
     "yan2025-nmvr-tac-held": "structure of the interaction: ritonavir's fast, near-complete "
     "inactivation is not modelled; levels fall too fast when tacrolimus is held",
     "pmid37924724-nmvr-c0": "set from this case with the engine's turnover onset; instantaneous "
