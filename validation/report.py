@@ -87,11 +87,17 @@ def is_inside(observation: Observation, predicted: float) -> bool:
     if "lower bound" in observation.statistic:
         return predicted >= observation.value
     value, pred = observation.value, predicted
-    if observation.units == "%":
+    if _is_percent_change(observation):
         value, pred = 1.0 + value / 100.0, 1.0 + pred / 100.0
     if value <= 0 or pred <= 0:
         return False
     return abs(math.log(pred / value)) <= math.log(TOLERANCE)
+
+
+def _is_percent_change(observation: Observation) -> bool:
+    """A percent increase or change (compared as a ratio), not a percentage such as a CV."""
+    words = f"{observation.quantity} {observation.statistic}".lower()
+    return observation.units == "%" and ("increase" in words or "change" in words)
 
 
 def score(observations: list[Observation], set_name: str) -> list[Score]:
@@ -291,6 +297,13 @@ def markdown(results: dict[str, list[Score]], figure: str | None) -> str:
     return "\n".join(lines)
 
 
+def _plotted(s: Score) -> tuple[float, float]:
+    """(published, predicted) as plotted: percent changes as ratios."""
+    if _is_percent_change(s.observation):
+        return 1.0 + s.observation.value / 100.0, 1.0 + s.predicted / 100.0
+    return s.observation.value, s.predicted
+
+
 def figure(results: dict[str, list[Score]], path: Path) -> None:
     """Predicted against published (log-log; positive values only) with the agreement band."""
     import matplotlib
@@ -303,24 +316,13 @@ def figure(results: dict[str, list[Score]], path: Path) -> None:
     low, high = math.inf, 0.0
     for name, scores in results.items():
         for kind, fill in (("check", True), ("set", False)):
-            xs = [
-                s.observation.value
+            pairs = [
+                _plotted(s)
                 for s in scores
-                if s.predicted
-                and s.predicted > 0
-                and s.observation.value > 0
-                and s.observation.kind == kind
-                and s.observation.units != "%"
+                if s.predicted is not None and s.observation.kind == kind
             ]
-            ys = [
-                s.predicted
-                for s in scores
-                if s.predicted
-                and s.predicted > 0
-                and s.observation.value > 0
-                and s.observation.kind == kind
-                and s.observation.units != "%"
-            ]
+            pairs = [(x, y) for x, y in pairs if x > 0 and y > 0]
+            xs, ys = [x for x, _ in pairs], [y for _, y in pairs]
             if xs:
                 low, high = min(low, *xs, *ys), max(high, *xs, *ys)
                 ax.scatter(

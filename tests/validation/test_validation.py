@@ -57,8 +57,12 @@ def test_scoring_rule():
     assert report.is_inside(_obs(), 2.0 * 1.2499) and report.is_inside(_obs(), 2.0 / 1.2499)
     assert not report.is_inside(_obs(), 2.0 * 1.2501)
     # Percent changes are compared as ratios: +100 % vs +150 % is 2.0 vs 2.5 (x1.25).
-    assert report.is_inside(_obs(units="%", value=100.0), 149.9)
-    assert not report.is_inside(_obs(units="%", value=100.0), 150.2)
+    increase = {"units": "%", "value": 100.0, "quantity": "C0/D percent increase"}
+    assert report.is_inside(_obs(**increase), 149.9)
+    assert not report.is_inside(_obs(**increase), 150.2)
+    # A percentage that is not a change (a CV) is compared as it is.
+    assert not report.is_inside(_obs(units="%", value=20.5, quantity="trough CV"), 36.9)
+    assert report.is_inside(_obs(units="%", value=20.5, quantity="trough CV"), 23.6)
     assert not report.is_inside(_obs(value=2.0), -1.0)
 
 
