@@ -69,6 +69,7 @@ EARLY_KIDNEY = replace(KIDNEY_ASIAN, hematocrit_pct=30.0, prednisone_mg_per_day=
 """First weeks after kidney transplantation (assumed: HCT 30 %, prednisone 20 mg/day)."""
 
 BID, QD = 12.0, 24.0
+CCBS = ("nifedipine", "amlodipine", "felodipine")
 
 
 def _m(pset, patient, course, name, genotypes=None):
@@ -479,15 +480,9 @@ RECIPES: dict[str, Recipe] = {
         lambda p: 1.0 / _clf_ratio("amlodipine", EXPRESSERS),
     ),
     "zong2024-ccb-c0d-increase": Recipe(
-        "stable East Asian kidney patient; mean of the steady-state trough ratios of nifedipine "
-        "and amlodipine (felodipine is not in the catalogue)",
-        lambda p: (
-            0.5
-            * (
-                _drug_ratio(p, KIDNEY_ASIAN, "nifedipine")
-                + _drug_ratio(p, KIDNEY_ASIAN, "amlodipine")
-            )
-        ),
+        "stable East Asian kidney patient; mean of the steady-state trough ratios of nifedipine, "
+        "amlodipine and felodipine",
+        lambda p: sum(_drug_ratio(p, KIDNEY_ASIAN, d) for d in CCBS) / len(CCBS),
     ),
     "vanduijnhoven2003-pred5-withdrawal-retro": Recipe(
         "stable European kidney patient; steady-state trough at prednisone 0 / 5 mg/day",

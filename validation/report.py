@@ -167,8 +167,8 @@ WHY_OUTSIDE: dict[str, str] = {
     "li2017-wuzhi-c0d-expressers": "missing feature: Wuzhi acts more strongly in expressers",
     "chenhsu2000-rifampin-dose": "evidence: the label's single-dose F/CL effect (x0.34 "
     "exposure) understates induction at steady state",
-    "zong2024-ccb-c0d-increase": "evidence: felodipine missing; nifedipine/amlodipine effects "
-    "[M]/by genotype",
+    "zong2024-ccb-c0d-increase": "evidence: nifedipine x1.25 [M] and amlodipine (x2.2 in "
+    "expressers only, healthy volunteers) differ from these patients' pooled +42-46 %",
     "jacobson2012-elderly-c0d": "missing feature: no age effect on CL/F in the default set",
     "dai2024-mn-trough-diff-le1mo": "evidence: lower exposure of the set at these doses shrinks "
     "the genotype difference",
