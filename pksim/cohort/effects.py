@@ -41,6 +41,7 @@ def effect_factor(effect: Effect, x: ArrayLike) -> FloatArray:
     """Multiplicative factor of one covariate effect for covariate values ``x``.
 
     power: (x/reference)^exponent; exponential: exp(coefficient·(x - reference)/scale);
+    linear: 1 + coefficient·(x - reference)/scale (must stay > 0 for the subjects given);
     threshold: below if x < threshold else at_or_above; emax_inhibition: 1 - Emax·x/(x + ED50);
     categorical: factor of the category whose code is x (an unknown code is refused).
     """
@@ -60,6 +61,8 @@ def effect_factor(effect: Effect, x: ArrayLike) -> FloatArray:
         return (x / t["reference"]) ** t["exponent"]
     if effect.form == "exponential":
         return np.exp(t["coefficient"] * (x - t["reference"]) / t["scale"])
+    if effect.form == "linear":
+        return 1.0 + t["coefficient"] * (x - t["reference"]) / t["scale"]
     if effect.form == "threshold":
         return np.where(x < t["threshold"], t["below"], t["at_or_above"])
     if effect.form == "emax_inhibition":
@@ -137,11 +140,11 @@ def typical_parameters(
             if effect.covariate in exclude:
                 continue
             factor = effect_factor(effect, _covariate(pset, cov, effect.covariate))
-            if not np.all(np.isfinite(factor)):
-                bad = int(np.flatnonzero(~np.isfinite(factor))[0])
+            if not np.all(np.isfinite(factor) & (factor > 0)):
+                bad = int(np.flatnonzero(~(np.isfinite(factor) & (factor > 0)))[0])
                 raise ValueError(
                     f"parameter set {pset.name!r}: the {effect.covariate} effect on {parameter} "
-                    f"is not finite for subject {bad} (covariate value "
+                    f"is not a finite positive factor for subject {bad} (covariate value "
                     f"{_covariate(pset, cov, effect.covariate)[bad]!r}); this covariate must be "
                     "known and in range for every subject"
                 )
@@ -152,7 +155,8 @@ def typical_parameters(
 
 def missing_effect_covariates(pset: ParameterSet, cov: Covariates) -> list[tuple[int, str, str]]:
     """(subject, covariate, parameter) of the first subject whose value an effect of ``pset``
-    cannot use: unknown (and not imputable) or giving a non-finite factor; one per effect."""
+    cannot use: unknown (and not imputable) or giving a non-finite or non-positive factor; one
+    per effect."""
     out = []
     for effect in pset.effects:
         name = effect.covariate
@@ -166,7 +170,8 @@ def missing_effect_covariates(pset: ParameterSet, cov: Covariates) -> list[tuple
             bad = unknown
         else:
             with np.errstate(all="ignore"):
-                bad = unknown | ~np.isfinite(effect_factor(effect, cov[name]))
+                factor = effect_factor(effect, cov[name])
+                bad = unknown | ~(np.isfinite(factor) & (factor > 0))
         if bad.any():
             out.append((int(np.flatnonzero(bad)[0]), name, effect.parameter))
     return out

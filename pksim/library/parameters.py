@@ -86,6 +86,7 @@ _EFFECT_TERMS: Mapping[str, tuple[str, ...]] = MappingProxyType(
     {
         "power": ("reference", "exponent"),
         "exponential": ("coefficient", "reference", "scale"),
+        "linear": ("coefficient", "reference", "scale"),
         "threshold": ("threshold", "below", "at_or_above"),
         "emax_inhibition": ("emax", "ed50"),
         "categorical": (),
@@ -368,7 +369,7 @@ def _check_effect_ranges(
     for term in positive:
         if terms[term].value <= 0:
             raise check.fail(f"{where}.{term}", "must be > 0")
-    if form == "exponential" and terms["scale"].value == 0:
+    if form in ("exponential", "linear") and terms["scale"].value == 0:
         raise check.fail(f"{where}.scale", "must not be 0")
     if form == "emax_inhibition" and not 0 <= terms["emax"].value < 1:
         raise check.fail(f"{where}.emax", "must be in [0, 1) so that F stays positive")
