@@ -4,7 +4,7 @@ A recipe turns a parameter set into the predicted value, in the observation's un
 typical-patient tools of :mod:`validation.exposure` (pksim's public API). ``assumed`` says what
 the source did not give and the recipe had to choose (stated once, never tuned to a result).
 A recipe raises :class:`NotSimulated` with the reason when pksim lacks the feature (a drug not
-in the catalogue, dose titration, per-subject variability statistics).
+in the catalogue or a CYP2C19 genotype, dose titration to a target).
 """
 
 from __future__ import annotations
