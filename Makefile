@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run app test faults bench lint clean
+.PHONY: run app test faults bench lint clean validate
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,7 +20,7 @@ app: $(STAMP)
 	$(BIN)/pksim app
 
 test: $(STAMP)
-	$(BIN)/ruff check pksim tests benchmarks
+	$(BIN)/ruff check pksim tests benchmarks validation
 	$(BIN)/python -m pytest
 
 # The fault tests alone (signals, concurrent runs, a full disk; part of `make test` too).
@@ -31,8 +31,12 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks
 
 lint: $(STAMP)
-	$(BIN)/ruff check pksim tests benchmarks
-	$(BIN)/ruff format --check pksim tests benchmarks
+	$(BIN)/ruff check pksim tests benchmarks validation
+	$(BIN)/ruff format --check pksim tests benchmarks validation
+
+# docs/validation.md and docs/validation.png from validation/observations.toml (issue 12).
+validate: $(STAMP)
+	$(BIN)/python -m validation
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis

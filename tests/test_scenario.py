@@ -234,7 +234,11 @@ MISTAKES = [
     (
         "unknown parameter set",
         _edit('name = "default"', 'name = "defualt"'),
-        ["parameters.name", 'did you mean "default"', "valid: default, han2013"],
+        [
+            "parameters.name",
+            'did you mean "default"',
+            "valid: andrews2019, bergmann2014, default, han2013",
+        ],
     ),
     (
         "unknown food condition",

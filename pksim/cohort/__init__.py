@@ -17,7 +17,12 @@ from pksim.cohort.covariates import (
     Covariates,
     category_codes,
 )
-from pksim.cohort.effects import PKParameters, effect_factor, typical_parameters
+from pksim.cohort.effects import (
+    PKParameters,
+    effect_factor,
+    structural_inputs,
+    typical_parameters,
+)
 from pksim.cohort.patients import CSV_COLUMNS, patient_problems, read_patients_csv
 from pksim.cohort.renal import (
     creatinine_uln_mg_dl,
@@ -75,6 +80,7 @@ __all__ = [
     "sampling_time_offsets",
     "serum_creatinine_from_egfr",
     "shared_constants",
+    "structural_inputs",
     "typical_parameters",
     "variability_settings",
 ]

@@ -1,8 +1,10 @@
-"""Covariate effects: typical CL/F, V/F, ka, lag and F of each subject from a parameter set.
+"""Covariate effects: typical CL/F, V/F, ka, lag and F (and Q/F, V2/F of a two-compartment set)
+of each subject from a parameter set, and the inputs a structural model takes from them.
 
 Every effect is multiplicative (:func:`effect_factor`); a subject's typical value of a
 parameter is the set's typical value times the product of the effects on it. Units: CL/F L/h,
-V/F L, ka 1/h, lag h, F relative (1 = reference). Everything is vectorised over subjects.
+V/F L, ka 1/h, lag h, F relative (1 = reference), Q/F L/h, V2/F L. Everything is vectorised
+over subjects.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ __all__ = [
     "covariate_factor",
     "effect_factor",
     "missing_effect_covariates",
+    "structural_inputs",
     "typical_parameters",
 ]
 
@@ -38,6 +41,7 @@ def effect_factor(effect: Effect, x: ArrayLike) -> FloatArray:
     """Multiplicative factor of one covariate effect for covariate values ``x``.
 
     power: (x/reference)^exponent; exponential: exp(coefficient·(x - reference)/scale);
+    linear: 1 + coefficient·(x - reference)/scale (must stay > 0 for the subjects given);
     threshold: below if x < threshold else at_or_above; emax_inhibition: 1 - Emax·x/(x + ED50);
     categorical: factor of the category whose code is x (an unknown code is refused).
     """
@@ -57,6 +61,8 @@ def effect_factor(effect: Effect, x: ArrayLike) -> FloatArray:
         return (x / t["reference"]) ** t["exponent"]
     if effect.form == "exponential":
         return np.exp(t["coefficient"] * (x - t["reference"]) / t["scale"])
+    if effect.form == "linear":
+        return 1.0 + t["coefficient"] * (x - t["reference"]) / t["scale"]
     if effect.form == "threshold":
         return np.where(x < t["threshold"], t["below"], t["at_or_above"])
     if effect.form == "emax_inhibition":
@@ -87,8 +93,9 @@ def _covariate(pset: ParameterSet, cov: Covariates, name: str) -> np.ndarray:
 class PKParameters:
     """PK parameters per subject (typical or individual).
 
-    ``cl`` L/h, ``v`` L, ``ka`` 1/h, ``tlag`` h, ``f`` relative bioavailability (1 = reference;
-    includes the baseline prednisone effect).
+    ``cl`` L/h, ``v`` L (V/F; the central V1/F of a two-compartment set), ``ka`` 1/h, ``tlag``
+    h, ``f`` relative bioavailability (1 = reference; includes the baseline prednisone effect);
+    ``q`` L/h and ``v2`` L (Q/F, V2/F) only for a set whose structural model has them, else None.
     """
 
     cl: FloatArray
@@ -96,6 +103,20 @@ class PKParameters:
     ka: FloatArray
     tlag: FloatArray
     f: FloatArray
+    q: FloatArray | None = None
+    v2: FloatArray | None = None
+
+
+def structural_inputs(pk: PKParameters, *, cl: ArrayLike, ka: ArrayLike) -> dict[str, ArrayLike]:
+    """The individual parameters a structural model takes by name
+    (:meth:`pksim.model.structural.StructuralModel.simulate`), from ``pk`` with the run's
+    clearance ``cl`` (L/h, e.g. times the liver multiplier) and absorption rates ``ka``
+    ((n,) or (n, K) 1/h, one column per absorption class). A two-compartment set adds ``v1``
+    (= ``v``, L), ``q`` (L/h) and ``v2`` (L)."""
+    inputs: dict[str, ArrayLike] = {"cl": cl, "v": pk.v, "ka": ka, "tlag": pk.tlag, "f": pk.f}
+    if pk.q is not None and pk.v2 is not None:
+        inputs.update(v1=pk.v, q=pk.q, v2=pk.v2)
+    return inputs
 
 
 def typical_parameters(
@@ -112,18 +133,18 @@ def typical_parameters(
         raise ValueError(unknown_name("covariate", unknown[0], usable))
     n = len(cov)
     out = {}
-    for parameter in ("cl", "v", "ka", "tlag", "f"):
+    for parameter in pset.pk_parameters:
         base = pset.typical[parameter].value if parameter != "f" else 1.0
         value = np.full(n, base)
         for effect in pset.effects_on(parameter):
             if effect.covariate in exclude:
                 continue
             factor = effect_factor(effect, _covariate(pset, cov, effect.covariate))
-            if not np.all(np.isfinite(factor)):
-                bad = int(np.flatnonzero(~np.isfinite(factor))[0])
+            if not np.all(np.isfinite(factor) & (factor > 0)):
+                bad = int(np.flatnonzero(~(np.isfinite(factor) & (factor > 0)))[0])
                 raise ValueError(
                     f"parameter set {pset.name!r}: the {effect.covariate} effect on {parameter} "
-                    f"is not finite for subject {bad} (covariate value "
+                    f"is not a finite positive factor for subject {bad} (covariate value "
                     f"{_covariate(pset, cov, effect.covariate)[bad]!r}); this covariate must be "
                     "known and in range for every subject"
                 )
@@ -134,7 +155,8 @@ def typical_parameters(
 
 def missing_effect_covariates(pset: ParameterSet, cov: Covariates) -> list[tuple[int, str, str]]:
     """(subject, covariate, parameter) of the first subject whose value an effect of ``pset``
-    cannot use: unknown (and not imputable) or giving a non-finite factor; one per effect."""
+    cannot use: unknown (and not imputable) or giving a non-finite or non-positive factor; one
+    per effect."""
     out = []
     for effect in pset.effects:
         name = effect.covariate
@@ -148,7 +170,8 @@ def missing_effect_covariates(pset: ParameterSet, cov: Covariates) -> list[tuple
             bad = unknown
         else:
             with np.errstate(all="ignore"):
-                bad = unknown | ~np.isfinite(effect_factor(effect, cov[name]))
+                factor = effect_factor(effect, cov[name])
+                bad = unknown | ~(np.isfinite(factor) & (factor > 0))
         if bad.any():
             out.append((int(np.flatnonzero(bad)[0]), name, effect.parameter))
     return out

@@ -120,7 +120,7 @@ def individual_parameters(
     typical_only: bool = False,
     exclude: tuple[str, ...] = (),
 ) -> PKParameters:
-    """Individual CL/F (L/h), V/F (L), ka (1/h), lag (h) and relative F of subjects
+    """Individual CL/F (L/h), V/F (L), ka (1/h), lag (h), relative F (and Q/F, V2/F) of subjects
     [start, start + len(cov)): typical values times exp(eta), eta ~ N(0, Omega) with the set's
     full covariance matrix (stream ``iiv``). ``typical_only`` gives the typical values."""
     typ = typical_parameters(pset, cov, exclude=exclude)
@@ -128,7 +128,7 @@ def individual_parameters(
     if typical_only or not names:
         return typ
     keep = [i for i, name in enumerate(names) if omega[i, i] > 0]
-    values = {p: getattr(typ, p) for p in PK_PARAMETERS}
+    values = {p: getattr(typ, p) for p in pset.pk_parameters}
     if keep:
         slots = [PK_PARAMETERS.index(names[i]) for i in keep]
         # Column j of the stream always belongs to PK_PARAMETERS[j]: draw up to the last slot.

@@ -17,7 +17,7 @@ import numpy as np
 import xarray as xr
 
 from pksim import contract
-from pksim.cohort import renal, sampling, variability
+from pksim.cohort import effects, renal, sampling, variability
 from pksim.cohort.covariates import Covariates
 from pksim.contract import ChunkArrays
 from pksim.dosing.absorption import absorption_arrays, draw_dose_conditions
@@ -164,7 +164,7 @@ def simulate_arrays(
             cl_change_times=change_times,
             cl_multipliers=cl_multipliers,
         )
-        individual = {"cl": cl, "v": pk.v, "ka": absorption.ka, "tlag": pk.tlag, "f": pk.f}
+        individual = effects.structural_inputs(pk, cl=cl, ka=absorption.ka)
         given, changed = None, np.zeros(stop - start, dtype=np.int64)
         if regimen.tdm is not None:  # doses per subject: each row its own dose list
             times = np.ascontiguousarray(np.broadcast_to(times, (stop - start, times.shape[1])))
@@ -309,7 +309,7 @@ def _individual_outputs(spec, pk, cl: np.ndarray) -> dict[str, tuple[np.ndarray,
     """The subjects' PK parameters as reported: the model's parameters with their units; CL/F
     after liver function and before co-medication, ka for immediate release fasting (food
     and formulation scale it per dose), F before per-dose food, formulation and IOV."""
-    values = {"cl": cl, "v": pk.v, "ka": pk.ka, "tlag": pk.tlag, "f": pk.f}
+    values = effects.structural_inputs(pk, cl=cl, ka=pk.ka)
     return {
         p.name: (np.asarray(values[p.name], dtype=np.float64), p.units, p.long_name)
         for p in spec.parameters

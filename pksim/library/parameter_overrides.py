@@ -14,6 +14,7 @@ import numpy as np
 from pksim.errors import Invalid, Problems, shown, unknown_name
 from pksim.library.cited import Cited, finite_float
 from pksim.library.parameter_set import (
+    MODEL_TYPICAL_UNITS,
     NOT_POSITIVE_DEFINITE,
     PERCENT,
     PK_PARAMETERS,
@@ -33,7 +34,8 @@ def override_parameter_set(
 ) -> ParameterSet | None:
     """A copy of ``pset`` with some numbers replaced, e.g. ``{"typical.cl": 16.0, "iiv.cl": 40}``.
 
-    Keys: ``typical.<cl|v|ka|tlag>`` (> 0; tlag >= 0), ``iiv.<param>`` (>= 0, in the set's IIV
+    Keys: ``typical.<cl|v|ka|tlag>`` (> 0; tlag >= 0; ``q``, ``v2`` where the set's model has
+    them), ``iiv.<param>`` (>= 0, in the set's IIV
     units, or %CV for a new one), ``iiv_correlation.<a>,<b>`` (in (-1, 1), both with IIV),
     ``iov.f`` (>= 0, %CV unless present), ``residual.proportional`` (%) and
     ``residual.additive`` (ng/mL); each at most a plausibility limit (:data:`MAX_TYPICAL`,
@@ -56,6 +58,12 @@ def override_parameter_set(
             item = tuple(sorted((p.strip() for p in item.split(",")), key=_parameter_order))
         if item not in _OVERRIDABLE.get(group, ()):
             found.add("", unknown_name("parameter override", key, _OVERRIDE_KEYS))
+        elif group in ("typical", "iiv") and item not in pset.pk_parameters:
+            found.add(
+                str(key),
+                f"parameter set {shown(pset.name)} ({pset.structural_model}) has no {item!r}; "
+                f"its parameters are {list(pset.pk_parameters)}",
+            )
         elif finite_float(number) is None:
             found.add(str(key), f"must be a finite number, got {shown(number)}")
         elif problem := _range_problem(group, item, number, groups[group].get(item)):
@@ -94,7 +102,7 @@ def _parameter_order(name: str) -> int:
 
 _OVERRIDABLE: Mapping[str, frozenset] = MappingProxyType(
     {
-        "typical": frozenset(TYPICAL_UNITS),
+        "typical": frozenset({*TYPICAL_UNITS, *MODEL_TYPICAL_UNITS}),
         "iiv": frozenset(PK_PARAMETERS),
         "iiv_correlation": frozenset(
             (a, b) for i, a in enumerate(PK_PARAMETERS) for b in PK_PARAMETERS[i + 1 :]
@@ -105,18 +113,19 @@ _OVERRIDABLE: Mapping[str, frozenset] = MappingProxyType(
 )
 """What each override group may replace (correlations: pairs in PK_PARAMETERS order)."""
 _OVERRIDE_KEYS = [
-    *(f"typical.{k}" for k in TYPICAL_UNITS),
+    *(f"typical.{k}" for k in (*TYPICAL_UNITS, *MODEL_TYPICAL_UNITS)),
     *(f"iiv.{k}" for k in PK_PARAMETERS),
     "iiv_correlation.<a>,<b>",
     "iov.f",
     *(f"residual.{k}" for k in RESIDUAL_UNITS),
 ]
 MAX_TYPICAL: Mapping[str, float] = MappingProxyType(
-    {"cl": 1000.0, "v": 100_000.0, "ka": 100.0, "tlag": 24.0}
+    {"cl": 1000.0, "v": 100_000.0, "ka": 100.0, "tlag": 24.0, "q": 100_000.0, "v2": 1_000_000.0}
 )
-"""Largest typical value an override may set (units of ``TYPICAL_UNITS``): about a hundred times
-the tacrolimus values (CL/F 14 L/h, V/F 700 L, ka 4.5 1/h) and a day of lag. Larger values are
-unit slips, and overflow the model's exponentials (V/F = 1e308 L)."""
+"""Largest typical value an override may set (units of ``TYPICAL_UNITS`` and
+``MODEL_TYPICAL_UNITS``): about a hundred times the tacrolimus values (CL/F 14 L/h, V/F 700 L,
+ka 4.5 1/h; Q/F up to 1200 L/h and V2/F up to 32 100 L in the plasma-based Storset 2014 model)
+and a day of lag. Larger values are unit slips, and overflow the model's exponentials."""
 
 MAX_RESIDUAL: Mapping[str, float] = MappingProxyType({"proportional": 100.0, "additive": 100.0})
 """Largest residual error an override may set: 100 % proportional, 100 ng/mL additive (ten times
@@ -135,7 +144,7 @@ def _range_problem(group: str, item: Any, number: float, old: Cited | None) -> s
     if group == "iiv_correlation":
         return None if -1 < number < 1 else "must be strictly between -1 and 1"
     if group == "typical":
-        units, high = TYPICAL_UNITS[item], MAX_TYPICAL[item]
+        units, high = {**TYPICAL_UNITS, **MODEL_TYPICAL_UNITS}[item], MAX_TYPICAL[item]
         low_ok, low = (number >= 0, ">= 0") if item == "tlag" else (number > 0, "> 0")
     elif group == "residual":
         units, high, low_ok, low = RESIDUAL_UNITS[item], MAX_RESIDUAL[item], number >= 0, ">= 0"

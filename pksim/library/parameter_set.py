@@ -19,25 +19,35 @@ from pksim.library.cited import Cited
 
 __all__ = [
     "DEFAULT_STRUCTURAL_MODEL",
+    "MODEL_TYPICAL_UNITS",
     "NOT_POSITIVE_DEFINITE",
     "PK_PARAMETERS",
     "RESIDUAL_UNITS",
     "TYPICAL_UNITS",
     "Effect",
     "ParameterSet",
+    "own_parameters",
 ]
 
 DEFAULT_STRUCTURAL_MODEL = "one-compartment-oral-lag"
 """Structural model of a set whose file has no ``structural_model`` key (see
 :mod:`pksim.model.structural`)."""
 
-PK_PARAMETERS: tuple[str, ...] = ("cl", "v", "ka", "tlag", "f")
-"""Individual PK parameters, in the fixed order used for IIV draws."""
+PK_PARAMETERS: tuple[str, ...] = ("cl", "v", "ka", "tlag", "f", "q", "v2")
+"""Individual PK parameters, in the fixed order used for IIV draws (column j of the ``iiv``
+stream belongs to ``PK_PARAMETERS[j]``: new parameters are appended, so no draw moves). ``v`` is
+the volume of the compartment sampled (V/F; V1/F of a two-compartment model); ``q`` and ``v2``
+(Q/F, V2/F) exist only in sets whose structural model has them."""
 
 TYPICAL_UNITS: Mapping[str, str] = MappingProxyType(
     {"cl": "L/h", "v": "L", "ka": "1/h", "tlag": "h"}
 )
 """Typical values every set must give, with their only accepted units (F is 1 by definition)."""
+
+MODEL_TYPICAL_UNITS: Mapping[str, str] = MappingProxyType({"q": "L/h", "v2": "L"})
+"""Typical values a structural model may need besides :data:`TYPICAL_UNITS` (two-compartment:
+inter-compartmental clearance Q/F and peripheral volume V2/F); a set gives exactly those its
+structural model names."""
 
 RESIDUAL_UNITS: Mapping[str, str] = MappingProxyType({"proportional": "%", "additive": "ng/mL"})
 """Residual-error terms and their only accepted units."""
@@ -49,6 +59,12 @@ NOT_POSITIVE_DEFINITE = (
     "the IIV covariance matrix is not positive semi-definite; lower the correlations"
 )
 """Why a set (or overrides) with impossible IIV correlations is refused."""
+
+
+def own_parameters(typical: Mapping[str, object]) -> tuple[str, ...]:
+    """Individual parameters of a set with these typical values, in :data:`PK_PARAMETERS` order:
+    a structural model's own ones (:data:`MODEL_TYPICAL_UNITS`) only where the set gives them."""
+    return tuple(p for p in PK_PARAMETERS if p not in MODEL_TYPICAL_UNITS or p in typical)
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +130,12 @@ class ParameterSet:
     def references(self) -> tuple[str, ...]:
         """Citation strings of every source the set uses (sorted by key)."""
         return tuple(self.citations[k] for k in self.source_keys)
+
+    @property
+    def pk_parameters(self) -> tuple[str, ...]:
+        """The set's individual parameters, in :data:`PK_PARAMETERS` order (Q/F and V2/F only
+        when its structural model has them)."""
+        return own_parameters(self.typical)
 
     def effects_on(self, parameter: str) -> tuple[Effect, ...]:
         """The covariate effects acting on ``parameter``."""

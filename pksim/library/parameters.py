@@ -35,12 +35,14 @@ from pksim.library.cited import (
 from pksim.library.parameter_overrides import override_parameter_set
 from pksim.library.parameter_set import (
     DEFAULT_STRUCTURAL_MODEL,
+    MODEL_TYPICAL_UNITS,
     NOT_POSITIVE_DEFINITE,
     PK_PARAMETERS,
     RESIDUAL_UNITS,
     TYPICAL_UNITS,
     Effect,
     ParameterSet,
+    own_parameters,
 )
 from pksim.model import structural
 
@@ -48,6 +50,7 @@ __all__ = [
     "CATEGORICAL_COVARIATES",
     "DEFAULT_STRUCTURAL_MODEL",
     "EVIDENCE_TAGS",
+    "MODEL_TYPICAL_UNITS",
     "NUMERIC_COVARIATES",
     "PK_PARAMETERS",
     "RESIDUAL_UNITS",
@@ -61,6 +64,7 @@ __all__ = [
     "load_references",
     "override_parameter_set",
     "parameter_set_from_dict",
+    "typical_units",
 ]
 
 NUMERIC_COVARIATES: Mapping[str, str] = MappingProxyType(
@@ -82,6 +86,7 @@ _EFFECT_TERMS: Mapping[str, tuple[str, ...]] = MappingProxyType(
     {
         "power": ("reference", "exponent"),
         "exponential": ("coefficient", "reference", "scale"),
+        "linear": ("coefficient", "reference", "scale"),
         "threshold": ("threshold", "below", "at_or_above"),
         "emax_inhibition": ("emax", "ed50"),
         "categorical": (),
@@ -91,6 +96,16 @@ _EFFECT_TERMS: Mapping[str, tuple[str, ...]] = MappingProxyType(
 
 _TERMS_IN_COVARIATE_UNITS = frozenset({"reference", "threshold", "ed50", "scale"})
 _IIV_UNITS = ("%CV", "omega2")
+
+
+def typical_units(structural_model: str) -> Mapping[str, str]:
+    """Typical values a set of ``structural_model`` gives, with their units: every set's
+    :data:`TYPICAL_UNITS` plus the model's own (:data:`MODEL_TYPICAL_UNITS`, e.g. Q/F and V2/F
+    of ``two-compartment-oral-lag``)."""
+    own = structural.structural_model(structural_model).parameter_names
+    return MappingProxyType(
+        {**TYPICAL_UNITS, **{k: u for k, u in MODEL_TYPICAL_UNITS.items() if k in own}}
+    )
 
 
 def list_parameter_sets() -> list[str]:
@@ -183,12 +198,16 @@ def parameter_set_from_dict(data: Mapping[str, Any], *, origin: str = "<dict>") 
     except ValueError as error:
         raise check.fail("structural_model", str(error)) from None
 
+    needed = typical_units(structural_model)
     typical_in = check.table(top["typical"], "typical")
-    check.keys(typical_in, "typical", TYPICAL_UNITS)
+    check.keys(typical_in, f"typical (structural model {structural_model!r})", needed)
     typical = {}
-    for key, units in TYPICAL_UNITS.items():
+    for key, units in needed.items():
         if key not in typical_in:
-            raise check.fail("typical", f"missing {key!r}; a set gives {list(TYPICAL_UNITS)}")
+            raise check.fail(
+                "typical",
+                f"missing {key!r}; a {structural_model!r} set gives {list(needed)}",
+            )
         typical[key] = check.value(typical_in[key], f"typical.{key}", units)
         lower_ok = typical[key].value >= 0 if key == "tlag" else typical[key].value > 0
         if not lower_ok:
@@ -204,11 +223,15 @@ def parameter_set_from_dict(data: Mapping[str, Any], *, origin: str = "<dict>") 
     effects_in = top.get("effects", [])
     if not isinstance(effects_in, list):
         raise check.fail("effects", "expected an array of tables ([[effects]])")
-    effects = tuple(_effect(check, e, f"effects[{i}]", fixed) for i, e in enumerate(effects_in))
+    effects = tuple(
+        _effect(check, e, f"effects[{i}]", fixed, own_parameters(typical))
+        for i, e in enumerate(effects_in)
+    )
 
+    own = own_parameters(typical)
     iiv_in = check.table(top.get("iiv", {}), "iiv")
-    check.keys(iiv_in, "iiv", PK_PARAMETERS)
-    iiv = {k: check.value(iiv_in[k], f"iiv.{k}", _IIV_UNITS) for k in PK_PARAMETERS if k in iiv_in}
+    check.keys(iiv_in, "iiv", own)
+    iiv = {k: check.value(iiv_in[k], f"iiv.{k}", _IIV_UNITS) for k in own if k in iiv_in}
     for k, v in iiv.items():
         if v.value < 0:
             raise check.fail(f"iiv.{k}", "must be >= 0")
@@ -261,16 +284,20 @@ def parameter_set_from_dict(data: Mapping[str, Any], *, origin: str = "<dict>") 
     )
 
 
-def _effect(check: _Checker, raw: Any, where: str, fixed: Mapping[str, Cited]) -> Effect:
+def _effect(
+    check: _Checker,
+    raw: Any,
+    where: str,
+    fixed: Mapping[str, Cited],
+    own: tuple[str, ...] = PK_PARAMETERS,
+) -> Effect:
     raw = check.table(raw, where)
     for key in ("parameter", "covariate", "form"):
         if key not in raw:
             raise check.fail(where, f"missing {key!r}")
     parameter, covariate, form = raw["parameter"], raw["covariate"], raw["form"]
-    if parameter not in PK_PARAMETERS:
-        raise check.fail(
-            f"{where}.parameter", unknown_name("PK parameter", parameter, PK_PARAMETERS)
-        )
+    if parameter not in own:
+        raise check.fail(f"{where}.parameter", unknown_name("PK parameter", parameter, own))
     if form not in _EFFECT_TERMS:
         raise check.fail(f"{where}.form", unknown_name("effect form", form, _EFFECT_TERMS))
     known = {*NUMERIC_COVARIATES, *CATEGORICAL_COVARIATES}
@@ -342,7 +369,7 @@ def _check_effect_ranges(
     for term in positive:
         if terms[term].value <= 0:
             raise check.fail(f"{where}.{term}", "must be > 0")
-    if form == "exponential" and terms["scale"].value == 0:
+    if form in ("exponential", "linear") and terms["scale"].value == 0:
         raise check.fail(f"{where}.scale", "must not be 0")
     if form == "emax_inhibition" and not 0 <= terms["emax"].value < 1:
         raise check.fail(f"{where}.emax", "must be in [0, 1) so that F stays positive")

@@ -279,20 +279,18 @@ def subject_target_bounds(
 
     Subjects who are not renal-impaired get the ``phase`` range (a bundled name or a custom
     :class:`TargetRange`). Renal-impaired subjects get the ``renal`` range (default the bundled
-    ``renal_impairment``: lower 0, upper 4 ng/mL, because the consensus gives only the <= 4 ng/mL
-    ceiling and no lower bound), with the upper bound never above the phase's own upper bound.
+    ``renal_impairment``: 3-4 ng/mL, the consensus ceiling 4 ng/mL with the consensus
+    maintenance floor 3 ng/mL, so that a sub-therapeutic regimen never counts as in range), with
+    neither bound above the phase's own (a custom phase range of 1-3 ng/mL stays 1-3).
     """
     target, ceiling = resolve_target(phase), resolve_target(renal)
     flags = np.asarray(renal_impaired)
     if flags.dtype != np.bool_:
         raise ValueError(f"renal_impaired must be a boolean array, got dtype {flags.dtype}")
+    # Neither bound of the renal range is above the phase's own: a window always remains.
     renal_upper = min(ceiling.upper, target.upper)
-    if ceiling.lower >= renal_upper:
-        raise ValueError(
-            f"renal range {ceiling.label!r} (lower {ceiling.lower} ng/mL) leaves no window under "
-            f"the upper bound {renal_upper} ng/mL of {target.label!r}"
-        )
-    lower = np.where(flags, ceiling.lower, target.lower)
+    renal_lower = min(ceiling.lower, target.lower)
+    lower = np.where(flags, renal_lower, target.lower)
     upper = np.where(flags, renal_upper, target.upper)
     return lower.astype(np.float64), upper.astype(np.float64)
 

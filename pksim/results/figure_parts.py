@@ -160,13 +160,13 @@ def shade_targets(
             break
         low, high, count = entry["lower"], entry["upper"], entry["subjects"]
         text = f"{format_range(low, high)} ng/mL"
+        renal = bool(renal_total) and entry["renal_impaired"] == count == renal_total
         if k == 0:
             patch = ax.axhspan(low, high, color=TARGET_COLOUR, alpha=TARGET_ALPHA, zorder=0)
-            patch.set_label(f"target {attrs.get('target_label') or text}")
+            # The most common range is the renal one when most subjects are impaired.
+            name = f"{text} (renal impairment)" if renal else attrs.get("target_label") or text
+            patch.set_label(f"target {name}")
         else:
-            renal = entry["renal_impaired"] is not None and (
-                entry["renal_impaired"] == count == renal_total
-            )
             who = ", renal impairment" if renal else ""
             patch = ax.axhspan(
                 low,

@@ -96,7 +96,8 @@ def test_required_sets_are_bundled():
 
 
 def test_unknown_set_name_suggests_and_lists():
-    with pytest.raises(ValueError, match=r'did you mean "default"\?\); valid: default, han2013'):
+    valid = "andrews2019, bergmann2014, default, han2013"
+    with pytest.raises(ValueError, match=rf'did you mean "default"\?\); valid: {valid}'):
         P.load_parameter_set("defualt")
     assert P.load_parameter_set("HAO2018").name == "hao2018"
 

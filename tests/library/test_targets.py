@@ -20,13 +20,14 @@ from pksim.library.targets import TargetPlan, TargetRange
 
 
 def test_bundled_ranges_are_the_consensus_values():
-    """LNConsensus 1.2 (1)-(3): 6-10, 3-6 and <= 4 ng/mL."""
+    """LNConsensus 1.2 (1)-(3): 6-10, 3-6 and <= 4 ng/mL; the renal floor is the maintenance
+    lower bound (3 ng/mL), so a sub-therapeutic regimen cannot be 'in range' (issue 12)."""
     ranges = targets.load_targets()
     assert set(ranges) == {"induction", "maintenance", "renal_impairment"}
     assert (ranges["induction"].lower, ranges["induction"].upper) == (6.0, 10.0)
     assert (ranges["maintenance"].lower, ranges["maintenance"].upper) == (3.0, 6.0)
     assert ranges["renal_impairment"].upper == 4.0
-    assert ranges["renal_impairment"].lower == 0.0  # the consensus gives no lower bound
+    assert ranges["renal_impairment"].lower == ranges["maintenance"].lower == 3.0
     assert {r.source for r in ranges.values()} == {"LNConsensus"}
 
 
@@ -49,7 +50,7 @@ def test_load_targets_returns_a_copy():
 def test_subject_bounds_apply_the_ceiling_per_subject():
     impaired = np.array([False, True, False, True])
     lower, upper = targets.subject_target_bounds("induction", impaired)
-    np.testing.assert_array_equal(lower, [6.0, 0.0, 6.0, 0.0])
+    np.testing.assert_array_equal(lower, [6.0, 3.0, 6.0, 3.0])
     np.testing.assert_array_equal(upper, [10.0, 4.0, 10.0, 4.0])
     lower, upper = targets.subject_target_bounds("maintenance", impaired)
     np.testing.assert_array_equal(upper, [6.0, 4.0, 6.0, 4.0])
@@ -58,17 +59,19 @@ def test_subject_bounds_apply_the_ceiling_per_subject():
 def test_custom_ranges_for_phase_and_renal_ceiling():
     custom = TargetRange(5, 8, label="5-8", source="user")
     lower, upper = targets.subject_target_bounds(custom, np.array([False, True]))
-    np.testing.assert_array_equal(lower, [5.0, 0.0])
+    np.testing.assert_array_equal(lower, [5.0, 3.0])
     np.testing.assert_array_equal(upper, [8.0, 4.0])
     # A phase ceiling below the renal one wins for impaired subjects too.
     low = TargetRange(1, 3, label="1-3", source="user")
-    _, upper = targets.subject_target_bounds(low, np.array([True]))
-    assert upper[0] == 3.0
+    lower, upper = targets.subject_target_bounds(low, np.array([True]))
+    assert (lower[0], upper[0]) == (1.0, 3.0)  # the floor is never above the phase's own
     renal = TargetRange(2, 5, label="renal 2-5", source="user")
     lower, upper = targets.subject_target_bounds("induction", np.array([True]), renal=renal)
     assert (lower[0], upper[0]) == (2.0, 5.0)
-    with pytest.raises(ValueError, match="leaves no window"):
-        targets.subject_target_bounds(low, np.array([True]), renal=TargetRange(3.5, 4, "x", "y"))
+    lower, upper = targets.subject_target_bounds(
+        low, np.array([True]), renal=TargetRange(3.5, 4, "x", "y")
+    )
+    assert (lower[0], upper[0]) == (1.0, 3.0)
 
 
 @pytest.mark.parametrize(

@@ -53,9 +53,23 @@ def test_default_model_is_registered_and_matches_the_parameter_set_reader():
     same units (F is 1 by definition and has no typical value)."""
     spec = structural.structural_model(P.DEFAULT_STRUCTURAL_MODEL)
     assert spec is structural.ONE_COMPARTMENT_ORAL_LAG
-    assert spec.parameter_names == P.PK_PARAMETERS
+    assert spec.parameter_names == P.PK_PARAMETERS[: len(spec.parameter_names)]
+    assert set(P.PK_PARAMETERS) - set(spec.parameter_names) == set(P.MODEL_TYPICAL_UNITS)
     assert {k: u for k, u in spec.units.items() if k in P.TYPICAL_UNITS} == dict(P.TYPICAL_UNITS)
+    assert dict(P.typical_units(spec.name)) == dict(P.TYPICAL_UNITS)
     assert spec.simulate_function is concentrations_general
+
+
+def test_two_compartment_model_parameters_are_read_by_the_library():
+    """Q/F and V2/F of a two-compartment set are typical values the library reads, in the
+    model's units; its V1/F is the set's ``v``."""
+    spec = structural.TWO_COMPARTMENT_ORAL_LAG
+    needed = dict(P.typical_units(spec.name))
+    assert needed == {**P.TYPICAL_UNITS, **P.MODEL_TYPICAL_UNITS}
+    for name in P.MODEL_TYPICAL_UNITS:
+        assert spec.units[name] == needed[name]
+    assert spec.units["v1"] == needed["v"]
+    assert set(spec.parameter_names) - {"v1"} <= set(P.PK_PARAMETERS)
 
 
 @pytest.mark.parametrize("name", P.list_parameter_sets())
