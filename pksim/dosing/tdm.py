@@ -9,8 +9,8 @@ rounding, else its capsule strengths):
 
 - ``proportional``: dose x aim / measured (troughs are linear in dose), kept within a factor
   ``max_fold_change`` of the dose in force. ``aim_ng_per_ml`` defaults to the middle of each
-  subject's target range; a subject whose own range excludes the aim (the renal ceiling of
-  <= 4 ng/mL) aims at the middle of that range. A result below the LLOQ counts as the LLOQ.
+  subject's target range; a subject whose own range excludes the aim (the renal range of
+  3-4 ng/mL) aims at the middle of that range. A result below the LLOQ counts as the LLOQ.
 - ``steps``: a user table of contiguous trough bands, each with a change in mg/day and
   optionally days to hold first (``{ from_ng_per_ml = 15, change_mg_per_day = -1,
   hold_days = 1 }``). A result below the LLOQ falls in the first band.

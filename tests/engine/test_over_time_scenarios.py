@@ -80,7 +80,7 @@ def test_consensus_escalation_raises_doses_only_from_day_57_within_0_1_mg_per_kg
 def test_proportional_tdm_reaches_the_aim_after_one_adjustment():
     """One draw on day 7, acted on from day 9 without the two-fold bound: the median trough at
     steady state is the aim (with the bound, patients far below range need two steps); renal
-    impairment puts a subject's range at <= 4 ng/mL, and its aim in the middle of it."""
+    impairment puts a subject's range at 3-4 ng/mL, and its aim in the middle of it."""
     one_draw = (
         "sample_days = [7, 14, 21, 28, 35, 42, 49]",
         "sample_days = [7]\nmax_fold_change = 10",
@@ -89,7 +89,7 @@ def test_proportional_tdm_reaches_the_aim_after_one_adjustment():
     tdm = ds.trough.sel(regimen="3 mg/day BID + proportional TDM")
     renal = ds.renal_impairment.values
     assert float(tdm.isel(subject=~renal).sel(day=42).median()) == pytest.approx(8.0, abs=0.5)
-    assert float(tdm.isel(subject=renal).sel(day=42).median()) == pytest.approx(2.0, abs=0.5)
+    assert float(tdm.isel(subject=renal).sel(day=42).median()) == pytest.approx(3.5, abs=0.3)
     assert float(ds.trough.sel(regimen="3 mg/day BID, fixed", day=42).median()) < 6
 
 

@@ -86,14 +86,14 @@ def test_realised_doses_reproduce_troughs_through_the_public_model(proportional)
 def test_proportional_rule_decides_from_that_days_measured_trough(proportional):
     """Common random numbers: the result acted on is the day's measured trough (the same assay
     draw the output reports); the dose is dose x aim / result within x2, rounded to capsules;
-    a renal-impaired subject (range <= 4 ng/mL) aims at the middle of its own range."""
+    a renal-impaired subject (range 3-4 ng/mL) aims at the middle of its own range."""
     ds = proportional.sel(regimen="proportional")
     for day, effective in ((7, 9), (14, 16), (28, 30)):
         before = ds.realised_daily_dose_mg.sel(day=day).values
         result = ds.trough_measured.sel(day=day).values
         result = np.where(ds.below_lloq.sel(day=day).values, 1.0, result)  # LLOQ 1 ng/mL
         lower, upper = ds.target_lower.values, ds.target_upper.values
-        aim = np.where((lower <= 8) & (8 <= upper), 8.0, (lower + upper) / 2)  # renal: 0-4
+        aim = np.where((lower <= 8) & (8 <= upper), 8.0, (lower + upper) / 2)  # renal: 3-4
         asked = before * np.clip(aim / result, 0.5, 2.0)
         expected = round_daily_dose(asked, (0.5, 1.0, 5.0))
         np.testing.assert_array_equal(ds.realised_daily_dose_mg.sel(day=effective).values, expected)
