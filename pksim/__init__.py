@@ -29,6 +29,7 @@ _EXPORTS = {
     "summarize": "pksim.results",
     "target_attainment": "pksim.results",
     "format_attainment": "pksim.results",
+    "dose_response": "pksim.results.dose_response",
 }
 
 MOVED_MODULES = {
