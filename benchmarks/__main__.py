@@ -8,7 +8,7 @@ import platform
 
 import numba
 
-from benchmarks import bench_cohort, bench_end_to_end, bench_kernel
+from benchmarks import bench_cohort, bench_dose_response, bench_end_to_end, bench_kernel
 
 
 def machine() -> str:
@@ -49,6 +49,12 @@ def main() -> None:
         large = bench_end_to_end.LARGE_SIZES if args.large else bench_end_to_end.SIZES
         rows = bench_end_to_end.run(large)
     print(bench_end_to_end.format_rows(rows))
+    print(
+        "\nDose response: 30 candidate doses against one fixed-dose run (ln-induction, 1.5 mg BID)"
+    )
+    dose_sizes = (10_000,) if args.quick else bench_dose_response.SIZES
+    dose_workloads = ("basic",) if args.quick else ("basic", "vori")
+    print(bench_dose_response.format_rows(bench_dose_response.run(dose_sizes, dose_workloads)))
 
 
 if __name__ == "__main__":
