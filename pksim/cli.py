@@ -1,4 +1,4 @@
-"""Command line: ``pksim run | validate | list | describe``.
+"""Command line: ``pksim run | dose-response | validate | list | describe``.
 
 Exit status 0 on success, 2 on bad input (one paragraph saying what is wrong: also a full
 disk, an output folder that cannot be written or that another run is writing), 130 when
