@@ -208,6 +208,8 @@ def slot_amounts(
     amounts (n, k) mg of the doses of the day (the split rule), as
     :func:`pksim.dosing.events.dose_events` makes them; (1,) and (1, k) when every subject
     gets the same."""
+    if candidate.daily_dose_mg is not None and candidate.max_mg_per_kg_per_day is None:
+        weight_kg = weight_kg[:1]  # nothing depends on the weight: one subject says it all
     daily = intended_daily_dose(candidate, weight_kg)
     if (daily == daily[:1]).all():
         daily = daily[:1]
@@ -230,9 +232,7 @@ def unit_responses(
         for name in ("dose_class", "dose_f"):
             arguments[name] = np.ascontiguousarray(arguments[name][:, columns])
         times = np.ascontiguousarray(inputs.times[:, columns])
-        out[j] = spec.simulate(
-            inputs.individual, times, np.ones(times.shape), samples, **arguments
-        )
+        out[j] = spec.simulate(inputs.individual, times, np.ones(times.shape), samples, **arguments)
     return out
 
 
@@ -270,6 +270,16 @@ class CandidateChunk:
         total = amounts[:, 0:1] * self.responses[0]
         for j in range(1, self.responses.shape[0]):
             total += amounts[:, j : j + 1] * self.responses[j]
+        return total
+
+    def all_troughs(self) -> NDArray[np.float64]:
+        """True troughs (candidate, n, s) ng/mL of every candidate: the same arithmetic as
+        :meth:`troughs`, element by element, so the same numbers."""
+        rows = max(a.shape[0] for a in self.amounts)
+        amounts = np.stack([np.broadcast_to(a, (rows, a.shape[1])) for a in self.amounts])
+        total = amounts[:, :, 0:1] * self.responses[0]
+        for j in range(1, self.responses.shape[0]):
+            total += amounts[:, :, j : j + 1] * self.responses[j]
         return total
 
     def measured(self, candidate: int) -> variability.Measurements:

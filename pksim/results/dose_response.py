@@ -2,8 +2,8 @@
 target per candidate daily dose, and the best dose under a stated rule.
 
 Every candidate's troughs come exactly from one pass over the cohort
-(:mod:`pksim.engine.dose_response`); each chunk's candidates go through the one attainment
-reducer (:mod:`pksim.results.reducer`) as if they were the regimens of a run, so a candidate's
+(:mod:`pksim.engine.dose_response`); each chunk's candidates are counted as the attainment
+reducer counts a run's regimens (:mod:`pksim.results.dose_response_counts`), so a candidate's
 row is what ``target_attainment`` says of a run of that dose: the same days (the scenario's
 ``[target]`` window, else its day, else the last day), per-subject targets, classification,
 percentiles and interval. Counts merge across chunks by exact sums, so the result is the same
@@ -12,7 +12,6 @@ at any chunk size, threads or Dask workers, and memory does not grow with the co
 
 from __future__ import annotations
 
-import itertools
 import numbers
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -26,20 +25,15 @@ from pksim import contract, units
 from pksim.engine.dose_response import (
     PER_DAY,
     DoseRequest,
-    candidate_chunk,
     dose_grid,
     dose_request,
 )
 from pksim.engine.execution import DEFAULT_CHUNK_SUBJECTS, Progress, map_chunks
 from pksim.engine.plan import Plan, prepare, provenance
 from pksim.engine.run import chunk_mapper
+from pksim.results.dose_response_counts import GivenDoses, reduced_candidates
 from pksim.results.percentiles import PERCENTILES
-from pksim.results.reducer import (
-    BELOW_LLOQ_CLASS,
-    CLASSES,
-    AttainmentCounts,
-    AttainmentReducer,
-)
+from pksim.results.reducer import BELOW_LLOQ_CLASS, CLASSES, AttainmentCounts
 from pksim.results.spec import AttainmentSpec, scenario_spec
 from pksim.results.tables import CI_COLUMNS, assemble, level_key
 from pksim.scenario import Scenario
@@ -101,23 +95,6 @@ class BestDoseRule:
         if not allowed.any():
             return None
         return int(np.argmax(np.where(allowed, pta, -np.inf)))  # first maximum: lowest dose
-
-
-@dataclass(frozen=True, slots=True)
-class GivenDoses:
-    """Per candidate: the lowest and highest daily dose given (mg/day, after ceilings and
-    rounding) and whether it gives every subject the same doses as the candidate before it."""
-
-    low: np.ndarray
-    high: np.ndarray
-    same_as_previous: np.ndarray
-
-    def __add__(self, other: GivenDoses) -> GivenDoses:
-        return GivenDoses(
-            np.minimum(self.low, other.low),
-            np.maximum(self.high, other.high),
-            self.same_as_previous & other.same_as_previous,
-        )
 
 
 def dose_response(
@@ -185,7 +162,6 @@ def dose_response(
         measured=spec.measured,
         coordinates=spec.groupings[0],
     )
-    reducer = AttainmentReducer(spec)
     parts = map_chunks(
         reduced_candidates,
         plan,
@@ -193,46 +169,10 @@ def dose_response(
         threads=threads,
         mapper=chunk_mapper(client),
         progress=progress,
-        arguments=(request, reducer),
+        arguments=(request, spec),
     )
     counts, given = _merged(parts)
     return _dataset(plan, request, spec, counts, given, rule)
-
-
-def reduced_candidates(
-    plan: Plan, start: int, stop: int, request: DoseRequest, reducer: AttainmentReducer
-) -> tuple[AttainmentCounts, GivenDoses]:
-    """One chunk: every candidate's troughs judged by the attainment reducer (the candidates
-    standing for the regimens of a run), and the doses given."""
-    chunk = candidate_chunk(plan, start, stop, request)
-    n_candidates = len(request.candidates)
-    trough_attrs = {"units": units.CONCENTRATION, "long_name": contract.TROUGH_LONG_NAME}
-    true = np.stack([chunk.troughs(c) for c in range(n_candidates)])
-    variables: dict[str, Any] = {contract.TROUGH: (contract.TROUGH_DIMS, true, trough_attrs)}
-    if request.measured:
-        observed = [chunk.measured(c) for c in range(n_candidates)]
-        measured = np.stack([m.measured for m in observed])
-        below = np.stack([m.below_lloq for m in observed])
-        variables[contract.MEASURED] = (contract.TROUGH_DIMS, measured, trough_attrs)
-        variables[contract.BELOW_LLOQ] = (contract.TROUGH_DIMS, below)
-    variables[contract.TARGET_LOWER] = ("subject", chunk.lower)
-    variables[contract.TARGET_UPPER] = ("subject", chunk.upper)
-    coords = {
-        "regimen": _labels(request),
-        "subject": np.arange(start, stop),
-        "day": np.arange(request.first_day, request.last_day + 1),
-        contract.RENAL_IMPAIRMENT: ("subject", chunk.renal_impairment),
-    }
-    coords |= {name: ("subject", values) for name, values in chunk.coords.items()}
-    counts = reducer.reduce(xr.Dataset(variables, coords=coords))
-    daily = [np.broadcast_to(d, (chunk.n_subjects,)) for d in chunk.daily]
-    same = [False] + [bool(np.array_equal(a, b)) for a, b in itertools.pairwise(daily)]
-    given = GivenDoses(
-        low=np.array([d.min() for d in daily]),
-        high=np.array([d.max() for d in daily]),
-        same_as_previous=np.array(same),
-    )
-    return counts, given
 
 
 def best_dose(
@@ -273,11 +213,6 @@ def _best(ds: xr.Dataset, rule: BestDoseRule) -> xr.DataArray:
             "rule": rule.describe(),
         },
     )
-
-
-def _labels(request: DoseRequest) -> list[str]:
-    """The candidates' names as the reducer's regimens (their position in the grid)."""
-    return [str(index) for index in range(len(request.candidates))]
 
 
 def _merged(parts: Iterator[tuple[AttainmentCounts, GivenDoses]]):

@@ -114,6 +114,8 @@ def test_candidate_troughs_equal_a_run_of_each_dose(scenario, name, grid):
     days = target_days(scenario)
     request = dose_request(scenario, name, grid, days=days, measured=True)
     chunk = candidate_chunk(prepare(scenario, N, SEED), 0, N, request)
+    every = np.stack([chunk.troughs(c) for c in range(len(request.candidates))])
+    np.testing.assert_array_equal(chunk.all_troughs(), every)
     scenario = scenario.replace(output=dataclasses.replace(scenario.output, measured=True))
     for index, candidate in enumerate(request.candidates):
         ds, expected = _reference(scenario, candidate, days)
