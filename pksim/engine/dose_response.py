@@ -6,7 +6,11 @@ classes or adherence: a missed dose is absent at every dose and a late one is la
 dose. So the troughs of a candidate whose dose j of the day is ``a_j`` mg are exactly
 ``sum_j a_j R_j``, with ``R_j`` the troughs of 1 mg in every dose of slot j of the day (and
 nothing else). The k = ``doses_per_day`` unit runs, each over only that slot's dose columns,
-cost about one ordinary run; every candidate then costs k multiply-adds per trough.
+cost about one ordinary run (more where clearance changes often: each run walks every change
+point); every candidate then costs k multiply-adds per trough. When every candidate splits its
+daily dose evenly (no rounding, one dose a day, or fixed doses that happen to split evenly:
+decided from the regimen, the same for every chunk) one run with 1 mg in every dose suffices:
+the troughs are ``a R``.
 
 The amounts of a candidate come from the regimen's own rules for that dose
 (:mod:`pksim.dosing.amounts`, :mod:`pksim.dosing.rounding`): the candidate replaces the
@@ -126,8 +130,9 @@ def dose_grid(doses_mg_per_day: Any = None, doses_mg_per_kg_per_day: Any = None)
 class DoseRequest:
     """A checked dose response: the scenario's regimen at ``regimen_index``, the regimen with
     each candidate dose (``candidates``, in the order of ``grid``), the days ``first_day`` ..
-    ``last_day`` judged, whether the ``measured`` troughs are (assay error) and the subject
-    ``coordinates`` wanted."""
+    ``last_day`` judged, whether the ``measured`` troughs are (assay error), the subject
+    ``coordinates`` wanted, and whether every candidate gives every subject equal doses in
+    every slot of the day (``even_split``: then one unit run over all the doses suffices)."""
 
     regimen_index: int
     grid: DoseGrid
@@ -136,6 +141,7 @@ class DoseRequest:
     last_day: int
     measured: bool
     coordinates: tuple[str, ...] = ()
+    even_split: bool = False
 
     @property
     def regimen(self) -> Regimen:
@@ -198,7 +204,21 @@ def dose_request(
         last_day=days[1],
         measured=measured,
         coordinates=tuple(coordinates),
+        even_split=all(_splits_evenly(candidate) for candidate in candidates),
     )
+
+
+def _splits_evenly(candidate: Regimen) -> bool:
+    """Whether the candidate's doses of the day are equal for every subject, whatever the
+    weight: one dose a day, no rounding (equal doses), or a daily dose that does not depend on
+    the weight and splits evenly. Decided from the regimen alone, so the same for every chunk
+    (a subject's numbers never depend on the chunk it is in)."""
+    if candidate.doses_per_day == 1 or rounding_strengths(candidate) is None:
+        return True
+    if candidate.daily_dose_mg is None or candidate.max_mg_per_kg_per_day is not None:
+        return False
+    _, per_dose = slot_amounts(candidate, np.ones(1))
+    return bool(np.all(per_dose == per_dose[:, :1]))
 
 
 def slot_amounts(
@@ -218,16 +238,17 @@ def slot_amounts(
 
 
 def unit_responses(
-    inputs: RegimenInputs, spec: Any, samples: NDArray[np.float64]
+    inputs: RegimenInputs, spec: Any, samples: NDArray[np.float64], *, by_slot: bool = True
 ) -> NDArray[np.float64]:
     """Troughs (k, n, s) ng/mL at ``samples`` (n, s) h of 1 mg in every dose of slot j of the
-    day (j = 0..k-1) and no other dose; held days give none."""
+    day (j = 0..k-1) and no other dose; held days give none. ``by_slot`` False: (1, n, s), 1 mg
+    in every dose."""
     events = inputs.events
-    k = int(inputs.regimen.doses_per_day)
+    k = int(inputs.regimen.doses_per_day) if by_slot else 1
     given = ~events.schedule.held[events.day - 1]
     out = np.empty((k, samples.shape[0], samples.shape[1]))
     for j in range(k):
-        columns = np.flatnonzero((events.slot == j) & given)
+        columns = np.flatnonzero(((events.slot == j) | (not by_slot)) & given)
         arguments = dict(inputs.arguments)
         for name in ("dose_class", "dose_f"):
             arguments[name] = np.ascontiguousarray(arguments[name][:, columns])
@@ -238,14 +259,15 @@ def unit_responses(
 
 @dataclass(frozen=True, slots=True)
 class CandidateChunk:
-    """The candidates' troughs of subjects [start, stop), made one candidate at a time.
+    """The candidates' troughs of subjects [start, stop), made from the unit responses.
 
     ``responses`` (k, n, s) ng/mL per mg in each dose slot (:func:`unit_responses`) on the
-    days judged; ``amounts`` per candidate (n|1, k) mg; ``daily`` per candidate (n|1,)
-    mg/day, the daily dose given; ``lower``/``upper`` (n,) ng/mL each subject's target;
-    ``coords`` the subject coordinates asked for; ``residual`` (n, s) the assay-error draws of
-    the days judged and ``measure_settings`` (parameter set, LLOQ ng/mL, typical only, seed)
-    when the measured troughs are judged, else None.
+    days judged, or (1, n, s) per mg in every dose when the request splits evenly;
+    ``amounts`` per candidate (n|1, k) mg (or (n|1, 1), the dose of every slot); ``daily``
+    per candidate (n|1,) mg/day, the daily dose given; ``lower``/``upper`` (n,) ng/mL each
+    subject's target; ``coords`` the subject coordinates asked for; ``residual`` (n, s) the
+    assay-error draws of the days judged and ``measure_settings`` (parameter set, LLOQ ng/mL,
+    typical only, seed) when the measured troughs are judged, else None.
     """
 
     start: int
@@ -306,12 +328,13 @@ def candidate_chunk(plan: Plan, start: int, stop: int, request: DoseRequest) -> 
     settings = scenario.variability
     inputs = regimen_kernel_inputs(plan, start, stop, [request.regimen_index])
     samples = inputs.sample_times[:, request.first_day - 1 : request.last_day]
-    responses = unit_responses(inputs.regimens[0], inputs.spec, samples)
+    even = request.even_split
+    responses = unit_responses(inputs.regimens[0], inputs.spec, samples, by_slot=not even)
     weight = np.asarray(inputs.cov.weight_kg, dtype=np.float64)
     amounts, daily = [], []
     for candidate in request.candidates:
         given, per_dose = slot_amounts(candidate, weight)
-        amounts.append(per_dose)
+        amounts.append(per_dose[:, :1] if even else per_dose)  # even: the dose of every slot
         daily.append(given)
     renal_flags, lower, upper = subject_targets(scenario, inputs.cov)
     residual, measure_settings = None, None

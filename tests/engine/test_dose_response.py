@@ -66,6 +66,12 @@ doses_per_day = 1
 holds = [ { first_day = 4, last_day = 6 } ]
 
 [[regimens]]
+name = "BID unrounded"
+daily_dose_mg = 3
+doses_per_day = 2
+missed_dose_probability = 0.1
+
+[[regimens]]
 name = "changes"
 daily_dose_mg = 3
 doses_per_day = 2
@@ -108,6 +114,8 @@ def _reference(scenario, candidate: Regimen, days):
         ("BID capsules, adherence", dose_grid([0.5, 1, 2.5, 3.2, 7])),
         ("mg/kg BID, ceiling", dose_grid(doses_mg_per_kg_per_day=[0.02, 0.05, 0.11])),
         ("QD with holds", dose_grid([1.5, 4])),
+        ("BID unrounded", dose_grid([0.7, 3.3])),
+        ("BID capsules, adherence", dose_grid([1, 2, 6])),  # capsules, but even splits
     ],
 )
 def test_candidate_troughs_equal_a_run_of_each_dose(scenario, name, grid):
@@ -128,6 +136,23 @@ def test_candidate_troughs_equal_a_run_of_each_dose(scenario, name, grid):
         observed = chunk.measured(index)
         measured = ds["trough_measured"].sel(day=slice(*days)).values[0]
         np.testing.assert_allclose(observed.measured, measured, rtol=1e-11, atol=1e-13)
+
+
+@pytest.mark.parametrize(
+    ("name", "grid", "even"),
+    [
+        ("BID unrounded", dose_grid([0.7, 3.3]), True),  # no rounding: equal doses
+        ("QD with holds", dose_grid([1.5, 4]), True),  # one dose a day
+        ("BID capsules, adherence", dose_grid([1, 2, 6]), True),  # 0.5+0.5, 1+1, 3+3
+        ("BID capsules, adherence", dose_grid([1, 2.5]), False),  # 1.5+1
+        ("mg/kg BID, ceiling", dose_grid(doses_mg_per_kg_per_day=[0.02]), False),  # per weight
+    ],
+)
+def test_one_unit_run_when_every_candidate_splits_evenly(scenario, name, grid, even):
+    request = dose_request(scenario, name, grid, days=(14, 14), measured=False)
+    assert request.even_split is even
+    chunk = candidate_chunk(prepare(scenario, 20, SEED), 0, 20, request)
+    assert chunk.responses.shape[0] == (1 if even else 2 if "BID" in name else 1)
 
 
 def test_candidate_amounts_are_the_regimens_doses(scenario):
@@ -210,7 +235,7 @@ def test_changes_and_tdm_are_refused_with_the_reason(scenario):
 
 def test_regimen_names(scenario):
     days = target_days(scenario)
-    with pytest.raises(ValueError, match=r"the scenario has 4 regimens: name the one"):
+    with pytest.raises(ValueError, match=r"the scenario has 5 regimens: name the one"):
         dose_request(scenario, None, dose_grid([1]), days=days, measured=False)
     with pytest.raises(ValueError, match=r"unknown regimen 'QD with hold'.*did you mean"):
         dose_request(scenario, "QD with hold", dose_grid([1]), days=days, measured=False)
