@@ -53,7 +53,7 @@ def main() -> None:
         "\nDose response: 30 candidate doses against one fixed-dose run (ln-induction, 1.5 mg BID)"
     )
     dose_sizes = (10_000,) if args.quick else bench_dose_response.SIZES
-    dose_workloads = ("basic",) if args.quick else ("basic", "vori")
+    dose_workloads = ("basic",) if args.quick else bench_dose_response.WORKLOADS
     print(bench_dose_response.format_rows(bench_dose_response.run(dose_sizes, dose_workloads)))
 
 

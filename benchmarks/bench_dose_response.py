@@ -1,9 +1,12 @@
 """Dose response over 30 candidate doses against one fixed-dose run, in the same process.
 
 Workload: the bundled ``ln-induction`` scenario (28 days, chinese-adult-ln cohort with IIV,
-IOV, prednisone 30 mg/day, fasted), its regimen ``1.5 mg BID`` (3 mg/day twice daily); ``basic``
-without its co-medication, ``vori`` with its voriconazole course on days 15-22 (130 clearance
-change points per subject). Judged on the scenario's target day (28), true troughs.
+IOV, prednisone 30 mg/day, fasted) cut to one regimen: ``1.5 mg BID`` (3 mg/day twice daily,
+no rounding: every candidate splits evenly, one unit run) or, in the ``-rounded`` workloads,
+``0.05 mg/kg/day BID, rounded to 0.5 mg`` (candidates rounded to 0.5 mg and split 1.5 + 1 mg
+and so on: one unit run per dose slot, two); ``basic`` without its co-medication, ``vori``
+with its voriconazole course on days 15-22 (130 clearance change points per subject). Judged
+on the scenario's target day (28), true troughs.
 
 Modes, each timed in this process after a warm-up on 1000 subjects (numba, data files):
 
@@ -29,9 +32,13 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from benchmarks.bench_end_to_end import scenario_text
+from benchmarks.bench_end_to_end import ROOT, SCENARIO
 
 REGIMEN = "1.5 mg BID"
+ROUNDED = "0.05 mg/kg/day BID, rounded to 0.5 mg"
+"""The ``-rounded`` workloads' regimen: candidates rounded to 0.5 mg and split by the split
+rule (2.5 mg/day -> 1.5 + 1 mg), so each dose slot needs its own unit run."""
+WORKLOADS = ("basic", "vori", "basic-rounded", "vori-rounded")
 CANDIDATES = tuple(float(x) for x in np.arange(1, 31) * 0.5)
 """30 candidate daily doses, 0.5 to 15 mg/day."""
 SIZES = (100_000, 1_000_000)
@@ -41,9 +48,13 @@ WARM_UP_SUBJECTS = 1000
 def _scenario(workload: str):
     from pksim.scenario import scenario_from_text
 
-    text = scenario_text(workload)
+    base, _, rounded = workload.partition("-")
+    name = ROUNDED if rounded else REGIMEN
+    text = (ROOT / "scenarios" / f"{SCENARIO}.toml").read_text(encoding="utf-8")
+    if base == "basic":
+        text = re.sub(r"(?ms)^\[\[comedications\]\]\n.*?(?=^\[)", "", text)
     head, *regimens = re.split(r"(?m)^\[\[regimens\]\]\n", text)
-    kept = [r for r in regimens if f'name = "{REGIMEN}"' in r]
+    kept = [r for r in regimens if f'name = "{name}"' in r]
     last, rest = re.split(r"(?m)^(?=\[food\])", regimens[-1], maxsplit=1)
     body = kept[0] if kept[0] is not regimens[-1] else last
     return scenario_from_text(head + "[[regimens]]\n" + body + rest)
@@ -56,13 +67,13 @@ def _time(call) -> tuple[float, float]:
     return time.perf_counter() - wall, time.process_time() - cpu
 
 
-def run(sizes: Sequence[int] = SIZES, workloads=("basic", "vori"), repeat: int = 3) -> list[dict]:
+def run(sizes: Sequence[int] = SIZES, workloads=WORKLOADS, repeat: int = 3) -> list[dict]:
     import pksim
 
     rows = []
     for workload in workloads:
         scenario = _scenario(workload)
-        assert [r.name for r in scenario.regimens] == [REGIMEN]
+        assert len(scenario.regimens) == 1
 
         def fixed(n, scenario=scenario):
             return pksim.summarize(scenario, n)
@@ -114,7 +125,7 @@ def format_rows(rows: list[dict]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", type=int, nargs="+", default=list(SIZES))
-    parser.add_argument("--workloads", nargs="+", default=["basic", "vori"])
+    parser.add_argument("--workloads", nargs="+", default=list(WORKLOADS))
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     print(format_rows(run(args.sizes, args.workloads, args.repeat)))
