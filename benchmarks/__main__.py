@@ -8,7 +8,13 @@ import platform
 
 import numba
 
-from benchmarks import bench_cohort, bench_end_to_end, bench_kernel, bench_titration
+from benchmarks import (
+    bench_cohort,
+    bench_dose_response,
+    bench_end_to_end,
+    bench_kernel,
+    bench_titration,
+)
 
 
 def machine() -> str:
@@ -55,6 +61,12 @@ def main() -> None:
     )
     sizes = (10_000,) if args.quick else bench_titration.SIZES
     print(bench_titration.format_rows(bench_titration.run(sizes)))
+    print(
+        "\nDose response: 30 candidate doses against one fixed-dose run (ln-induction, 1.5 mg BID)"
+    )
+    dose_sizes = (10_000,) if args.quick else bench_dose_response.SIZES
+    dose_workloads = ("basic",) if args.quick else bench_dose_response.WORKLOADS
+    print(bench_dose_response.format_rows(bench_dose_response.run(dose_sizes, dose_workloads)))
 
 
 if __name__ == "__main__":

@@ -31,6 +31,7 @@ _EXPORTS = {
     "format_attainment": "pksim.results",
     "attainment_over_time": "pksim.results",
     "summarize_over_time": "pksim.results",
+    "dose_response": "pksim.results.dose_response",
 }
 
 MOVED_MODULES = {

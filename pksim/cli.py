@@ -1,4 +1,4 @@
-"""Command line: ``pksim run | validate | list | describe``.
+"""Command line: ``pksim run | dose-response | validate | list | describe``.
 
 Exit status 0 on success, 2 on bad input (one paragraph saying what is wrong: also a full
 disk, an output folder that cannot be written or that another run is writing), 130 when
@@ -264,6 +264,16 @@ def _header(scenario, n: int, seed: int) -> str:
     )
 
 
+def command_dose_response(args: argparse.Namespace) -> int:
+    """Every candidate dose of one fixed regimen from one simulation (see
+    :mod:`pksim.results.dose_response_report`)."""
+    from pksim.results import dose_response_report
+
+    _check_options(args)
+    progress = ProgressBar()
+    return dose_response_report.command(args, progress=progress, finish=progress.end)
+
+
 def command_validate(args: argparse.Namespace) -> int:
     for name in args.files:
         scenario = load_scenario(name, allow_files_outside=args.allow_files_outside)
@@ -385,6 +395,15 @@ def parser() -> argparse.ArgumentParser:
         "--workers", type=int, metavar="N", help="run chunks on a local Dask cluster of N workers"
     )
     run.set_defaults(handler=command_run)
+    from pksim.results import dose_response_report
+
+    doses = commands.add_parser(
+        "dose-response",
+        help="PTA, %% below and %% above per candidate dose of one regimen, and the best dose",
+    )
+    dose_response_report.add_arguments(doses)
+    doses.set_defaults(handler=command_dose_response, zarr=False, summary_only=False)
+    doses.set_defaults(dask=None, workers=None)
     validate = commands.add_parser("validate", help="check scenario files without simulating")
     validate.add_argument("files", nargs="+")
     for command in (run, validate):

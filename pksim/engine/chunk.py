@@ -11,7 +11,9 @@ regimen sees the same patients (common random numbers).
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import xarray as xr
@@ -21,7 +23,8 @@ from pksim.cohort import effects, renal, sampling, variability
 from pksim.cohort.covariates import Covariates
 from pksim.contract import ChunkArrays
 from pksim.dosing.absorption import absorption_arrays, draw_dose_conditions
-from pksim.dosing.events import dose_events
+from pksim.dosing.events import DoseEvents, dose_events
+from pksim.dosing.regimen import Regimen
 from pksim.engine.plan import Plan, weight_band_labels
 from pksim.engine.titration import titrate
 from pksim.library import covariates as registry
@@ -51,6 +54,154 @@ def stored_chunk(plan: Plan, start: int, stop: int) -> xr.Dataset:
     return dataset_chunk(plan, start, stop, measured=plan.scenario.output.measured)
 
 
+@dataclass(frozen=True, slots=True)
+class RegimenInputs:
+    """What the kernel integrates for one regimen of subjects [start, stop).
+
+    ``events`` the regimen's dose events; ``times`` and ``amounts`` (n|1, m) h and mg (one
+    shared row when every subject has the same; a late trough draw delays the dose due then);
+    ``individual`` the structural model's parameters by name (``ka`` (n, K): one per
+    absorption class); ``arguments`` the kernel's event keywords (``dose_class`` and
+    ``dose_f`` (n|1, m), one value per dose column; ``class_lag``, ``cl_change_times``,
+    ``cl_multipliers``).
+    """
+
+    regimen: Regimen
+    events: DoseEvents
+    times: np.ndarray
+    amounts: np.ndarray
+    individual: dict[str, np.ndarray]
+    arguments: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkInputs:
+    """The kernel inputs of a chunk: the subjects (``cov``, ``pk``, ``cl`` after liver
+    function, CYP3A5 ``expresser`` flags, co-medication ``combo`` index), the trough
+    ``sample_times`` (n, days) h, and per regimen asked for its :class:`RegimenInputs`."""
+
+    spec: structural.StructuralModel
+    cov: Covariates
+    pk: Any
+    cl: np.ndarray
+    expresser: np.ndarray
+    combo: np.ndarray
+    sample_times: np.ndarray
+    regimens: tuple[RegimenInputs, ...]
+
+
+def regimen_kernel_inputs(
+    plan: Plan, start: int, stop: int, regimens: Sequence[int] | None = None
+) -> ChunkInputs:
+    """Everything the kernel needs for subjects [start, stop) and the scenario's regimens at
+    the indices ``regimens`` (default: all), the same numbers for a regimen whichever others
+    are asked for (every draw depends only on the seed, the stream and the subject)."""
+    scenario, seed = plan.scenario, plan.seed
+    pset, settings = scenario.parameter_set, scenario.variability
+    typical_only = settings.typical_only
+    chosen = [
+        scenario.regimens[i]
+        for i in (range(len(scenario.regimens)) if regimens is None else regimens)
+    ]
+    cov = _covariates(scenario, seed, start, stop)
+    pk = variability.individual_parameters(
+        pset, cov, seed=seed, start=start, typical_only=typical_only
+    )
+    expresser = np.asarray(cov.cyp3a5) > 0
+    cl = pk.cl * liver.liver_cl_multiplier(pset, cov.liver_function)
+    day_numbers = np.arange(1, scenario.days + 1)
+    offsets = variability.sampling_time_offsets(
+        settings, scenario.days, seed=seed, start=start, stop=stop
+    )
+    sample_times = day_numbers * HOURS_PER_DAY + offsets
+    taking = comedication.draw_taking(scenario.comedications, seed, start, stop)
+    combo = comedication.combination_index(plan.comedication, taking)
+    change_times, cl_multipliers = comedication.clearance_rows(plan.comedication, combo, expresser)
+    taper = scenario.population.prednisone_taper
+
+    all_events = [
+        dose_events(regimen, cov.weight_kg, scenario.days, seed=seed, start=start)
+        for regimen in chosen
+    ]
+    doses = [_shared_rows(_dose_times_after_draws(e, sample_times), e.amounts) for e in all_events]
+    all_times = [times for times, _ in doses]
+    rows = max(times.shape[0] for times in all_times)
+    # One IOV call for every regimen's doses: the same draws, made once.
+    all_iov = np.split(
+        variability.iov_f_multipliers(
+            pset,
+            np.concatenate([np.broadcast_to(t, (rows, t.shape[1])) for t in all_times], axis=1),
+            seed=seed,
+            start=start,
+            stop=stop,
+            occasion_length_h=settings.occasion_length_h,
+            typical_only=typical_only,
+        ),
+        np.cumsum([times.shape[1] for times in all_times])[:-1],
+        axis=1,
+    )
+    inputs = []
+    for regimen, events, (times, amounts), iov in zip(
+        chosen, all_events, doses, all_iov, strict=True
+    ):
+        conditions = _food_conditions(scenario, events, seed, start, stop)
+        formulation = [events.schedule.phases[p].regimen.formulation for p in events.schedule.phase]
+        absorption = absorption_arrays(pk.ka, conditions, formulation)
+        dose_f = absorption.dose_f * iov
+        if taper is not None:
+            dose_f = dose_f * prednisone.prednisone_f_multipliers(
+                pset, cov.prednisone_mg_per_day, taper, times
+            )
+        if plan.comedication is not None:
+            dose_f = dose_f * comedication.dose_f_multipliers(
+                scenario.comedications, plan.comedication, combo, expresser, times
+            )
+        arguments = dict(
+            dose_class=absorption.dose_class,
+            class_lag=absorption.class_lag,
+            dose_f=dose_f,
+            cl_change_times=change_times,
+            cl_multipliers=cl_multipliers,
+        )
+        individual = effects.structural_inputs(pk, cl=cl, ka=absorption.ka)
+        inputs.append(RegimenInputs(regimen, events, times, amounts, individual, arguments))
+    return ChunkInputs(
+        spec=structural.structural_model(pset.structural_model),
+        cov=cov,
+        pk=pk,
+        cl=cl,
+        expresser=expresser,
+        combo=combo,
+        sample_times=sample_times,
+        regimens=tuple(inputs),
+    )
+
+
+def subject_targets(
+    scenario: Scenario, cov: Covariates
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(renal-impairment flags, lower, upper) per subject: the target in ng/mL, with the
+    renal ceiling where the scenario's ``[target]`` applies it."""
+    renal_flags = renal.renal_impairment(cov)
+    target = scenario.target
+    lower, upper = targets.subject_target_bounds(
+        target.target, renal_flags if target.renal_ceiling else np.zeros_like(renal_flags)
+    )
+    return renal_flags, lower, upper
+
+
+def subject_coordinates(
+    plan: Plan, inputs: ChunkInputs, renal_flags: np.ndarray, names: Collection[str]
+) -> dict[str, np.ndarray]:
+    """The per-subject coordinates ``names`` of a chunk (see :func:`_subject_coordinate`)."""
+    derived = {
+        "cyp3a5_expresser": inputs.expresser,
+        "renal_impairment": renal_flags,
+        "combo": inputs.combo,
+    }
+    return {name: _subject_coordinate(name, plan, inputs.cov, derived) for name in names}
+
+
 def simulate_arrays(
     plan: Plan,
     start: int,
@@ -71,55 +222,16 @@ def simulate_arrays(
     scenario, seed = plan.scenario, plan.seed
     first, last = (1, scenario.days) if days is None else days
     pset, settings = scenario.parameter_set, scenario.variability
-    spec = structural.structural_model(pset.structural_model)
+    inputs = regimen_kernel_inputs(plan, start, stop)
+    spec, cov, pk, cl = inputs.spec, inputs.cov, inputs.pk, inputs.cl
     typical_only = settings.typical_only
-    cov = _covariates(scenario, seed, start, stop)
-    pk = variability.individual_parameters(
-        pset, cov, seed=seed, start=start, typical_only=typical_only
-    )
-    expresser = np.asarray(cov.cyp3a5) > 0
-    cl = pk.cl * liver.liver_cl_multiplier(pset, cov.liver_function)
+    sample_times = inputs.sample_times
     day_numbers = np.arange(1, scenario.days + 1)
-    offsets = variability.sampling_time_offsets(
-        settings, scenario.days, seed=seed, start=start, stop=stop
-    )
-    sample_times = day_numbers * HOURS_PER_DAY + offsets
     # The assay error of day d uses the d-th residual draw: simulate days 1..last for it.
     sampled = slice(0, last) if measured else slice(first - 1, last)
     kept = slice(first - 1 - sampled.start, last - sampled.start)
-    taking = comedication.draw_taking(scenario.comedications, seed, start, stop)
-    combo = comedication.combination_index(plan.comedication, taking)
-    change_times, cl_multipliers = comedication.clearance_rows(plan.comedication, combo, expresser)
-    taper = scenario.population.prednisone_taper
     with_profiles = profiles and scenario.output.profiles
-
-    all_events = [
-        dose_events(regimen, cov.weight_kg, scenario.days, seed=seed, start=start)
-        for regimen in scenario.regimens
-    ]
-    doses = [_shared_rows(_dose_times_after_draws(e, sample_times), e.amounts) for e in all_events]
-    all_times = [times for times, _ in doses]
-    rows = max(times.shape[0] for times in all_times)
-    # One IOV call for every regimen's doses: the same draws, made once.
-    all_iov = np.split(
-        variability.iov_f_multipliers(
-            pset,
-            np.concatenate([np.broadcast_to(t, (rows, t.shape[1])) for t in all_times], axis=1),
-            seed=seed,
-            start=start,
-            stop=stop,
-            occasion_length_h=settings.occasion_length_h,
-            typical_only=typical_only,
-        ),
-        np.cumsum([times.shape[1] for times in all_times])[:-1],
-        axis=1,
-    )
-
-    renal_flags = renal.renal_impairment(cov)
-    target = scenario.target
-    lower, upper = targets.subject_target_bounds(
-        target.target, renal_flags if target.renal_ceiling else np.zeros_like(renal_flags)
-    )
+    renal_flags, lower, upper = subject_targets(scenario, cov)
     over_time = any(regimen.varies_over_time for regimen in scenario.regimens)
     monitored = any(regimen.tdm is not None for regimen in scenario.regimens)
     residual_u = None
@@ -142,29 +254,10 @@ def simulate_arrays(
 
     troughs, measured_values, below, daily, profile_values = [], [], [], [], []
     realised, changes = [], []
-    for regimen, events, (times, amounts), iov in zip(
-        scenario.regimens, all_events, doses, all_iov, strict=True
-    ):
-        conditions = _food_conditions(scenario, events, seed, start, stop)
-        formulation = [events.schedule.phases[p].regimen.formulation for p in events.schedule.phase]
-        absorption = absorption_arrays(pk.ka, conditions, formulation)
-        dose_f = absorption.dose_f * iov
-        if taper is not None:
-            dose_f = dose_f * prednisone.prednisone_f_multipliers(
-                pset, cov.prednisone_mg_per_day, taper, times
-            )
-        if plan.comedication is not None:
-            dose_f = dose_f * comedication.dose_f_multipliers(
-                scenario.comedications, plan.comedication, combo, expresser, times
-            )
-        arguments = dict(
-            dose_class=absorption.dose_class,
-            class_lag=absorption.class_lag,
-            dose_f=dose_f,
-            cl_change_times=change_times,
-            cl_multipliers=cl_multipliers,
-        )
-        individual = effects.structural_inputs(pk, cl=cl, ka=absorption.ka)
+    for regimen_inputs in inputs.regimens:
+        regimen, events = regimen_inputs.regimen, regimen_inputs.events
+        times, amounts = regimen_inputs.times, regimen_inputs.amounts
+        individual, arguments = regimen_inputs.individual, regimen_inputs.arguments
         given, changed = None, np.zeros(stop - start, dtype=np.int64)
         if regimen.tdm is not None:  # doses per subject: each row its own dose list
             times = np.ascontiguousarray(np.broadcast_to(times, (stop - start, times.shape[1])))
@@ -203,10 +296,9 @@ def simulate_arrays(
             )
 
     names = contract.SUBJECT_COORDINATES if coordinates is None else coordinates
-    derived = {"cyp3a5_expresser": expresser, "renal_impairment": renal_flags, "combo": combo}
-    coords = {name: _subject_coordinate(name, plan, cov, derived) for name in names}
+    coords = subject_coordinates(plan, inputs, renal_flags, names)
     if coordinates is None and cov.patient_id is not None:
-        coords["patient_id"] = _subject_coordinate("patient_id", plan, cov, derived)
+        coords |= subject_coordinates(plan, inputs, renal_flags, ["patient_id"])
     return ChunkArrays(
         start=start,
         stop=stop,
