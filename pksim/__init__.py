@@ -29,6 +29,7 @@ _EXPORTS = {
     "summarize": "pksim.results",
     "target_attainment": "pksim.results",
     "format_attainment": "pksim.results",
+    "individualize": "pksim.mipd",
 }
 
 MOVED_MODULES = {
