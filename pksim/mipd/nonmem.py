@@ -131,8 +131,6 @@ class _Row:
                  problems: Problems) -> None:  # fmt: skip
         self.number = number
         self._cells, self._index, self._problems = cells, index, problems
-        if len(cells) > max(index.values(), default=-1) + 1 and len(cells) > len(index):
-            pass  # extra trailing cells of ignored columns are allowed
         self.id = self._text("ID")
         if not self.id:
             self._bad("ID", "is empty; every row needs its patient's ID")
@@ -190,7 +188,9 @@ class _Row:
             if not self.blq and self.lloq > 0 and self.dv < self.lloq:
                 self.blq = True
         self.covariates = {
-            column: self._text(column) for column in index if column in cols.COVARIATE_COLUMNS
+            column: _covariate_value(registry.get(column), self, column)
+            for column in index
+            if column in cols.COVARIATE_COLUMNS
         }
 
     # -- cells
@@ -327,7 +327,7 @@ def _covariates(rows: list[_Row], rule: str) -> dict[str, np.ndarray]:
     out = {}
     for column in rows[0].covariates:
         covariate = registry.get(column)
-        values = [_covariate_value(covariate, r, column) for r in rows]
+        values = [r.covariates[column] for r in rows]
         known = [i for i, v in enumerate(values) if v is not None]
         if not known:
             fill = _missing(covariate)
@@ -359,7 +359,7 @@ def _missing(covariate: registry.Covariate) -> float | int:
 
 
 def _covariate_value(covariate: registry.Covariate, row: _Row, column: str) -> float | None:
-    text = row.covariates[column]
+    text = row._text(column)
     if not text or text.lower() in ("unknown", "na", "n/a", "nan"):
         return None
     if covariate.kind == registry.CATEGORICAL:
