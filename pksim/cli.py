@@ -358,6 +358,9 @@ def parser() -> argparse.ArgumentParser:
     )
     about.add_argument("name")
     about.set_defaults(handler=command_describe)
+    from pksim.mipd.command import register as register_dose
+
+    register_dose(commands)
     return top
 
 
