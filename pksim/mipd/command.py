@@ -28,10 +28,16 @@ def register(commands: argparse._SubParsersAction) -> None:
         "dose", help="individualise a patient from measured troughs and propose doses"
     )
     dose.add_argument("patient", help="NONMEM-style CSV (ID TIME AMT EVID ... DV, covariates)")
-    dose.add_argument("--target", default="induction",
-                      help="target phase (induction, maintenance) or a range LOW-HIGH in ng/mL")
-    dose.add_argument("--parameters", default="default",
-                      help="bundled parameter set or a TOML file in the bundled format")
+    dose.add_argument(
+        "--target",
+        default="induction",
+        help="target phase (induction, maintenance) or a range LOW-HIGH in ng/mL",
+    )
+    dose.add_argument(
+        "--parameters",
+        default="default",
+        help="bundled parameter set or a TOML file in the bundled format",
+    )
     dose.add_argument("--formulation", default="prograf", help="product for the dose options")
     dose.add_argument("--days", type=int, default=7, help="days of the forecast (default 7)")
     dose.add_argument("--id", help="the patient's ID when the file holds several")
@@ -84,17 +90,22 @@ def command_dose(args: argparse.Namespace) -> int:
 def report(fit: Fit, current, options: list[DoseOption], target: TargetRange, days: int) -> str:
     """The printed report."""
     d, h = fit.design, fit.history
-    lines = [f"patient {h.id}: parameter set {d.pset.name}, {h.n_observations} observation(s), "
-             f"objective {fit.objective:.3f} ({'converged' if fit.converged else 'NOT converged'})",
-             "", "MAP parameters (baseline covariates)       typical    individual   90 % (Laplace)"]
+    lines = [
+        f"patient {h.id}: parameter set {d.pset.name}, {h.n_observations} observation(s), "
+        f"objective {fit.objective:.3f} ({'converged' if fit.converged else 'NOT converged'})",
+        "",
+        "MAP parameters (baseline covariates)       typical    individual   90 % (Laplace)",
+    ]
     individual = fit.individual()
     units = {"cl": "L/h", "v": "L", "ka": "1/h", "tlag": "h", "f": ""}
     for p, value in individual.items():
         interval = ""
         if p in d.eta_parameter:
             sd = fit.covariance[d.eta_parameter.index(p), d.eta_parameter.index(p)] ** 0.5
-            interval = f"{value * 2.718281828459045 ** (-1.6449 * sd):8.3g} - " \
-                       f"{value * 2.718281828459045 ** (1.6449 * sd):.3g}"
+            interval = (
+                f"{value * 2.718281828459045 ** (-1.6449 * sd):8.3g} - "
+                f"{value * 2.718281828459045 ** (1.6449 * sd):.3g}"
+            )
         lines.append(f"  {p:5s} {units[p]:4s} {d.typical[p]:18.4g} {value:13.4g}   {interval}")
     lines += ["", "fit:   time (h)   observed   IPRED    PRED  (ng/mL)"]
     for t, y, b, ip, pr in zip(h.obs_times, h.obs_values, h.obs_blq, fit.ipred, fit.pred,
@@ -102,13 +113,19 @@ def report(fit: Fit, current, options: list[DoseOption], target: TargetRange, da
         shown_y = f"<{h.obs_lloq[0]:g}" if b else f"{y:.3g}"
         lines.append(f"  {t:14.1f} {shown_y:>10s} {ip:7.3g} {pr:7.3g}")
     band = current["trough_percentile"].values[:, -1]
-    lines += ["", f"forecast, current regimen ({current.attrs['regimen']}): trough on day {days} "
-              f"{current['trough_map'].values[-1]:.2f} ng/mL (90 %: {band[0]:.2f}-{band[2]:.2f})",
-              "", f"dose options for {target.label} ({target.lower:g}-{target.upper:g} ng/mL), "
-              f"trough on day {days}:",
-              "  regimen                                   MAP   median  P(in range)  in range from day"]
+    lines += [
+        "",
+        f"forecast, current regimen ({current.attrs['regimen']}): trough on day {days} "
+        f"{current['trough_map'].values[-1]:.2f} ng/mL (90 %: {band[0]:.2f}-{band[2]:.2f})",
+        "",
+        f"dose options for {target.label} ({target.lower:g}-{target.upper:g} ng/mL), "
+        f"trough on day {days}:",
+        "  regimen                                   MAP   median  P(in range)  in range from day",
+    ]
     for o in options:
         reach = "-" if o.days_to_range is None else str(o.days_to_range)
-        lines.append(f"  {o.regimen.label:38s} {o.trough_map:6.2f} {o.trough_median:7.2f} "
-                     f"{o.p_in_range:10.0%} {reach:>10s}")
+        lines.append(
+            f"  {o.regimen.label:38s} {o.trough_map:6.2f} {o.trough_median:7.2f} "
+            f"{o.p_in_range:10.0%} {reach:>10s}"
+        )
     return "\n".join(lines)  # fmt: skip

@@ -157,7 +157,9 @@ def _is_nan(value: object) -> bool:
     return isinstance(value, float) and math.isnan(value)
 
 
-def _typical(pset: ParameterSet, history: PatientHistory, times: FloatArray) -> dict[str, FloatArray]:
+def _typical(
+    pset: ParameterSet, history: PatientHistory, times: FloatArray
+) -> dict[str, FloatArray]:
     """Typical parameters at each time (h), from the covariates at that time."""
     given = history.covariates_at(times) if history.record_times.size else {}
     used = {e.covariate for e in pset.effects}

@@ -79,7 +79,7 @@ def current_regimen(fit: Fit) -> tuple[FutureRegimen, float]:
     if not interval > 0:
         gaps = np.diff(h.dose_times)
         interval = float(gaps[-1]) if gaps.size and gaps[-1] > 0 else HOURS_PER_DAY
-    per_day = max(1, int(round(HOURS_PER_DAY / interval)))
+    per_day = max(1, round(HOURS_PER_DAY / interval))
     amounts = tuple(float(a) for a in h.dose_amounts[-per_day:])
     if len(amounts) < per_day:
         amounts = (amounts[-1],) * per_day
@@ -140,19 +140,34 @@ def forecast(fit: Fit, regimen: FutureRegimen | None = None, *, days: int = 7,
     return xr.Dataset(
         {
             "trough_map": ("day", troughs[0], {**conc, "long_name": "trough, MAP"}),
-            "trough_percentile": (("percentile", "day"), np.percentile(troughs, pct, axis=0),
-                                  {**conc, "long_name": "trough, posterior percentiles"}),
+            "trough_percentile": (
+                ("percentile", "day"),
+                np.percentile(troughs, pct, axis=0),
+                {**conc, "long_name": "trough, posterior percentiles"},
+            ),
             "curve_map": ("time", curve[0], {**conc, "long_name": "concentration, MAP"}),
-            "curve_percentile": (("percentile", "time"), np.percentile(curve, pct, axis=0),
-                                 {**conc, "long_name": "concentration, posterior percentiles"}),
-        },  # fmt: skip
+            "curve_percentile": (
+                ("percentile", "time"),
+                np.percentile(curve, pct, axis=0),
+                {**conc, "long_name": "concentration, posterior percentiles"},
+            ),
+        },
         coords={
             "day": ("day", np.arange(1, days + 1), {"long_name": "day of the forecast regimen"}),
-            "trough_time": ("day", start + HOURS_PER_DAY * np.arange(1, days + 1),
-                            {"units": units.TIME}),
+            "trough_time": (
+                "day",
+                start + HOURS_PER_DAY * np.arange(1, days + 1),
+                {"units": units.TIME},
+            ),
             "time": ("time", grid, {"units": units.TIME}),
             "percentile": pct,
-        },  # fmt: skip
-        attrs={"regimen": regimen.label, "start_h": start, "posterior": method,
-               "samples": samples, "seed": seed, "patient": fit.history.id},  # fmt: skip
+        },
+        attrs={
+            "regimen": regimen.label,
+            "start_h": start,
+            "posterior": method,
+            "samples": samples,
+            "seed": seed,
+            "patient": fit.history.id,
+        },
     )

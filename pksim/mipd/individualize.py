@@ -75,7 +75,9 @@ def individualize(data: Data, parameters: str | os.PathLike[str] | ParameterSet 
     ``parameters``: a bundled parameter set name, a TOML file in the bundled format, or a
     :class:`~pksim.library.parameter_set.ParameterSet`.
     """
-    return {pid: fit_dataset(f) for pid, f in fit_patients(data, parameters, **read_options).items()}
+    return {
+        pid: fit_dataset(f) for pid, f in fit_patients(data, parameters, **read_options).items()
+    }
 
 
 def fit_dataset(fit: Fit) -> xr.Dataset:
@@ -102,38 +104,70 @@ def fit_dataset(fit: Fit) -> xr.Dataset:
         {
             "eta": ("eta_name", fit.eta, {"long_name": "MAP eta (log scale)", "units": "1"}),
             "eta_sd": ("eta_name", sd, {"long_name": "Laplace SD of eta", "units": "1"}),
-            "eta_covariance": (("eta_name", "eta_name_2"), fit.covariance,
-                               {"long_name": "Laplace covariance of eta", "units": "1"}),
-            "omega": (("eta_name", "eta_name_2"), d.omega,
-                      {"long_name": "prior covariance of eta (Omega)", "units": "1"}),
-            "typical": ("parameter", [typical[p] for p in params],
-                        {"long_name": "typical value (baseline covariates)", **par_attrs}),
-            "individual": ("parameter", [individual[p] for p in params],
-                           {"long_name": "individual MAP value (baseline)", **par_attrs}),
-            "individual_p05": ("parameter", [low[p] for p in params],
-                               {"long_name": "5th percentile (Laplace)", **par_attrs}),
-            "individual_p95": ("parameter", [high[p] for p in params],
-                               {"long_name": "95th percentile (Laplace)", **par_attrs}),
-            "dv": ("obs", h.obs_values, {"long_name": "observed concentration (NaN: BLQ)",
-                                         "units": units.CONCENTRATION}),
+            "eta_covariance": (
+                ("eta_name", "eta_name_2"),
+                fit.covariance,
+                {"long_name": "Laplace covariance of eta", "units": "1"},
+            ),
+            "omega": (
+                ("eta_name", "eta_name_2"),
+                d.omega,
+                {"long_name": "prior covariance of eta (Omega)", "units": "1"},
+            ),
+            "typical": (
+                "parameter",
+                [typical[p] for p in params],
+                {"long_name": "typical value (baseline covariates)", **par_attrs},
+            ),
+            "individual": (
+                "parameter",
+                [individual[p] for p in params],
+                {"long_name": "individual MAP value (baseline)", **par_attrs},
+            ),
+            "individual_p05": (
+                "parameter",
+                [low[p] for p in params],
+                {"long_name": "5th percentile (Laplace)", **par_attrs},
+            ),
+            "individual_p95": (
+                "parameter",
+                [high[p] for p in params],
+                {"long_name": "95th percentile (Laplace)", **par_attrs},
+            ),
+            "dv": (
+                "obs",
+                h.obs_values,
+                {"long_name": "observed concentration (NaN: BLQ)", "units": units.CONCENTRATION},
+            ),
             "blq": ("obs", h.obs_blq, {"long_name": "below the limit of quantification"}),
-            "lloq": ("obs", h.obs_lloq, {"long_name": "limit of quantification",
-                                         "units": units.CONCENTRATION}),
-            "ipred": ("obs", fit.ipred, {"long_name": "individual prediction (MAP)",
-                                         "units": units.CONCENTRATION}),
-            "pred": ("obs", fit.pred, {"long_name": "population prediction (etas 0)",
-                                       "units": units.CONCENTRATION}),
+            "lloq": (
+                "obs",
+                h.obs_lloq,
+                {"long_name": "limit of quantification", "units": units.CONCENTRATION},
+            ),
+            "ipred": (
+                "obs",
+                fit.ipred,
+                {"long_name": "individual prediction (MAP)", "units": units.CONCENTRATION},
+            ),
+            "pred": (
+                "obs",
+                fit.pred,
+                {"long_name": "population prediction (etas 0)", "units": units.CONCENTRATION},
+            ),
             "iwres": ("obs", iwres, {"long_name": "individual weighted residual", "units": "1"}),
             "objective": ((), fit.objective, {"long_name": "MAP objective (POSTHOC OBJ)"}),
             "data_term": ((), fit.data_term, {"long_name": "-2 log-likelihood of the data"}),
             "prior_term": ((), fit.prior_term, {"long_name": "eta' Omega^-1 eta"}),
-        },  # fmt: skip
+        },
         coords={
-            "eta_name": names, "eta_name_2": names, "parameter": params,
+            "eta_name": names,
+            "eta_name_2": names,
+            "parameter": params,
             "time": ("obs", h.obs_times, {"units": units.TIME, "long_name": "time"}),
             "row": ("obs", h.obs_rows, {"long_name": "dataset row (1 = first data row)"}),
             "occasion": ("obs", h.obs_occasion, {"long_name": "occasion (OCC, 0: none)"}),
-        },  # fmt: skip
+        },
         attrs=_attrs(fit),
     )
     return ds

@@ -57,7 +57,12 @@ class Predictor:
         ss = np.concatenate([h.dose_ss, np.zeros(extra_t.size, dtype=bool)])
         ii = np.concatenate([h.dose_ii, np.zeros(extra_t.size)])
         order = np.argsort(times, kind="stable")
-        times, amounts, dose_f, dose_eta = times[order], amounts[order], dose_f[order], dose_eta[order]
+        times, amounts, dose_f, dose_eta = (
+            times[order],
+            amounts[order],
+            dose_f[order],
+            dose_eta[order],
+        )
         ss, ii = ss[order], ii[order]
         resets = np.unique(h.reset_times)
         piece_of_dose = np.searchsorted(resets, times, side="right")

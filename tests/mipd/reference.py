@@ -34,7 +34,7 @@ def posthoc_objective(f, y, blq, lloq, prop, add, eta, omega):
     q = ~blq
     data = np.sum(np.log(2 * np.pi * var[q]) + (y[q] - f[q]) ** 2 / var[q])
     data -= 2 * np.sum(stats.norm.logcdf((lloq[blq] - f[blq]) / np.sqrt(var[blq])))
-    sign, logdet = np.linalg.slogdet(2 * np.pi * omega)
+    _, logdet = np.linalg.slogdet(2 * np.pi * omega)
     return data + logdet + eta @ np.linalg.solve(omega, eta)
 
 

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from pksim.library.parameters import load_parameter_set
-from pksim.model import concentrations_general
 from pksim.mipd import fit_patient, read_nonmem_text
 from pksim.mipd.history import PatientHistory
+from pksim.model import concentrations_general
 from tests.mipd.reference import one_compartment, posthoc_objective, scipy_map
 from tests.mipd.sets import toy_set
 
@@ -56,8 +56,16 @@ def _grid_posterior_mode_and_mean(pset, h, grid):
     p = {k: np.full(len(grid), value) for k, value in t.items()}
     for j, name in enumerate(names):
         p[name] = t[name] * np.exp(grid[:, j])
-    f = concentrations_general(p["cl"], p["v"], p["ka"], p["tlag"], np.ones(len(grid)),
-                               h.dose_times[None], h.dose_amounts[None], h.obs_times)
+    f = concentrations_general(
+        p["cl"],
+        p["v"],
+        p["ka"],
+        p["tlag"],
+        np.ones(len(grid)),
+        h.dose_times[None],
+        h.dose_amounts[None],
+        h.obs_times,
+    )
     prop, add = pset.residual_proportional, pset.residual_additive
     return np.array([posthoc_objective(f[i], h.obs_values, h.obs_blq, h.obs_lloq, prop, add,
                                        grid[i], omega) for i in range(len(grid))])  # fmt: skip

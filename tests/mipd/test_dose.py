@@ -1,0 +1,92 @@
+"""Forecasts, dose options and the ``pksim dose`` command on the bundled example patient."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import pksim
+from pksim.cli import main
+from pksim.dosing.rounding import can_make
+from pksim.mipd import fit_patients
+from pksim.mipd.fit import fit_patient
+from pksim.mipd.forecast import FutureRegimen, current_regimen, forecast, posterior_etas
+from pksim.mipd.recommend import dose_options
+from pksim.model import steady_state_trough
+from tests.mipd.sets import toy_set
+from tests.mipd.test_fit import _grid_posterior_mode_and_mean, history
+
+EXAMPLE = "pksim/data/patients/example_mipd.csv"
+
+
+@pytest.fixture(scope="module")
+def fit():
+    return fit_patients(EXAMPLE)["P1"]
+
+
+def test_individualize_returns_a_dataset_per_patient():
+    out = pksim.individualize(EXAMPLE, parameters="default")
+    ds = out["P1"]
+    assert list(ds["eta_name"].values) == ["cl", "v", "ka"]
+    assert ds["individual"].sel(parameter="cl") > ds["typical"].sel(parameter="cl")  # low troughs
+    assert ds["ipred"].attrs["units"] == "ng/mL"
+    assert np.all(ds["individual_p05"] <= ds["individual"])
+
+
+def test_current_regimen_and_its_forecast_approach_the_map_steady_state(fit):
+    regimen, due = current_regimen(fit)
+    assert regimen.amounts_mg == (1.5, 1.5) and due == 192.0
+    ds = forecast(fit, days=20, samples=50)
+    p = fit.individual()
+    ss = steady_state_trough(p["cl"], p["v"], p["ka"], p["tlag"], p["f"], 1.5, 12.0)
+    assert ds["trough_map"].values[-1] == pytest.approx(ss, rel=1e-3)
+    low, mid, high = ds["trough_percentile"].values[:, -1]
+    assert low < mid < high
+
+
+def test_sir_draws_match_the_grid_posterior_where_laplace_does_not():
+    """A skewed one-eta posterior: SIR's mean and SD match the brute-force grid's; the
+    Laplace normal is centred on the mode instead."""
+    pset = toy_set(iiv={"cl": 0.09})
+    h = history([96.0, 168.0, 228.0], [4.1, 4.6, 3.9])
+    grid = np.linspace(-1.5, 1.5, 6001)
+    obj = _grid_posterior_mode_and_mean(pset, h, grid)
+    density = np.exp(-(obj - obj.min()) / 2)
+    mean = np.sum(grid * density) / density.sum()
+    sd = np.sqrt(np.sum((grid - mean) ** 2 * density) / density.sum())
+    fit = fit_patient(h, pset)
+    sir = posterior_etas(fit, 20000, method="sir", seed=3)[:, 0]
+    assert np.mean(sir) == pytest.approx(mean, abs=0.03 * sd)
+    assert np.std(sir) == pytest.approx(sd, rel=0.03)
+
+
+def test_dose_options_are_makeable_and_ranked(fit):
+    options = dose_options(fit, "induction", samples=200)
+    assert options
+    for o in options:
+        assert all(can_make(a, (0.5, 1.0, 5.0)) for a in o.regimen.amounts_mg)
+        assert list(o.regimen.amounts_mg) == sorted(o.regimen.amounts_mg, reverse=True)
+    p = [o.p_in_range for o in options]
+    assert p == sorted(p, reverse=True)
+    best = options[0]
+    assert 6.0 <= best.trough_map <= 10.0 and best.p_in_range > 0.5
+    # troughs scale with the dose (linear model): the MAP trough of the best option is the
+    # current MAP steady state scaled by the daily dose ratio, up to the split's unevenness
+    current = forecast(fit, days=7, samples=10)["trough_map"].values[-1]
+    assert best.trough_map == pytest.approx(current * best.regimen.daily_mg / 3.0, rel=0.1)
+
+
+def test_future_regimen_is_validated():
+    with pytest.raises(ValueError, match="amounts_mg"):
+        FutureRegimen(())
+
+
+def test_pksim_dose_prints_and_writes_the_plot(tmp_path, capsys):
+    plot = tmp_path / "p1.png"
+    assert main(["dose", EXAMPLE, "--target", "induction", "--plot", str(plot)]) == 0
+    out = capsys.readouterr().out
+    assert "MAP parameters" in out and "dose options for induction" in out
+    assert plot.stat().st_size > 10_000
+    assert main(["dose", EXAMPLE, "--target", "5-8", "--no-plot"]) == 0
+    assert main(["dose", EXAMPLE, "--target", "8-5", "--no-plot"]) == 2
+    assert "LOW-HIGH" in capsys.readouterr().err
