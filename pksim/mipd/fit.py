@@ -37,9 +37,10 @@ MAX_STEP = 2.0
 """Largest change of one eta in one step (log scale)."""
 MAX_ITERATIONS = 60
 """Scoring iterations per start."""
-OBJ_TOLERANCE = 1e-10
-"""Converged when an iteration lowers OBJ by less than this (and the step is small)."""
-ETA_TOLERANCE = 1e-7
+OBJ_TOLERANCE = 1e-6
+"""Scoring stops when an iteration lowers OBJ by less than this (and the step is small);
+the Newton steps that follow converge quadratically from there."""
+ETA_TOLERANCE = 1e-4
 """... and no eta moves by more than this."""
 START_SD = 1.5
 """Start points at +-1.5 Omega SDs of each eta."""

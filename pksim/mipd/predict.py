@@ -24,6 +24,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from pksim.mipd.design import Design
+from pksim.mipd.kernels import simulate_serial
 from pksim.model import kernels
 
 __all__ = ["BOLUS_KA", "MIN_BOLUS_DECAY", "Predictor"]
@@ -124,6 +125,19 @@ class Predictor:
         names = design.eta_parameter
         self._iiv = {p: names.index(p) for p in names}
         self._t = design.typical
+        self._tiled: dict[int, tuple[np.ndarray, ...]] = {}
+        self._varies = bool(self.ss_piece.any() or (self.eta_col >= 0).any())
+        """Amounts or per-dose F depend on the etas (steady-state doses, occasion etas)."""
+
+    def _rows(self, r: int) -> tuple[np.ndarray, ...]:
+        """times, classes, samples, clearance multipliers for r eta rows: shared (1, ...) rows
+        when there is one piece, else tiled (cached per r)."""
+        fixed = (self.times, self.klass, self.samples, self.k_mult)
+        if self.pieces.size == 1:
+            return fixed
+        if r not in self._tiled:
+            self._tiled[r] = tuple(np.tile(a, (r, 1)) for a in fixed)
+        return self._tiled[r]
 
     def parameters(self, eta: ArrayLike) -> dict[str, FloatArray]:
         """Individual structural parameters (r,) for each eta row (r, q)."""
@@ -147,19 +161,22 @@ class Predictor:
         ka = np.empty((r * n_p, 2))
         ka[:, 0] = np.repeat(p["ka"], n_p)
         ka[:, 1] = BOLUS_KA
-        occasion = np.where(self.eta_col >= 0, self.eta_col, 0)
-        iov = np.where(self.eta_col[None] >= 0, np.exp(e[:, occasion]), 1.0)  # (r, P, m)
-        dose_f = (self.base_f[None] * iov).reshape(r * n_p, -1)
-        amounts = np.broadcast_to(self.amounts, (r, *self.amounts.shape)).copy()
-        if self.ss_piece.any():
-            self._steady_state(amounts, k.reshape(r, n_p), ka[:, 0].reshape(r, n_p), tlag)
         out = np.empty((r * n_p, self.samples.shape[1]))
-        kernels.simulate(
-            np.ascontiguousarray(k), v, tlag, f, ka, self.class_lag,
-            np.tile(self.times, (r, 1)), amounts.reshape(r * n_p, -1),
-            np.tile(self.klass, (r, 1)), np.ascontiguousarray(dose_f),
-            np.tile(self.samples, (r, 1)), self.design.change_times,
-            np.tile(self.k_mult, (r, 1)), out,
+        times, klass, samples, k_mult = self._rows(r)
+        if n_p == 1 and not self._varies:
+            amounts, dose_f = self.amounts, self.base_f  # one row shared by every eta row
+        else:
+            occasion = np.where(self.eta_col >= 0, self.eta_col, 0)
+            iov = np.where(self.eta_col[None] >= 0, np.exp(e[:, occasion]), 1.0)  # (r, P, m)
+            dose_f = (self.base_f[None] * iov).reshape(r * n_p, -1)
+            amounts = np.broadcast_to(self.amounts, (r, *self.amounts.shape)).copy()
+            if self.ss_piece.any():
+                self._steady_state(amounts, k.reshape(r, n_p), ka[:, 0].reshape(r, n_p), tlag)
+        simulate_serial(
+            np.ascontiguousarray(k), v, tlag, f, ka, self.class_lag, times,
+            amounts.reshape(-1, amounts.shape[-1]), klass,
+            np.ascontiguousarray(dose_f.reshape(-1, dose_f.shape[-1])), samples,
+            self.design.change_times, k_mult, out,
         )  # fmt: skip
         out = out.reshape(r, n_p, -1)
         return out[:, self.where[:, 0], self.where[:, 1]]
