@@ -172,7 +172,7 @@ class _Row:
         if (self.addl > 0 or self.ss == 1) and not dose:
             self._bad("ADDL" if self.addl else "SS", f"on a row with EVID {self.evid}; "
                       "ADDL and SS belong on dose rows (EVID 1 or 4)")  # fmt: skip
-        self.occ = self._whole("OCC", default=0, low=1) if "OCC" in index else 0
+        self.occ = self._whole("OCC", default=0, low=0) if "OCC" in index else 0
         self.blq = self._whole("BLQ", default=0, allowed=(0, 1)) == 1
         self.lloq = self._number("LLOQ", low=0.0) * factor
         self.dv = self._number("DV", low=0.0) * factor

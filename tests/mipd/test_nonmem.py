@@ -11,6 +11,7 @@ from pksim.library.parameters import load_parameter_set
 from pksim.mipd import read_nonmem, read_nonmem_text
 from pksim.mipd.design import design
 from pksim.mipd.predict import Predictor
+from pksim.mipd.writing import write_nonmem
 from pksim.model import concentrations_general, steady_state_trough
 from tests.mipd.sets import toy_set
 
@@ -132,3 +133,37 @@ def test_time_varying_covariates_on_clearance_and_f_follow_the_records():
                                  dose_f=dose_f, cl_change_times=[0.0],
                                  cl_multipliers=[[1.0, hct[1] / hct[0]]])[0]  # fmt: skip
     np.testing.assert_allclose(ours, ref, rtol=1e-12)
+
+
+def test_written_histories_read_back_with_the_same_predictions(tmp_path):
+    text = (
+        "ID,TIME,AMT,EVID,II,ADDL,SS,DV,BLQ,LLOQ,OCC,WT,CYP3A5,HCT,PRED\n"
+        "A,0,2,1,12,3,1,.,0,,1,60,*3/*3,30,20\n"
+        "A,30,0,2,0,0,0,.,0,,1,61,*3/*3,33,10\n"
+        "A,48,0,0,0,0,0,5.2,0,,1,61,*3/*3,33,10\n"
+        "A,60,0,3,0,0,0,.,0,,1,61,*3/*3,33,10\n"
+        "A,61,1.5,1,12,4,0,.,0,,2,62,*3/*3,36,5\n"
+        "A,100,0,0,0,0,0,.,1,1.0,2,62,*3/*3,36,5\n"
+        "A,109,0,0,0,0,0,3.3,0,,2,62,*3/*3,36,5\n"
+        "B,0,3,1,24,5,0,.,0,,0,80,*1/*1,40,0\n"
+        "B,96,0,0,0,0,0,2.5,0,,0,80,*1/*1,40,0\n"
+    )
+    pset = load_parameter_set("default")
+    for rule in ("nocb", "locf"):
+        original = read_nonmem_text(text, covariate_rule=rule)
+        path = tmp_path / f"{rule}.csv"
+        write_nonmem(path, original)
+        again = read_nonmem(path, covariate_rule=rule)
+        assert [h.id for h in again] == ["A", "B"]
+        for a, b in zip(original, again, strict=True):
+            for name in ("dose_times", "dose_amounts", "dose_ss", "reset_times", "obs_times",
+                         "obs_values", "obs_blq", "obs_lloq", "obs_occasion"):  # fmt: skip
+                np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
+            grid = np.linspace(-5, 130, 271)
+            for name in a.covariates:
+                np.testing.assert_array_equal(a.covariates_at(grid)[name],
+                                              b.covariates_at(grid)[name])  # fmt: skip
+            da, db = design(a, pset), design(b, pset)
+            assert da.eta_names == db.eta_names
+            eta = np.linspace(-0.3, 0.3, da.n_eta)[None]
+            np.testing.assert_array_equal(Predictor(da, grid)(eta), Predictor(db, grid)(eta))
