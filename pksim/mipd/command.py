@@ -1,5 +1,7 @@
 """``pksim dose PATIENT.csv --target induction``: MAP fit, forecast and dose options, printed,
-and a plot written (observed, IPRED with its band, target band, recommended forecast)."""
+and a plot written (observed, IPRED with its band, target band, recommended forecast).
+``pksim calibrate DATA.csv --parameters default --out local.toml``: the set's typical CL/F
+estimated from the data (:mod:`pksim.mipd.calibrate`), written as a new parameter set."""
 
 from __future__ import annotations
 
@@ -12,11 +14,13 @@ from pksim.library.targets import TargetRange, resolve_target
 from pksim.mipd.fit import Fit
 from pksim.mipd.forecast import forecast
 from pksim.mipd.history import COVARIATE_RULES, NOCB
-from pksim.mipd.individualize import fit_patients
+from pksim.mipd.calibrate import calibrate_clearance, calibrated_toml, write_calibrated
+from pksim.mipd.individualize import fit_patients, resolve_parameters
+from pksim.mipd.nonmem import read_nonmem
 from pksim.mipd.plot import dose_figure
 from pksim.mipd.recommend import DoseOption, dose_options
 
-__all__ = ["command_dose", "register", "target_range"]
+__all__ = ["command_calibrate", "command_dose", "register", "target_range"]
 
 PLOT_DPI = 120
 """Resolution of the written plot."""
@@ -47,6 +51,28 @@ def register(commands: argparse._SubParsersAction) -> None:
     dose.add_argument("--plot", help="PNG to write (default: <patient>-dose.png beside it)")
     dose.add_argument("--no-plot", action="store_true", help="write no plot")
     dose.set_defaults(handler=command_dose)  # fmt: skip
+    calibrate = commands.add_parser(
+        "calibrate", help="estimate a parameter set's typical CL/F from local TDM data"
+    )
+    calibrate.add_argument("data", help="NONMEM-style CSV of many patients")
+    calibrate.add_argument("--parameters", default="default", help="bundled parameter set")
+    calibrate.add_argument("--out", required=True, help="TOML file of the calibrated set")
+    calibrate.add_argument("--name", help="name of the new set (default: <set>-<data file>)")
+    calibrate.add_argument("--units", default="ng/mL", help="units of DV and LLOQ")
+    calibrate.add_argument("--covariate-rule", choices=COVARIATE_RULES, default=NOCB)
+    calibrate.set_defaults(handler=command_calibrate)
+
+
+def command_calibrate(args: argparse.Namespace) -> int:
+    pset = resolve_parameters(args.parameters)
+    histories = read_nonmem(args.data, concentration_units=args.units,
+                            covariate_rule=args.covariate_rule)  # fmt: skip
+    result = calibrate_clearance(histories, pset)
+    name = args.name or f"{pset.name}-{Path(args.data).stem}"
+    write_calibrated(args.out, calibrated_toml(pset, result, args.data, name))
+    print(result.summary())
+    print(f"calibrated parameter set {name!r}: {args.out} (use it with --parameters {args.out})")
+    return 0
 
 
 def target_range(text: str) -> TargetRange:

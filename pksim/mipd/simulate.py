@@ -22,9 +22,13 @@ __all__ = ["simulate_tdm"]
 HOURS_PER_DAY = 24.0
 
 
+Simulated = tuple[tuple[PatientHistory, ...], NDArray[np.float64]]
+"""Histories and their true IIV etas (n, q)."""
+
+
 def simulate_tdm(pset: ParameterSet, n: int, *, regimen: FutureRegimen, days: int,
                  sample_days: ArrayLike, covariates: Mapping[str, object], seed: int = 0,
-                 lloq: float | None = None) -> tuple[tuple[PatientHistory, ...], NDArray]:  # fmt: skip
+                 lloq: float | None = None) -> Simulated:  # fmt: skip
     """``n`` patients on ``regimen`` for ``days`` days with a trough measured before the first
     dose of each of ``sample_days`` (days after the first dose); returns the histories and
     their true IIV etas (n, q). ``covariates``: registry name -> one value for everyone
