@@ -82,8 +82,9 @@ def minus_two_log_likelihood(histories: tuple[PatientHistory, ...], pset: Parame
         sign, logdet_h = np.linalg.slogdet(hess / 2)
         if sign <= 0:
             logdet_h = np.linalg.slogdet(np.linalg.inv(fit.covariance))[1]  # scoring matrix / 2
-        total += (fit.objective + h.n_observations * LOG_2PI
-                  + np.linalg.slogdet(d.omega)[1] + logdet_h)  # fmt: skip
+        total += (
+            fit.objective + h.n_observations * LOG_2PI + np.linalg.slogdet(d.omega)[1] + logdet_h
+        )
     return float(total)
 
 
@@ -97,41 +98,65 @@ def calibrate_clearance(histories: tuple[PatientHistory, ...], pset: ParameterSe
         scaled = override_parameter_set(pset, {"typical.cl": prior * math.exp(theta)})
         return minus_two_log_likelihood(histories, scaled)
 
-    best = minimize_scalar(objective, bounds=(-THETA_BOUND, THETA_BOUND), method="bounded",
-                           options={"xatol": THETA_TOLERANCE})  # fmt: skip
+    best = minimize_scalar(
+        objective,
+        bounds=(-THETA_BOUND, THETA_BOUND),
+        method="bounded",
+        options={"xatol": THETA_TOLERANCE},
+    )
     theta = float(best.x)
     if abs(theta) > THETA_BOUND - 10 * THETA_TOLERANCE:
-        raise ValueError(f"typical CL/F is at the search bound (x{math.exp(theta):.3g} of the "
-                         "set's value): the data do not fit this parameter set")  # fmt: skip
+        raise ValueError(
+            f"typical CL/F is at the search bound (x{math.exp(theta):.3g} of the "
+            "set's value): the data do not fit this parameter set"
+        )
     h = CURVATURE_STEP
     curvature = (objective(theta + h) - 2 * best.fun + objective(theta - h)) / h**2
     theta_se = math.sqrt(2 / curvature) if curvature > 0 else math.inf
     cl = prior * math.exp(theta)
-    return Calibration(pset.name, prior, cl, cl * theta_se, theta, theta_se, float(best.fun),
-                       objective(0.0), len(histories),
-                       sum(x.n_observations for x in histories))  # fmt: skip
+    return Calibration(
+        pset.name,
+        prior,
+        cl,
+        cl * theta_se,
+        theta,
+        theta_se,
+        float(best.fun),
+        objective(0.0),
+        len(histories),
+        sum(x.n_observations for x in histories),
+    )
 
 
-def calibrated_toml(pset: ParameterSet, result: Calibration, data: str | os.PathLike[str],
-                    name: str) -> str:  # fmt: skip
+def calibrated_toml(
+    pset: ParameterSet, result: Calibration, data: str | os.PathLike[str], name: str
+) -> str:
     """The bundled TOML of ``pset`` with ``[typical.cl]`` replaced by the calibrated value
     (evidence D; its note names the data file and the fit's diagnostics) and a new name."""
     source = data_folder("parameters") / f"{pset.name}.toml"
     if not source.is_file():
         raise ValueError(f"parameter set {pset.name!r} is not a bundled file; cannot copy it")
     text = source.read_text(encoding="utf-8")
-    note = (f"Calibrated to {Path(data).name} by Laplace marginal likelihood (pksim calibrate): "
-            f"{result.summary()}. Sources: the structure and prior of set {pset.name!r}.")  # fmt: skip
+    note = (
+        f"Calibrated to {Path(data).name} by Laplace marginal likelihood (pksim calibrate): "
+        f"{result.summary()}. Sources: the structure and prior of set {pset.name!r}."
+    )
     block = re.compile(r"(?ms)^\[typical\.cl\]\n.*?(?=^\[)")
     if not block.search(text):
         raise ValueError(f"{source}: no [typical.cl] table to replace")
     sources = "[" + ", ".join(_quoted(key) for key in pset.typical["cl"].sources) + "]"
-    table = (f"[typical.cl]\nvalue = {result.cl:.6g}\nunits = \"L/h\"\n"
-             f"source = {sources}\nevidence = \"D\"\nnote = {_quoted(note)}\n\n")  # fmt: skip
+    table = (
+        f'[typical.cl]\nvalue = {result.cl:.6g}\nunits = "L/h"\n'
+        f'source = {sources}\nevidence = "D"\nnote = {_quoted(note)}\n\n'
+    )
     text = block.sub(lambda _: table, text, count=1)
     text = re.sub(r'(?m)^name = ".*"$', f"name = {_quoted(name)}", text, count=1)
-    text = re.sub(r'(?m)^title = "(.*)"$', lambda m: f"title = {_quoted(m.group(1) + ' (calibrated)')}",
-                  text, count=1)  # fmt: skip
+    text = re.sub(
+        r'(?m)^title = "(.*)"$',
+        lambda m: f"title = {_quoted(m.group(1) + ' (calibrated)')}",
+        text,
+        count=1,
+    )
     return text
 
 

@@ -11,10 +11,10 @@ from pathlib import Path
 from pksim.errors import shown
 from pksim.files import write_atomically
 from pksim.library.targets import TargetRange, resolve_target
+from pksim.mipd.calibrate import calibrate_clearance, calibrated_toml, write_calibrated
 from pksim.mipd.fit import Fit
 from pksim.mipd.forecast import forecast
 from pksim.mipd.history import COVARIATE_RULES, NOCB
-from pksim.mipd.calibrate import calibrate_clearance, calibrated_toml, write_calibrated
 from pksim.mipd.individualize import fit_patients, resolve_parameters
 from pksim.mipd.nonmem import read_nonmem
 from pksim.mipd.plot import dose_figure
@@ -50,7 +50,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     dose.add_argument("--seed", type=int, default=1, help="seed of the posterior draws")
     dose.add_argument("--plot", help="PNG to write (default: <patient>-dose.png beside it)")
     dose.add_argument("--no-plot", action="store_true", help="write no plot")
-    dose.set_defaults(handler=command_dose)  # fmt: skip
+    dose.set_defaults(handler=command_dose)
     calibrate = commands.add_parser(
         "calibrate", help="estimate a parameter set's typical CL/F from local TDM data"
     )
@@ -65,8 +65,9 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def command_calibrate(args: argparse.Namespace) -> int:
     pset = resolve_parameters(args.parameters)
-    histories = read_nonmem(args.data, concentration_units=args.units,
-                            covariate_rule=args.covariate_rule)  # fmt: skip
+    histories = read_nonmem(
+        args.data, concentration_units=args.units, covariate_rule=args.covariate_rule
+    )
     result = calibrate_clearance(histories, pset)
     name = args.name or f"{pset.name}-{Path(args.data).stem}"
     write_calibrated(args.out, calibrated_toml(pset, result, args.data, name))
@@ -90,23 +91,33 @@ def command_dose(args: argparse.Namespace) -> int:
     if args.days < 1:
         raise ValueError(f"--days must be >= 1, got {args.days}")
     target = target_range(args.target)
-    fits = fit_patients(args.patient, args.parameters, concentration_units=args.units,
-                        covariate_rule=args.covariate_rule)  # fmt: skip
+    fits = fit_patients(
+        args.patient,
+        args.parameters,
+        concentration_units=args.units,
+        covariate_rule=args.covariate_rule,
+    )
     if args.id is None and len(fits) > 1:
-        raise ValueError(f"{args.patient} holds {len(fits)} patients; choose one with --id "
-                         f"({', '.join(list(fits)[:10])})")  # fmt: skip
+        raise ValueError(
+            f"{args.patient} holds {len(fits)} patients; choose one with --id "
+            f"({', '.join(list(fits)[:10])})"
+        )
     pid = args.id if args.id is not None else next(iter(fits))
     if pid not in fits:
         raise ValueError(f"--id {shown(pid)}: not in {args.patient} ({', '.join(fits)})")
     fit = fits[pid]
     current = forecast(fit, days=args.days, seed=args.seed)
-    options = dose_options(fit, target, formulation=args.formulation, days=args.days,
-                           seed=args.seed)  # fmt: skip
+    options = dose_options(
+        fit, target, formulation=args.formulation, days=args.days, seed=args.seed
+    )
     best = forecast(fit, options[0].regimen, days=args.days, seed=args.seed) if options else None
     print(report(fit, current, options, target, args.days))
     if not args.no_plot:
-        path = Path(args.plot) if args.plot else Path(args.patient).with_name(
-            f"{Path(args.patient).stem}-dose.png")  # fmt: skip
+        path = (
+            Path(args.plot)
+            if args.plot
+            else Path(args.patient).with_name(f"{Path(args.patient).stem}-dose.png")
+        )
         figure = dose_figure(fit, current, best, target)
         write_atomically(path, lambda tmp: figure.savefig(tmp, dpi=PLOT_DPI, format="png"))
         print(f"plot: {path}")
@@ -134,8 +145,9 @@ def report(fit: Fit, current, options: list[DoseOption], target: TargetRange, da
             )
         lines.append(f"  {p:5s} {units[p]:4s} {d.typical[p]:18.4g} {value:13.4g}   {interval}")
     lines += ["", "fit:   time (h)   observed   IPRED    PRED  (ng/mL)"]
-    for t, y, b, ip, pr in zip(h.obs_times, h.obs_values, h.obs_blq, fit.ipred, fit.pred,
-                               strict=True):  # fmt: skip
+    for t, y, b, ip, pr in zip(
+        h.obs_times, h.obs_values, h.obs_blq, fit.ipred, fit.pred, strict=True
+    ):
         shown_y = f"<{h.obs_lloq[0]:g}" if b else f"{y:.3g}"
         lines.append(f"  {t:14.1f} {shown_y:>10s} {ip:7.3g} {pr:7.3g}")
     band = current["trough_percentile"].values[:, -1]
@@ -154,4 +166,4 @@ def report(fit: Fit, current, options: list[DoseOption], target: TargetRange, da
             f"  {o.regimen.label:38s} {o.trough_map:6.2f} {o.trough_median:7.2f} "
             f"{o.p_in_range:10.0%} {reach:>10s}"
         )
-    return "\n".join(lines)  # fmt: skip
+    return "\n".join(lines)

@@ -115,8 +115,9 @@ def design(history: PatientHistory, pset: ParameterSet) -> Design:
     typical = {p: float(base[p][0]) for p in STRUCTURAL_PARAMETERS}
     changes = history.change_times()
     if changes.size:
-        inside = np.concatenate([[changes[0] - 1.0], (changes[1:] + changes[:-1]) / 2,
-                                 [changes[-1] + 1.0]])  # fmt: skip
+        inside = np.concatenate(
+            [[changes[0] - 1.0], (changes[1:] + changes[:-1]) / 2, [changes[-1] + 1.0]]
+        )
         cl = _typical(pset, history, inside)["cl"] / typical["cl"]
         keep = np.flatnonzero(np.diff(cl) != 0)
         changes, cl = changes[keep], np.concatenate([cl[:1], cl[keep + 1]])
@@ -124,8 +125,9 @@ def design(history: PatientHistory, pset: ParameterSet) -> Design:
         cl = np.ones(1)
     column = {o: len(iiv) + j for j, o in enumerate(occasions)}
     dose_eta = np.array([column.get(int(o), -1) for o in history.dose_occasion], dtype=np.int64)
-    dose_f = (_typical(pset, history, history.dose_times)["f"]
-              if history.dose_times.size else np.zeros(0))  # fmt: skip
+    dose_f = (
+        _typical(pset, history, history.dose_times)["f"] if history.dose_times.size else np.zeros(0)
+    )
     return Design(history, pset, typical, names, iiv, omega, changes, cl, dose_f, dose_eta)
 
 

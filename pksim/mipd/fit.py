@@ -85,8 +85,9 @@ def residual_error(pset: ParameterSet) -> ResidualError:
 def objective_for(d: Design) -> Objective:
     """The MAP objective of a compiled patient."""
     h = d.history
-    return Objective(h.obs_values, h.obs_blq, h.obs_lloq, residual_error(d.pset),
-                     np.linalg.inv(d.omega))  # fmt: skip
+    return Objective(
+        h.obs_values, h.obs_blq, h.obs_lloq, residual_error(d.pset), np.linalg.inv(d.omega)
+    )
 
 
 def fit_patient(history: PatientHistory, pset: ParameterSet, *, starts: int = N_STARTS) -> Fit:
@@ -98,8 +99,18 @@ def fit_patient(history: PatientHistory, pset: ParameterSet, *, starts: int = N_
     zero = np.zeros((1, q))
     if history.n_observations == 0 or q == 0:
         f = predict(zero)
-        return Fit(d, zero[0], d.omega.copy(), float(objective(zero, f)[0]),
-                   float(objective.data_terms(f)[0]), 0.0, f[0], f[0], True, 0)  # fmt: skip
+        return Fit(
+            d,
+            zero[0],
+            d.omega.copy(),
+            float(objective(zero, f)[0]),
+            float(objective.data_terms(f)[0]),
+            0.0,
+            f[0],
+            f[0],
+            True,
+            0,
+        )
     candidates = _start_points(d, predict, objective)
     f = predict(candidates)
     values = objective(candidates, f)
@@ -115,8 +126,18 @@ def fit_patient(history: PatientHistory, pset: ParameterSet, *, starts: int = N_
     covariance = _laplace_covariance(h, eta, predict, objective)
     f = predict(np.vstack([eta, zero]))
     data = float(objective.data_terms(f[:1])[0])
-    return Fit(d, eta, covariance, float(value), data, float(value) - data, f[0], f[1],
-               converged, iterations)  # fmt: skip
+    return Fit(
+        d,
+        eta,
+        covariance,
+        float(value),
+        data,
+        float(value) - data,
+        f[0],
+        f[1],
+        converged,
+        iterations,
+    )
 
 
 def _start_points(d: Design, predict: Predictor, objective: Objective) -> FloatArray:
@@ -182,8 +203,12 @@ def hessian(eta, predict: Predictor, objective: Objective, step: float = HESSIAN
     rows += [eta + eye[i] for i in range(q)] + [eta - eye[i] for i in range(q)]
     pairs = [(i, j) for i in range(q) for j in range(i + 1, q)]
     for i, j in pairs:
-        rows += [eta + eye[i] + eye[j], eta + eye[i] - eye[j], eta - eye[i] + eye[j],
-                 eta - eye[i] - eye[j]]  # fmt: skip
+        rows += [
+            eta + eye[i] + eye[j],
+            eta + eye[i] - eye[j],
+            eta - eye[i] + eye[j],
+            eta - eye[i] - eye[j],
+        ]
     rows = np.array(rows)
     v = objective(rows, predict(rows))
     plus, minus = v[1 : q + 1], v[q + 1 : 2 * q + 1]

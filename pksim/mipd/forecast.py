@@ -110,8 +110,9 @@ def posterior_etas(fit: Fit, n: int, *, seed: int = 1, method: str = "laplace") 
     return np.vstack([fit.eta, proposals[picks]])
 
 
-def regimen_troughs(fit: Fit, regimen: FutureRegimen, start: float, days: int,
-                    etas: FloatArray) -> FloatArray:  # fmt: skip
+def regimen_troughs(
+    fit: Fit, regimen: FutureRegimen, start: float, days: int, etas: FloatArray
+) -> FloatArray:
     """Troughs (r, days) before the first dose of each day 2..days+1 of ``regimen`` from
     ``start`` (h), for each eta row."""
     times, amounts = regimen.doses(start, days + 1)
@@ -119,9 +120,16 @@ def regimen_troughs(fit: Fit, regimen: FutureRegimen, start: float, days: int,
     return Predictor(fit.design, trough_times, times, amounts)(etas)
 
 
-def forecast(fit: Fit, regimen: FutureRegimen | None = None, *, days: int = 7,
-             start: float | None = None, samples: int = 500, seed: int = 1,
-             method: str = "laplace") -> xr.Dataset:  # fmt: skip
+def forecast(
+    fit: Fit,
+    regimen: FutureRegimen | None = None,
+    *,
+    days: int = 7,
+    start: float | None = None,
+    samples: int = 500,
+    seed: int = 1,
+    method: str = "laplace",
+) -> xr.Dataset:
     """Forecast of ``regimen`` (default: the current one) for ``days`` days from ``start``
     (default: when the next dose is due): troughs per day and curves over the history and
     the forecast, each as the MAP prediction and posterior percentiles."""

@@ -65,8 +65,16 @@ class PatientHistory:
     clock_origin: str | None = None
 
     def __post_init__(self) -> None:
-        for name in ("dose_times", "dose_amounts", "dose_ii", "reset_times", "obs_times",
-                     "obs_values", "obs_lloq", "record_times"):  # fmt: skip
+        for name in (
+            "dose_times",
+            "dose_amounts",
+            "dose_ii",
+            "reset_times",
+            "obs_times",
+            "obs_values",
+            "obs_lloq",
+            "record_times",
+        ):
             object.__setattr__(self, name, _frozen(getattr(self, name)))
         for name in ("dose_ss", "obs_blq"):
             object.__setattr__(self, name, _frozen(getattr(self, name), np.bool_))

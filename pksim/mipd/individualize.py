@@ -27,14 +27,19 @@ INTERVAL_Z = 1.6448536269514722
 """Standard normal quantile of 0.95: the reported intervals are 90 % (5th-95th percentile)."""
 
 PARAMETER_UNITS = {
-    "cl": units.CLEARANCE, "v": units.VOLUME, "ka": units.RATE_CONSTANT, "tlag": units.TIME,
+    "cl": units.CLEARANCE,
+    "v": units.VOLUME,
+    "ka": units.RATE_CONSTANT,
+    "tlag": units.TIME,
     "f": "1",
-}  # fmt: skip
+}
 PARAMETER_NAMES = {
-    "cl": "apparent clearance CL/F", "v": "apparent volume V/F",
-    "ka": "absorption rate constant", "tlag": "absorption lag time",
+    "cl": "apparent clearance CL/F",
+    "v": "apparent volume V/F",
+    "ka": "absorption rate constant",
+    "tlag": "absorption lag time",
     "f": "relative bioavailability",
-}  # fmt: skip
+}
 
 Data = str | os.PathLike[str] | PatientHistory | Iterable[PatientHistory]
 
@@ -53,8 +58,9 @@ def resolve_parameters(parameters: str | os.PathLike[str] | ParameterSet) -> Par
     return load_parameter_set(text)
 
 
-def fit_patients(data: Data, parameters: str | os.PathLike[str] | ParameterSet = "default",
-                 **read_options) -> dict[str, Fit]:  # fmt: skip
+def fit_patients(
+    data: Data, parameters: str | os.PathLike[str] | ParameterSet = "default", **read_options
+) -> dict[str, Fit]:
     """The MAP :class:`~pksim.mipd.fit.Fit` of each patient, by ID (file order)."""
     pset = resolve_parameters(parameters)
     if isinstance(data, PatientHistory):
@@ -66,8 +72,9 @@ def fit_patients(data: Data, parameters: str | os.PathLike[str] | ParameterSet =
     return {h.id: fit_patient(h, pset) for h in histories}
 
 
-def individualize(data: Data, parameters: str | os.PathLike[str] | ParameterSet = "default",
-                  **read_options) -> dict[str, xr.Dataset]:  # fmt: skip
+def individualize(
+    data: Data, parameters: str | os.PathLike[str] | ParameterSet = "default", **read_options
+) -> dict[str, xr.Dataset]:
     """MAP Bayesian individualisation: one Dataset per patient ID, in file order.
 
     ``data``: a NONMEM-style CSV file (:func:`pksim.mipd.read_nonmem`; ``read_options`` such as

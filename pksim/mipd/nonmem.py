@@ -20,11 +20,10 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime, time
 from pathlib import Path
 
-import numpy as np
-
 from pksim.errors import Invalid, Problems, shown, unknown_name
 from pksim.library import covariates as registry
 from pksim.mipd import columns as cols
+from pksim.mipd.covariate_cells import covariate_value, fill_covariates
 from pksim.mipd.history import COVARIATE_RULES, NOCB, PatientHistory
 
 __all__ = ["MAX_DATASET_BYTES", "read_nonmem", "read_nonmem_text"]
@@ -53,9 +52,12 @@ def read_nonmem(
     """
     if isinstance(source, io.TextIOBase):
         return read_nonmem_text(
-            source.read(), name="<stream>", concentration_units=concentration_units,
-            covariate_rule=covariate_rule, ignore_columns=ignore_columns,
-        )  # fmt: skip
+            source.read(),
+            name="<stream>",
+            concentration_units=concentration_units,
+            covariate_rule=covariate_rule,
+            ignore_columns=ignore_columns,
+        )
     path = Path(source)
     if not path.is_file():
         raise ValueError(f"{path}: no such file (a NONMEM-style CSV dataset)")
@@ -63,9 +65,12 @@ def read_nonmem(
         raise ValueError(f"{path}: larger than {MAX_DATASET_BYTES // 2**20} MiB; split it")
     text = path.read_text(encoding="utf-8-sig")
     return read_nonmem_text(
-        text, name=str(path), concentration_units=concentration_units,
-        covariate_rule=covariate_rule, ignore_columns=ignore_columns,
-    )  # fmt: skip
+        text,
+        name=str(path),
+        concentration_units=concentration_units,
+        covariate_rule=covariate_rule,
+        ignore_columns=ignore_columns,
+    )
 
 
 def read_nonmem_text(
@@ -78,8 +83,9 @@ def read_nonmem_text(
 ) -> tuple[PatientHistory, ...]:
     """:func:`read_nonmem` of the CSV ``text``; ``name`` labels the messages."""
     if concentration_units not in cols.CONCENTRATION_FACTORS:
-        raise ValueError(unknown_name("concentration units", concentration_units,
-                                      cols.CONCENTRATION_FACTORS))  # fmt: skip
+        raise ValueError(
+            unknown_name("concentration units", concentration_units, cols.CONCENTRATION_FACTORS)
+        )
     if covariate_rule not in COVARIATE_RULES:
         raise ValueError(unknown_name("covariate rule", covariate_rule, COVARIATE_RULES))
     reader = csv.reader(io.StringIO(text))
@@ -108,17 +114,22 @@ def _header(header: list[str], ignored: set[str], problems: Problems) -> dict[st
             continue
         column = cols.canonical_column(raw)
         if column is None:
-            problems.add(f"header, column {number}",
-                         unknown_name("column", raw.strip(), cols.known_columns())
-                         + " (or pass it in ignore_columns)")  # fmt: skip
+            problems.add(
+                f"header, column {number}",
+                unknown_name("column", raw.strip(), cols.known_columns())
+                + " (or pass it in ignore_columns)",
+            )
         elif column in index:
             problems.add(f"header, column {number}", f"{shown(raw)} repeats column {column}")
         else:
             index[column] = number - 1
     for column in cols.REQUIRED_COLUMNS:
         if column not in index:
-            problems.add("header", f"missing column {column}; a dataset has "
-                         f"{list(cols.REQUIRED_COLUMNS)} and TIME (or DATE and TIME)")  # fmt: skip
+            problems.add(
+                "header",
+                f"missing column {column}; a dataset has "
+                f"{list(cols.REQUIRED_COLUMNS)} and TIME (or DATE and TIME)",
+            )
     if "TIME" not in index:
         problems.add("header", "missing column TIME (hours, or a clock time with DATE)")
     return index
@@ -127,8 +138,14 @@ def _header(header: list[str], ignored: set[str], problems: Problems) -> dict[st
 class _Row:
     """One data row, parsed; problems go to the collector under ``row N, column C``."""
 
-    def __init__(self, number: int, cells: list[str], index: Mapping[str, int], factor: float,
-                 problems: Problems) -> None:  # fmt: skip
+    def __init__(
+        self,
+        number: int,
+        cells: list[str],
+        index: Mapping[str, int],
+        factor: float,
+        problems: Problems,
+    ) -> None:
         self.number = number
         self._cells, self._index, self._problems = cells, index, problems
         self.id = self._text("ID")
@@ -144,15 +161,23 @@ class _Row:
         dose = self.evid in _EVID_DOSE
         self.amt = self._number("AMT", low=0.0)
         if dose and not (self.amt > 0):
-            self._bad("AMT", f"{self._shown('AMT')} on a dose row (EVID {self.evid}); "
-                      "allowed: an amount > 0 mg")  # fmt: skip
+            self._bad(
+                "AMT",
+                f"{self._shown('AMT')} on a dose row (EVID {self.evid}); allowed: an amount > 0 mg",
+            )
         elif not dose and self.amt > 0:
-            self._bad("AMT", f"{self._shown('AMT')} on a row with EVID {self.evid}; allowed: "
-                      "0 or empty (only EVID 1 and 4 give a dose)")  # fmt: skip
+            self._bad(
+                "AMT",
+                f"{self._shown('AMT')} on a row with EVID {self.evid}; allowed: "
+                "0 or empty (only EVID 1 and 4 give a dose)",
+            )
         self.rate = self._number("RATE")
         if self.rate not in (0.0,) and not math.isnan(self.rate):
-            self._bad("RATE", f"{self._shown('RATE')}; allowed: 0 or empty (oral doses are "
-                      "absorbed first-order; zero-order input is not modelled)")  # fmt: skip
+            self._bad(
+                "RATE",
+                f"{self._shown('RATE')}; allowed: 0 or empty (oral doses are "
+                "absorbed first-order; zero-order input is not modelled)",
+            )
         default_cmt = 1 if dose else (2 if self.evid == 0 else 0)
         self.cmt = self._whole("CMT", default=default_cmt)
         if dose and self.cmt not in cols.DOSE_CMT:
@@ -167,28 +192,39 @@ class _Row:
         self.addl = self._whole("ADDL", default=0, low=0)
         self.ss = self._whole("SS", default=0, allowed=(0, 1))
         if (self.addl > 0 or self.ss == 1) and not self.ii > 0:
-            self._bad("II", f"{self._shown('II')} with ADDL {self.addl} / SS {self.ss}; "
-                      "allowed: the dosing interval, > 0 h")  # fmt: skip
+            self._bad(
+                "II",
+                f"{self._shown('II')} with ADDL {self.addl} / SS {self.ss}; "
+                "allowed: the dosing interval, > 0 h",
+            )
         if (self.addl > 0 or self.ss == 1) and not dose:
-            self._bad("ADDL" if self.addl else "SS", f"on a row with EVID {self.evid}; "
-                      "ADDL and SS belong on dose rows (EVID 1 or 4)")  # fmt: skip
+            self._bad(
+                "ADDL" if self.addl else "SS",
+                f"on a row with EVID {self.evid}; ADDL and SS belong on dose rows (EVID 1 or 4)",
+            )
         self.occ = self._whole("OCC", default=0, low=0) if "OCC" in index else 0
         self.blq = self._whole("BLQ", default=0, allowed=(0, 1)) == 1
         self.lloq = self._number("LLOQ", low=0.0) * factor
         self.dv = self._number("DV", low=0.0) * factor
         if self.observation:
             if self.blq and math.isnan(self.lloq) and not self.dv > 0:
-                self._bad("LLOQ", "empty on a BLQ row whose DV is empty or 0; allowed: the "
-                          "limit of quantification (> 0), in LLOQ or in DV")  # fmt: skip
+                self._bad(
+                    "LLOQ",
+                    "empty on a BLQ row whose DV is empty or 0; allowed: the "
+                    "limit of quantification (> 0), in LLOQ or in DV",
+                )
             elif not self.blq and math.isnan(self.dv):
-                self._bad("DV", "empty on an observation (EVID 0, MDV 0); allowed: a "
-                          "concentration >= 0, or MDV 1, or BLQ 1 with its LLOQ")  # fmt: skip
+                self._bad(
+                    "DV",
+                    "empty on an observation (EVID 0, MDV 0); allowed: a "
+                    "concentration >= 0, or MDV 1, or BLQ 1 with its LLOQ",
+                )
             if self.blq and math.isnan(self.lloq):
                 self.lloq = self.dv  # Beal's convention: a BLQ row's DV holds its limit
             if not self.blq and self.lloq > 0 and self.dv < self.lloq:
                 self.blq = True
         self.covariates = {
-            column: _covariate_value(registry.get(column), self, column)
+            column: covariate_value(registry.get(column), self._text(column), column, self._bad)
             for column in index
             if column in cols.COVARIATE_COLUMNS
         }
@@ -207,8 +243,14 @@ class _Row:
     def _bad(self, column: str, message: str) -> None:
         self._problems.add(f"row {self.number}, column {column}", message)
 
-    def _number(self, column: str, *, low: float | None = None, default: float = math.nan,
-                required: bool = False) -> float:  # fmt: skip
+    def _number(
+        self,
+        column: str,
+        *,
+        low: float | None = None,
+        default: float = math.nan,
+        required: bool = False,
+    ) -> float:
         text = self._text(column)
         if not text:
             if required:
@@ -224,8 +266,14 @@ class _Row:
             return default
         return value
 
-    def _whole(self, column: str, *, default: int = 0, low: int | None = None,
-               allowed: tuple[int, ...] | None = None) -> int:  # fmt: skip
+    def _whole(
+        self,
+        column: str,
+        *,
+        default: int = 0,
+        low: int | None = None,
+        allowed: tuple[int, ...] | None = None,
+    ) -> int:
         text = self._text(column)
         if not text:
             return default
@@ -253,8 +301,11 @@ class _Row:
         try:
             at = time.fromisoformat(clock)
         except ValueError:
-            self._bad("TIME", f"{shown(clock) if clock else 'empty'}; allowed with DATE: a "
-                      "clock time HH:MM or HH:MM:SS")  # fmt: skip
+            self._bad(
+                "TIME",
+                f"{shown(clock) if clock else 'empty'}; allowed with DATE: a "
+                "clock time HH:MM or HH:MM:SS",
+            )
             return None
         return datetime.combine(when, at)
 
@@ -267,8 +318,11 @@ def _group(rows: list[_Row], problems: Problems) -> list[tuple[str, list[_Row]]]
             groups[-1][1].append(row)
             continue
         if row.id in seen:
-            problems.add(f"row {row.number}, column ID", f"patient {shown(row.id)} again after "
-                         "other patients; allowed: the rows of one ID together")  # fmt: skip
+            problems.add(
+                f"row {row.number}, column ID",
+                f"patient {shown(row.id)} again after "
+                "other patients; allowed: the rows of one ID together",
+            )
         seen.add(row.id)
         groups.append((row.id, [row]))
     for _, group in groups:
@@ -279,9 +333,11 @@ def _group(rows: list[_Row], problems: Problems) -> list[tuple[str, list[_Row]]]
         previous = -math.inf
         for r in group:
             if r.time < previous:
-                problems.add(f"row {r.number}, column {'DATE/TIME' if r.clock else 'TIME'}",
-                             f"goes back in time ({r.time:g} h after {previous:g} h); allowed: "
-                             "the records of a patient in time order")  # fmt: skip
+                problems.add(
+                    f"row {r.number}, column {'DATE/TIME' if r.clock else 'TIME'}",
+                    f"goes back in time ({r.time:g} h after {previous:g} h); allowed: "
+                    "the records of a patient in time order",
+                )
             if not math.isnan(r.time):
                 previous = r.time
     return groups
@@ -295,8 +351,9 @@ def _patient(pid: str, rows: list[_Row], rule: str, problems: Problems) -> Patie
             resets.append(r.time)
         if r.evid in _EVID_DOSE:
             doses.append((r.time, r.amt, r.ss == 1, r.ii, r.occ))
-            doses.extend((r.time + k * r.ii, r.amt, False, r.ii, r.occ)
-                         for k in range(1, r.addl + 1))  # fmt: skip
+            doses.extend(
+                (r.time + k * r.ii, r.amt, False, r.ii, r.occ) for k in range(1, r.addl + 1)
+            )
     doses.sort(key=lambda d: d[0])
     obs = [r for r in rows if r.observation]
     origin = rows[0].clock.isoformat(sep=" ") if rows[0].clock is not None else None
@@ -315,75 +372,7 @@ def _patient(pid: str, rows: list[_Row], rule: str, problems: Problems) -> Patie
         obs_occasion=[r.occ for r in obs],
         obs_rows=[r.number for r in obs],
         record_times=[r.time for r in rows],
-        covariates=_covariates(rows, rule),
+        covariates=fill_covariates(list(rows[0].covariates), [r.covariates for r in rows], rule),
         covariate_rule=rule,
         clock_origin=origin,
     )
-
-
-def _covariates(rows: list[_Row], rule: str) -> dict[str, np.ndarray]:
-    """Covariate values per record; an empty cell is filled from the nearest record that gives
-    one (the next under NOCB, the previous under LOCF, then the other way)."""
-    out = {}
-    for column in rows[0].covariates:
-        covariate = registry.get(column)
-        values = [r.covariates[column] for r in rows]
-        known = [i for i, v in enumerate(values) if v is not None]
-        if not known:
-            fill = _missing(covariate)
-            out[column] = np.array([fill] * len(rows), dtype=_dtype(covariate))
-            continue
-        filled = []
-        for i in range(len(values)):
-            after = [k for k in known if k >= i]
-            before = [k for k in known if k <= i]
-            if rule == NOCB:
-                k = after[0] if after else before[-1]
-            else:
-                k = before[-1] if before else after[0]
-            filled.append(values[k])
-        out[column] = np.array(filled, dtype=_dtype(covariate))
-    return out
-
-
-def _dtype(covariate: registry.Covariate):
-    return np.int8 if covariate.kind == registry.CATEGORICAL else np.float64
-
-
-def _missing(covariate: registry.Covariate) -> float | int:
-    if covariate.kind == registry.CATEGORICAL:
-        if covariate.default is not None:
-            return covariate.categories.index(covariate.default)
-        return registry.UNKNOWN_CODE
-    return float(covariate.default) if covariate.default is not None else math.nan
-
-
-def _covariate_value(covariate: registry.Covariate, row: _Row, column: str) -> float | None:
-    text = row._text(column)
-    if not text or text.lower() in ("unknown", "na", "n/a", "nan"):
-        return None
-    if covariate.kind == registry.CATEGORICAL:
-        return _category(covariate, text, row, column)
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    low, high = covariate.allowed or (-math.inf, math.inf)
-    if not (math.isfinite(value) and low <= value <= high):
-        row._bad(column, f"{shown(text)}; allowed: a number in [{low:g}, {high:g}] "
-                 f"{covariate.units} (a value outside is probably in other units)")  # fmt: skip
-        return None
-    return value
-
-
-def _category(covariate: registry.Covariate, text: str, row: _Row, column: str) -> int | None:
-    labels = {c.lower(): i for i, c in enumerate(covariate.categories)}
-    aliases = covariate.patients.aliases if covariate.patients else {}
-    labels |= {alias: covariate.categories.index(c) for alias, c in aliases.items()}
-    if text.lower() in labels:
-        return labels[text.lower()]
-    if covariate.name == "cyp3a5" and text in ("0", "1", "2"):
-        return int(text)  # NONMEM coding: the number of *1 alleles
-    extra = " (or 0, 1, 2: the number of *1 alleles)" if covariate.name == "cyp3a5" else ""
-    row._bad(column, unknown_name(f"{covariate.name} value", text, covariate.categories) + extra)
-    return None

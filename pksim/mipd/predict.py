@@ -45,8 +45,13 @@ class Predictor:
     with the typical F at their time and no occasion eta.
     """
 
-    def __init__(self, design: Design, sample_times: ArrayLike, extra_times: ArrayLike = (),
-                 extra_amounts: ArrayLike = ()) -> None:  # fmt: skip
+    def __init__(
+        self,
+        design: Design,
+        sample_times: ArrayLike,
+        extra_times: ArrayLike = (),
+        extra_amounts: ArrayLike = (),
+    ) -> None:
         h = design.history
         self.design = design
         samples = np.asarray(sample_times, dtype=np.float64)
@@ -173,11 +178,21 @@ class Predictor:
             if self.ss_piece.any():
                 self._steady_state(amounts, k.reshape(r, n_p), ka[:, 0].reshape(r, n_p), tlag)
         simulate_serial(
-            np.ascontiguousarray(k), v, tlag, f, ka, self.class_lag, times,
-            amounts.reshape(-1, amounts.shape[-1]), klass,
-            np.ascontiguousarray(dose_f.reshape(-1, dose_f.shape[-1])), samples,
-            self.design.change_times, k_mult, out,
-        )  # fmt: skip
+            np.ascontiguousarray(k),
+            v,
+            tlag,
+            f,
+            ka,
+            self.class_lag,
+            times,
+            amounts.reshape(-1, amounts.shape[-1]),
+            klass,
+            np.ascontiguousarray(dose_f.reshape(-1, dose_f.shape[-1])),
+            samples,
+            self.design.change_times,
+            k_mult,
+            out,
+        )
         out = out.reshape(r, n_p, -1)
         return out[:, self.where[:, 0], self.where[:, 1]]
 

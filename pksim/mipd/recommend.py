@@ -42,9 +42,16 @@ class DoseOption:
     days_to_range: int | None
 
 
-def dose_options(fit: Fit, target: str | TargetRange, *, formulation: str = "prograf",
-                 days: int = 7, samples: int = 400, seed: int = 1,
-                 top: int = 6) -> list[DoseOption]:  # fmt: skip
+def dose_options(
+    fit: Fit,
+    target: str | TargetRange,
+    *,
+    formulation: str = "prograf",
+    days: int = 7,
+    samples: int = 400,
+    seed: int = 1,
+    top: int = 6,
+) -> list[DoseOption]:
     """The ``top`` options by probability in range (then closeness of the MAP trough to the
     middle of the range), for ``target`` (a bundled phase name or a :class:`TargetRange`)."""
     goal = resolve_target(target)
@@ -63,9 +70,15 @@ def dose_options(fit: Fit, target: str | TargetRange, *, formulation: str = "pro
             troughs = regimen_troughs(fit, regimen, start, days, etas)
             final = troughs[:, -1]
             inside = (final >= goal.lower) & (final <= goal.upper)
-            options.append(DoseOption(regimen, float(final[0]), float(np.median(final)),
-                                      float(inside.mean()),
-                                      _days_to_range(troughs[0], goal)))  # fmt: skip
+            options.append(
+                DoseOption(
+                    regimen,
+                    float(final[0]),
+                    float(np.median(final)),
+                    float(inside.mean()),
+                    _days_to_range(troughs[0], goal),
+                )
+            )
     options.sort(key=lambda o: (-o.p_in_range, abs(np.log(o.trough_map / middle))))
     return options[:top]
 

@@ -26,9 +26,17 @@ Simulated = tuple[tuple[PatientHistory, ...], NDArray[np.float64]]
 """Histories and their true IIV etas (n, q)."""
 
 
-def simulate_tdm(pset: ParameterSet, n: int, *, regimen: FutureRegimen, days: int,
-                 sample_days: ArrayLike, covariates: Mapping[str, object], seed: int = 0,
-                 lloq: float | None = None) -> Simulated:  # fmt: skip
+def simulate_tdm(
+    pset: ParameterSet,
+    n: int,
+    *,
+    regimen: FutureRegimen,
+    days: int,
+    sample_days: ArrayLike,
+    covariates: Mapping[str, object],
+    seed: int = 0,
+    lloq: float | None = None,
+) -> Simulated:
     """``n`` patients on ``regimen`` for ``days`` days with a trough measured before the first
     dose of each of ``sample_days`` (days after the first dose); returns the histories and
     their true IIV etas (n, q). ``covariates``: registry name -> one value for everyone
@@ -41,8 +49,9 @@ def simulate_tdm(pset: ParameterSet, n: int, *, regimen: FutureRegimen, days: in
     values = {name: np.array([_code(name, value)]) for name, value in covariates.items()}
     histories, out_etas = [], []
     for i in range(n):
-        template = _history(str(i + 1), times, amounts, samples, np.full(samples.size, 1.0),
-                            values, lloq)  # fmt: skip
+        template = _history(
+            str(i + 1), times, amounts, samples, np.full(samples.size, 1.0), values, lloq
+        )
         true = Predictor(design(template, pset), samples)(etas[i][None])[0]
         sd = np.hypot(pset.residual_proportional * true, pset.residual_additive)
         measured = true + sd * rng.standard_normal(samples.size)
@@ -62,13 +71,22 @@ def _history(pid, times, amounts, samples, measured, values, lloq) -> PatientHis
     limit = np.full(samples.size, np.nan if lloq is None else float(lloq))
     blq = measured < limit
     return PatientHistory(
-        id=pid, dose_times=times, dose_amounts=amounts, dose_ss=np.zeros(times.size, bool),
+        id=pid,
+        dose_times=times,
+        dose_amounts=amounts,
+        dose_ss=np.zeros(times.size, bool),
         dose_ii=np.full(times.size, HOURS_PER_DAY / max(1, _per_day(times))),
-        dose_occasion=np.zeros(times.size, int), reset_times=[], obs_times=samples,
-        obs_values=np.where(blq, np.nan, measured), obs_blq=blq, obs_lloq=limit,
-        obs_occasion=np.zeros(samples.size, int), obs_rows=np.arange(1, samples.size + 1),
-        record_times=[0.0], covariates=values,
-    )  # fmt: skip
+        dose_occasion=np.zeros(times.size, int),
+        reset_times=[],
+        obs_times=samples,
+        obs_values=np.where(blq, np.nan, measured),
+        obs_blq=blq,
+        obs_lloq=limit,
+        obs_occasion=np.zeros(samples.size, int),
+        obs_rows=np.arange(1, samples.size + 1),
+        record_times=[0.0],
+        covariates=values,
+    )
 
 
 def _per_day(times: NDArray) -> int:

@@ -24,8 +24,7 @@ from pksim.mipd.history import PatientHistory
 
 __all__ = ["nonmem_text", "write_nonmem"]
 
-HEADER = ("ID", "TIME", "AMT", "EVID", "CMT", "II", "ADDL", "SS", "DV", "MDV", "BLQ", "LLOQ",
-          "OCC")  # fmt: skip
+HEADER = ("ID", "TIME", "AMT", "EVID", "CMT", "II", "ADDL", "SS", "DV", "MDV", "BLQ", "LLOQ", "OCC")
 """Standard columns written (covariate columns follow)."""
 MISSING = "."
 """NONMEM's empty cell."""
@@ -40,8 +39,10 @@ def write_nonmem(path: str | os.PathLike[str], histories: Iterable[PatientHistor
 def nonmem_text(histories: Iterable[PatientHistory]) -> str:
     """The CSV text of ``histories`` (see the module docstring)."""
     histories = tuple(histories)
-    names = sorted({n for h in histories for n in h.covariates},
-                   key=lambda n: [c.name for c in registry.carried()].index(n))  # fmt: skip
+    names = sorted(
+        {n for h in histories for n in h.covariates},
+        key=lambda n: [c.name for c in registry.carried()].index(n),
+    )
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow([*HEADER, *names])
@@ -50,8 +51,9 @@ def nonmem_text(histories: Iterable[PatientHistory]) -> str:
             time = row[1]
             covariates = h.covariates_at([time]) if h.record_times.size else {}
             cells = [_cell(v) for v in row]
-            cells += [_covariate_cell(n, covariates[n][0]) if n in covariates else MISSING
-                      for n in names]  # fmt: skip
+            cells += [
+                _covariate_cell(n, covariates[n][0]) if n in covariates else MISSING for n in names
+            ]
             writer.writerow(cells)
     return out.getvalue()
 
@@ -64,13 +66,14 @@ def _rows(h: PatientHistory) -> list[tuple]:
     for t in h.reset_times:
         if t not in ss_times:
             rows.append((1, t, (h.id, t, 0, 3, 0, 0, 0, 0, None, 1, 0, None, 0)))
-    for t, a, ss, ii, occ in zip(h.dose_times, h.dose_amounts, h.dose_ss, h.dose_ii,
-                                 h.dose_occasion, strict=True):  # fmt: skip
+    for t, a, ss, ii, occ in zip(
+        h.dose_times, h.dose_amounts, h.dose_ss, h.dose_ii, h.dose_occasion, strict=True
+    ):
         rows.append((2, t, (h.id, t, a, 1, 1, ii if ss else 0, 0, int(ss), None, 1, 0, None, occ)))
-    for t, y, blq, lloq, occ in zip(h.obs_times, h.obs_values, h.obs_blq, h.obs_lloq,
-                                    h.obs_occasion, strict=True):  # fmt: skip
-        rows.append((0, t, (h.id, t, 0, 0, 2, 0, 0, 0, lloq if blq else y, 0, int(blq),
-                            lloq, occ)))  # fmt: skip
+    for t, y, blq, lloq, occ in zip(
+        h.obs_times, h.obs_values, h.obs_blq, h.obs_lloq, h.obs_occasion, strict=True
+    ):
+        rows.append((0, t, (h.id, t, 0, 0, 2, 0, 0, 0, lloq if blq else y, 0, int(blq), lloq, occ)))
     written = {r[1] for r in rows}
     for t in np.unique(h.record_times):
         if t not in written:

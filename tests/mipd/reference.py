@@ -23,9 +23,16 @@ from pksim.model import concentrations_general
 def one_compartment(cl, v, ka, tlag, f, dose_times, dose_amounts, sample_times, **events):
     """Public-API concentrations (ng/mL) of one subject."""
     return concentrations_general(
-        [cl], [v], [ka], [tlag], [f], np.atleast_2d(dose_times), np.atleast_2d(dose_amounts),
-        np.asarray(sample_times, dtype=float), **events,
-    )[0]  # fmt: skip
+        [cl],
+        [v],
+        [ka],
+        [tlag],
+        [f],
+        np.atleast_2d(dose_times),
+        np.atleast_2d(dose_amounts),
+        np.asarray(sample_times, dtype=float),
+        **events,
+    )[0]
 
 
 def posthoc_objective(f, y, blq, lloq, prop, add, eta, omega):
@@ -46,9 +53,12 @@ def scipy_map(predict, y, blq, lloq, prop, add, omega, start=None):
         return posthoc_objective(predict(eta), y, blq, lloq, prop, add, eta, omega)
 
     x0 = np.zeros(omega.shape[0]) if start is None else start
-    nm = optimize.minimize(obj, x0, method="Nelder-Mead",
-                           options={"xatol": 1e-9, "fatol": 1e-12, "maxiter": 20000,
-                                    "maxfev": 40000})  # fmt: skip
+    nm = optimize.minimize(
+        obj,
+        x0,
+        method="Nelder-Mead",
+        options={"xatol": 1e-9, "fatol": 1e-12, "maxiter": 20000, "maxfev": 40000},
+    )
     polished = optimize.minimize(obj, nm.x, method="BFGS", options={"gtol": 1e-9})
     best = polished if polished.fun < nm.fun else nm
     return best.x, best.fun

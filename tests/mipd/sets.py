@@ -11,17 +11,35 @@ def cited(value, units):
     return {"value": value, "units": units, **SOURCE}
 
 
-def toy_set(*, iiv=None, correlation=None, proportional=20.0, additive=0.0, iov_f=None,
-            cl=14.0, v=700.0, ka=4.5, tlag=0.4, effects=()):  # fmt: skip
+def toy_set(
+    *,
+    iiv=None,
+    correlation=None,
+    proportional=20.0,
+    additive=0.0,
+    iov_f=None,
+    cl=14.0,
+    v=700.0,
+    ka=4.5,
+    tlag=0.4,
+    effects=(),
+):
     """A one-compartment set with IIV variances ``iiv`` (name -> omega^2)."""
     data = {
-        "name": "toy", "title": "test set", "population": "test", "evidence": "D",
-        "typical": {"cl": cited(cl, "L/h"), "v": cited(v, "L"), "ka": cited(ka, "1/h"),
-                    "tlag": cited(tlag, "h")},
+        "name": "toy",
+        "title": "test set",
+        "population": "test",
+        "evidence": "D",
+        "typical": {
+            "cl": cited(cl, "L/h"),
+            "v": cited(v, "L"),
+            "ka": cited(ka, "1/h"),
+            "tlag": cited(tlag, "h"),
+        },
         "iiv": {k: cited(w, "omega2") for k, w in (iiv or {"cl": 0.09}).items()},
         "residual": {},
         "effects": list(effects),
-    }  # fmt: skip
+    }
     if proportional:
         data["residual"]["proportional"] = cited(proportional, "%")
     if additive:

@@ -18,8 +18,15 @@ COVARIATES = {"weight_kg": 60.0, "cyp3a5": "*1/*3", "hematocrit_pct": 35.0}
 
 def _data(n: int, cl: float, seed: int):
     truth = override_parameter_set(load_parameter_set("default"), {"typical.cl": cl})
-    return simulate_tdm(truth, n, regimen=FutureRegimen((2.0, 1.5)), days=10,
-                        sample_days=[3, 6, 9], covariates=COVARIATES, seed=seed)  # fmt: skip
+    return simulate_tdm(
+        truth,
+        n,
+        regimen=FutureRegimen((2.0, 1.5)),
+        days=10,
+        sample_days=[3, 6, 9],
+        covariates=COVARIATES,
+        seed=seed,
+    )
 
 
 def test_recovers_a_known_typical_clearance_within_its_standard_error():

@@ -16,21 +16,38 @@ from tests.mipd.sets import toy_set
 BID = np.arange(0.0, 24 * 10, 12.0)
 
 
-def history(obs_times, obs_values, *, doses=BID, amount=2.0, blq=None, lloq=None, occ=None,
-            dose_occ=None, pid="1") -> PatientHistory:  # fmt: skip
+def history(
+    obs_times,
+    obs_values,
+    *,
+    doses=BID,
+    amount=2.0,
+    blq=None,
+    lloq=None,
+    occ=None,
+    dose_occ=None,
+    pid="1",
+) -> PatientHistory:
     obs_times = np.asarray(obs_times, dtype=float)
     n = obs_times.size
     blq = np.zeros(n, bool) if blq is None else np.asarray(blq)
     values = np.where(blq, np.nan, obs_values)
     return PatientHistory(
-        id=pid, dose_times=doses, dose_amounts=np.full(doses.size, amount),
-        dose_ss=np.zeros(doses.size, bool), dose_ii=np.full(doses.size, 12.0),
+        id=pid,
+        dose_times=doses,
+        dose_amounts=np.full(doses.size, amount),
+        dose_ss=np.zeros(doses.size, bool),
+        dose_ii=np.full(doses.size, 12.0),
         dose_occasion=np.zeros(doses.size, int) if dose_occ is None else dose_occ,
-        reset_times=[], obs_times=obs_times, obs_values=values, obs_blq=blq,
+        reset_times=[],
+        obs_times=obs_times,
+        obs_values=values,
+        obs_blq=blq,
         obs_lloq=np.full(n, np.nan) if lloq is None else lloq,
-        obs_occasion=np.zeros(n, int) if occ is None else occ, obs_rows=np.arange(1, n + 1),
+        obs_occasion=np.zeros(n, int) if occ is None else occ,
+        obs_rows=np.arange(1, n + 1),
         record_times=[0.0],
-    )  # fmt: skip
+    )
 
 
 def _predict(pset, h):
@@ -42,8 +59,9 @@ def _predict(pset, h):
         p = dict(t)
         for name, e in zip(names, eta, strict=True):
             p[name] = t[name] * np.exp(e)
-        return one_compartment(p["cl"], p["v"], p["ka"], p["tlag"], 1.0, h.dose_times,
-                               h.dose_amounts, h.obs_times)  # fmt: skip
+        return one_compartment(
+            p["cl"], p["v"], p["ka"], p["tlag"], 1.0, h.dose_times, h.dose_amounts, h.obs_times
+        )
 
     return predict
 
@@ -67,8 +85,12 @@ def _grid_posterior_mode_and_mean(pset, h, grid):
         h.obs_times,
     )
     prop, add = pset.residual_proportional, pset.residual_additive
-    return np.array([posthoc_objective(f[i], h.obs_values, h.obs_blq, h.obs_lloq, prop, add,
-                                       grid[i], omega) for i in range(len(grid))])  # fmt: skip
+    return np.array(
+        [
+            posthoc_objective(f[i], h.obs_values, h.obs_blq, h.obs_lloq, prop, add, grid[i], omega)
+            for i in range(len(grid))
+        ]
+    )
 
 
 def test_one_eta_matches_the_grid_posterior():
@@ -92,8 +114,12 @@ def test_one_eta_matches_the_grid_posterior():
 
 def test_two_etas_match_the_grid_posterior_with_a_blq_observation():
     pset = toy_set(iiv={"cl": 0.09, "v": 0.25}, correlation={"cl,v": 0.3}, additive=0.3)
-    h = history([2.0, 96.0, 228.0], [np.nan, 4.6, 3.9], blq=[True, False, False],
-                lloq=np.array([1.0, np.nan, np.nan]))  # fmt: skip
+    h = history(
+        [2.0, 96.0, 228.0],
+        [np.nan, 4.6, 3.9],
+        blq=[True, False, False],
+        lloq=np.array([1.0, np.nan, np.nan]),
+    )
     a = np.linspace(-1.0, 1.0, 401)
     b = np.linspace(-2.0, 2.0, 401)
     grid = np.array([(x, y) for x in a for y in b])
@@ -104,8 +130,9 @@ def test_two_etas_match_the_grid_posterior_with_a_blq_observation():
     # and the fit's objective is not above the grid's best (it is the true optimum)
     predict = _predict(pset, h)
     _, omega = pset.iiv_covariance()
-    ours = posthoc_objective(predict(fit.eta), h.obs_values, h.obs_blq, h.obs_lloq, 0.2, 0.3,
-                             fit.eta, omega)  # fmt: skip
+    ours = posthoc_objective(
+        predict(fit.eta), h.obs_values, h.obs_blq, h.obs_lloq, 0.2, 0.3, fit.eta, omega
+    )
     assert ours <= obj.min() + 1e-9
 
 
@@ -132,8 +159,9 @@ def test_agrees_with_the_nonmem_posthoc_objective_minimised_by_scipy(
         _, omega = pset.iiv_covariance()
         prop, add = pset.residual_proportional, pset.residual_additive
         eta, best = scipy_map(predict, h.obs_values, h.obs_blq, h.obs_lloq, prop, add, omega)
-        ours = posthoc_objective(predict(fit.eta), h.obs_values, h.obs_blq, h.obs_lloq, prop,
-                                 add, fit.eta, omega)  # fmt: skip
+        ours = posthoc_objective(
+            predict(fit.eta), h.obs_values, h.obs_blq, h.obs_lloq, prop, add, fit.eta, omega
+        )
         assert ours <= best + 1e-7  # never a worse optimum than scipy's
         assert np.max(np.abs(fit.eta - eta)) < 1e-3
         constant = np.log(2 * np.pi) * 4 + np.linalg.slogdet(2 * np.pi * omega)[1]
@@ -145,9 +173,16 @@ def test_recovers_known_etas_from_rich_data():
     truth = np.array([0.35, -0.4, 0.3])
     times = np.array([0.5, 1.0, 2.0, 4.0, 8.0, 11.9, 96.0, 97.0, 100.0, 107.9])
     p = {k: v.value for k, v in pset.typical.items()}
-    f = one_compartment(p["cl"] * np.exp(truth[0]), p["v"] * np.exp(truth[1]),
-                        p["ka"] * np.exp(truth[2]), p["tlag"], 1.0, BID, np.full(BID.size, 2.0),
-                        times)  # fmt: skip
+    f = one_compartment(
+        p["cl"] * np.exp(truth[0]),
+        p["v"] * np.exp(truth[1]),
+        p["ka"] * np.exp(truth[2]),
+        p["tlag"],
+        1.0,
+        BID,
+        np.full(BID.size, 2.0),
+        times,
+    )
     rng = np.random.default_rng(3)
     y = f * (1 + 0.02 * rng.standard_normal(times.size))
     fit = fit_patient(history(times, y), pset)
@@ -166,8 +201,16 @@ def test_sparse_troughs_recover_clearance_and_laplace_intervals_cover():
     n = 200
     for i in range(n):
         eta = rng.multivariate_normal(np.zeros(2), np.diag([0.12, 0.2]))
-        f = one_compartment(p["cl"] * np.exp(eta[0]), p["v"] * np.exp(eta[1]), p["ka"],
-                            p["tlag"], 1.0, BID, np.full(BID.size, 2.0), times)  # fmt: skip
+        f = one_compartment(
+            p["cl"] * np.exp(eta[0]),
+            p["v"] * np.exp(eta[1]),
+            p["ka"],
+            p["tlag"],
+            1.0,
+            BID,
+            np.full(BID.size, 2.0),
+            times,
+        )
         y = f * (1 + 0.15 * rng.standard_normal(3))
         fit = fit_patient(history(times, y, pid=str(i)), pset)
         truth.append(eta[0])
@@ -180,16 +223,26 @@ def test_sparse_troughs_recover_clearance_and_laplace_intervals_cover():
 def test_iov_occasion_etas_match_scipy():
     pset = toy_set(iiv={"cl": 0.09}, iov_f=0.04)
     occ = np.where(BID < 120, 1, 2)
-    h = history([96.0, 108.0, 216.0, 228.0], [4.0, 4.3, 6.1, 5.8], dose_occ=occ,
-                occ=np.array([1, 1, 2, 2]))  # fmt: skip
+    h = history(
+        [96.0, 108.0, 216.0, 228.0], [4.0, 4.3, 6.1, 5.8], dose_occ=occ, occ=np.array([1, 1, 2, 2])
+    )
     fit = fit_patient(h, pset)
     assert fit.design.eta_names == ("cl", "iov_f[1]", "iov_f[2]")
     t = {k: v.value for k, v in pset.typical.items()}
 
     def predict(eta):
         dose_f = np.exp(np.where(occ == 1, eta[1], eta[2]))[None]
-        return one_compartment(t["cl"] * np.exp(eta[0]), t["v"], t["ka"], t["tlag"], 1.0, BID,
-                               np.full(BID.size, 2.0), h.obs_times, dose_f=dose_f)  # fmt: skip
+        return one_compartment(
+            t["cl"] * np.exp(eta[0]),
+            t["v"],
+            t["ka"],
+            t["tlag"],
+            1.0,
+            BID,
+            np.full(BID.size, 2.0),
+            h.obs_times,
+            dose_f=dose_f,
+        )
 
     omega = np.diag([0.09, 0.04, 0.04])
     eta, _ = scipy_map(predict, h.obs_values, h.obs_blq, h.obs_lloq, 0.2, 0.0, omega)

@@ -57,9 +57,16 @@ def test_every_bad_cell_is_reported_at_once_with_row_and_column():
     with pytest.raises(Invalid) as error:
         read_nonmem_text(text, name="p.csv", ignore_columns=["foo"])
     keys = error.value.problems.keys()
-    for key in ("row 1, column AMT", "row 2, column AMT", "row 2, column weight_kg",
-                "row 2, column cyp3a5", "row 3, column EVID", "row 3, column RATE",
-                "row 3, column II", "row 3, column TIME"):  # fmt: skip
+    for key in (
+        "row 1, column AMT",
+        "row 2, column AMT",
+        "row 2, column weight_kg",
+        "row 2, column cyp3a5",
+        "row 3, column EVID",
+        "row 3, column RATE",
+        "row 3, column II",
+        "row 3, column TIME",
+    ):
         assert key in keys, (key, keys)
     assert "allowed" in str(error.value)
 
@@ -88,8 +95,16 @@ def test_steady_state_dose_is_exact(tlag):
     cl = t["cl"] * np.exp(eta[:, 0])
     past = 100.0 - 12.0 * np.arange(2000, 0, -1)
     times = np.concatenate([past, 100.0 + 12.0 * np.arange(4)])[None]
-    ref = concentrations_general(cl, [t["v"]] * 2, [t["ka"]] * 2, [tlag] * 2, [1.0] * 2,
-                                 times, np.full(times.shape, 3.0), h.obs_times)  # fmt: skip
+    ref = concentrations_general(
+        cl,
+        [t["v"]] * 2,
+        [t["ka"]] * 2,
+        [tlag] * 2,
+        [1.0] * 2,
+        times,
+        np.full(times.shape, 3.0),
+        h.obs_times,
+    )
     np.testing.assert_allclose(ours, ref, rtol=1e-11)
     trough = steady_state_trough(cl, t["v"], t["ka"], tlag, 1.0, 3.0, 12.0)
     np.testing.assert_allclose(ours[:, 0], trough, rtol=1e-12)
@@ -97,15 +112,16 @@ def test_steady_state_dose_is_exact(tlag):
 
 def test_reset_forgets_earlier_doses_for_later_observations_only():
     pset = toy_set(iiv={"cl": 0.09})
-    text = ("ID,TIME,AMT,EVID,DV\n1,0,5,1,.\n1,10,0,0,1\n1,20,0,3,.\n1,21,2,1,.\n"
-            "1,30,0,0,1\n")  # fmt: skip
+    text = "ID,TIME,AMT,EVID,DV\n1,0,5,1,.\n1,10,0,0,1\n1,20,0,3,.\n1,21,2,1,.\n1,30,0,0,1\n"
     (h,) = read_nonmem_text(text)
     ours = Predictor(design(h, pset), h.obs_times)(np.zeros((1, 1)))[0]
     t = {k: v.value for k, v in pset.typical.items()}
-    first = concentrations_general(t["cl"], t["v"], t["ka"], t["tlag"], 1.0, [[0.0]], [[5.0]],
-                                   [10.0])[0, 0]  # fmt: skip
-    second = concentrations_general(t["cl"], t["v"], t["ka"], t["tlag"], 1.0, [[21.0]], [[2.0]],
-                                    [30.0])[0, 0]  # fmt: skip
+    first = concentrations_general(
+        t["cl"], t["v"], t["ka"], t["tlag"], 1.0, [[0.0]], [[5.0]], [10.0]
+    )[0, 0]
+    second = concentrations_general(
+        t["cl"], t["v"], t["ka"], t["tlag"], 1.0, [[21.0]], [[2.0]], [30.0]
+    )[0, 0]
     np.testing.assert_allclose(ours, [first, second], rtol=1e-13)
 
 
@@ -128,10 +144,19 @@ def test_time_varying_covariates_on_clearance_and_f_follow_the_records():
     pred = [1 - 0.67 * 20 / 55, 1 - 0.67 * 5 / 40]
     doses = np.arange(0, 120, 12.0)
     dose_f = np.where(doses == 0, pred[0], pred[1])[None] / pred[0]
-    ref = concentrations_general(t["cl"] * hct[0], t["v"], t["ka"], t["tlag"], pred[0],
-                                 doses[None], np.full((1, 10), 2.0), h.obs_times,
-                                 dose_f=dose_f, cl_change_times=[0.0],
-                                 cl_multipliers=[[1.0, hct[1] / hct[0]]])[0]  # fmt: skip
+    ref = concentrations_general(
+        t["cl"] * hct[0],
+        t["v"],
+        t["ka"],
+        t["tlag"],
+        pred[0],
+        doses[None],
+        np.full((1, 10), 2.0),
+        h.obs_times,
+        dose_f=dose_f,
+        cl_change_times=[0.0],
+        cl_multipliers=[[1.0, hct[1] / hct[0]]],
+    )[0]
     np.testing.assert_allclose(ours, ref, rtol=1e-12)
 
 
@@ -156,13 +181,23 @@ def test_written_histories_read_back_with_the_same_predictions(tmp_path):
         again = read_nonmem(path, covariate_rule=rule)
         assert [h.id for h in again] == ["A", "B"]
         for a, b in zip(original, again, strict=True):
-            for name in ("dose_times", "dose_amounts", "dose_ss", "reset_times", "obs_times",
-                         "obs_values", "obs_blq", "obs_lloq", "obs_occasion"):  # fmt: skip
+            for name in (
+                "dose_times",
+                "dose_amounts",
+                "dose_ss",
+                "reset_times",
+                "obs_times",
+                "obs_values",
+                "obs_blq",
+                "obs_lloq",
+                "obs_occasion",
+            ):
                 np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
             grid = np.linspace(-5, 130, 271)
             for name in a.covariates:
-                np.testing.assert_array_equal(a.covariates_at(grid)[name],
-                                              b.covariates_at(grid)[name])  # fmt: skip
+                np.testing.assert_array_equal(
+                    a.covariates_at(grid)[name], b.covariates_at(grid)[name]
+                )
             da, db = design(a, pset), design(b, pset)
             assert da.eta_names == db.eta_names
             eta = np.linspace(-0.3, 0.3, da.n_eta)[None]
