@@ -111,23 +111,22 @@ def design(history: PatientHistory, pset: ParameterSet) -> Design:
         zero = [n for n, d in zip(names, np.diag(omega), strict=True) if d <= 0]
         raise ValueError(f"parameter set {pset.name!r}: zero variance for {zero}; drop them")
     start = history.record_times[0] if history.record_times.size else 0.0
-    base = _typical(pset, history, np.array([start]))
-    typical = {p: float(base[p][0]) for p in STRUCTURAL_PARAMETERS}
     changes = history.change_times()
+    inside = np.concatenate(
+        [changes[:1] - 1.0, (changes[1:] + changes[:-1]) / 2, changes[-1:] + 1.0]
+    )
+    # one evaluation of the covariate model: baseline, each covariate segment, each dose
+    tv = _typical(pset, history, np.concatenate([[start], inside, history.dose_times]))
+    typical = {p: float(tv[p][0]) for p in STRUCTURAL_PARAMETERS}
     if changes.size:
-        inside = np.concatenate(
-            [[changes[0] - 1.0], (changes[1:] + changes[:-1]) / 2, [changes[-1] + 1.0]]
-        )
-        cl = _typical(pset, history, inside)["cl"] / typical["cl"]
+        cl = tv["cl"][1 : 1 + inside.size] / typical["cl"]
         keep = np.flatnonzero(np.diff(cl) != 0)
         changes, cl = changes[keep], np.concatenate([cl[:1], cl[keep + 1]])
     else:
         cl = np.ones(1)
+    dose_f = tv["f"][1 + inside.size :]
     column = {o: len(iiv) + j for j, o in enumerate(occasions)}
     dose_eta = np.array([column.get(int(o), -1) for o in history.dose_occasion], dtype=np.int64)
-    dose_f = (
-        _typical(pset, history, history.dose_times)["f"] if history.dose_times.size else np.zeros(0)
-    )
     return Design(history, pset, typical, names, iiv, omega, changes, cl, dose_f, dose_eta)
 
 

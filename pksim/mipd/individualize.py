@@ -16,8 +16,9 @@ import xarray as xr
 from pksim import units
 from pksim.library.parameter_set import ParameterSet
 from pksim.library.parameters import load_parameter_set, parameter_set_from_dict
+from pksim.mipd.batch_fit import fit_many
 from pksim.mipd.design import STRUCTURAL_PARAMETERS
-from pksim.mipd.fit import Fit, fit_patient, residual_error
+from pksim.mipd.fit import Fit, residual_error
 from pksim.mipd.history import PatientHistory
 from pksim.mipd.nonmem import read_nonmem
 
@@ -61,7 +62,8 @@ def resolve_parameters(parameters: str | os.PathLike[str] | ParameterSet) -> Par
 def fit_patients(
     data: Data, parameters: str | os.PathLike[str] | ParameterSet = "default", **read_options
 ) -> dict[str, Fit]:
-    """The MAP :class:`~pksim.mipd.fit.Fit` of each patient, by ID (file order)."""
+    """The MAP :class:`~pksim.mipd.fit.Fit` of each patient, by ID (file order); patients
+    are fitted together (:func:`pksim.mipd.batch_fit.fit_many`)."""
     pset = resolve_parameters(parameters)
     if isinstance(data, PatientHistory):
         histories: tuple[PatientHistory, ...] = (data,)
@@ -69,7 +71,7 @@ def fit_patients(
         histories = read_nonmem(data, **read_options)
     else:
         histories = tuple(data)
-    return {h.id: fit_patient(h, pset) for h in histories}
+    return {h.id: fit for h, fit in zip(histories, fit_many(histories, pset), strict=True)}
 
 
 def individualize(

@@ -53,49 +53,59 @@ class ResidualError:
 
 @dataclass(frozen=True, slots=True, eq=False)
 class Objective:
-    """The objective of one patient: observations ``y`` (ng/mL; NaN where BLQ), ``blq`` flags
-    and limits ``lloq`` (ng/mL), the residual error and the inverse of Omega."""
+    """The objective of one patient, or of B patients at once: observations ``y`` (ng/mL; NaN
+    where BLQ), ``blq`` flags and limits ``lloq`` (ng/mL), shaped (s,) or (B, 1, S);
+    ``valid`` marks real observations (False: padding of a batch; default all); the residual
+    error and the inverse of Omega (q, q). Predictions ``f`` are (r, s) or (B, r, S)."""
 
     y: FloatArray
     blq: NDArray[np.bool_]
     lloq: FloatArray
     residual: ResidualError
     omega_inv: FloatArray
+    valid: NDArray[np.bool_] | None = None
+
+    def _masks(self) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
+        valid = np.ones(self.blq.shape, bool) if self.valid is None else self.valid
+        return valid & ~self.blq, valid & self.blq
 
     def data_terms(self, f: FloatArray) -> FloatArray:
-        """-2 log-likelihood of the data (r,) at predictions ``f`` (r, s), constants dropped."""
+        """-2 log-likelihood of the data at predictions ``f``, constants dropped (sum over the
+        last axis)."""
+        quantified, below = self._masks()
         var = self.residual.variance(f)
-        quantified = ((self.y - f) ** 2 / var + np.log(var))[:, ~self.blq].sum(axis=1)
-        if not self.blq.any():
-            return quantified
-        z = (self.lloq - f) / np.sqrt(var)
-        return quantified - 2 * log_ndtr(z[:, self.blq]).sum(axis=1)
+        with np.errstate(invalid="ignore"):
+            terms = np.where(quantified, (self.y - f) ** 2 / var + np.log(var), 0.0)
+            if below.any():
+                z = (self.lloq - f) / np.sqrt(var)
+                terms = terms + np.where(below, -2 * log_ndtr(z), 0.0)
+        return terms.sum(axis=-1)
 
     def prior_terms(self, eta: FloatArray) -> FloatArray:
-        """eta' Omega^-1 eta (r,)."""
-        e = np.atleast_2d(eta)
-        return np.einsum("ri,ij,rj->r", e, self.omega_inv, e)
+        """eta' Omega^-1 eta over the last axis of ``eta`` (..., q)."""
+        e = np.asarray(eta)
+        return np.einsum("...i,ij,...j->...", e, self.omega_inv, e)
 
     def __call__(self, eta: FloatArray, f: FloatArray) -> FloatArray:
-        """OBJ (r,) for eta rows (r, q) with predictions ``f`` (r, s)."""
+        """OBJ for eta rows (..., q) with predictions ``f`` (..., s)."""
         return self.data_terms(f) + self.prior_terms(eta)
 
     def derivatives(self, f: FloatArray) -> tuple[FloatArray, FloatArray]:
-        """Per observation, the derivative of the data terms with respect to ``f`` (s,) and a
-        non-negative curvature weight (s,): the expected information for quantified
-        observations (2/V + V'^2/V^2) and the exact curvature in z for BLQ ones."""
+        """Per observation, the derivative of the data terms with respect to ``f`` and a
+        non-negative curvature weight: the expected information for quantified observations
+        (2/V + V'^2/V^2) and the exact curvature in z for BLQ ones (0 for padding)."""
+        quantified, below = self._masks()
         var = self.residual.variance(f)
         slope = self.residual.variance_slope(f)
         r = self.y - f
         with np.errstate(invalid="ignore"):
-            grad = -2 * r / var + (1 / var - r**2 / var**2) * slope
-        weight = 2 / var + slope**2 / var**2
-        if self.blq.any():
-            sd = np.sqrt(var)
-            z = (self.lloq - f) / sd
-            dz = -1 / sd - (self.lloq - f) * slope / (2 * var * sd)
-            mills = np.exp(-0.5 * z**2 - 0.5 * LOG_2PI - log_ndtr(z))  # phi(z) / Phi(z)
-            b = self.blq
-            grad = np.where(b, -2 * mills * dz, grad)
-            weight = np.where(b, 2 * mills * (z + mills) * dz**2, weight)
+            grad = np.where(quantified, -2 * r / var + (1 / var - r**2 / var**2) * slope, 0.0)
+            weight = np.where(quantified, 2 / var + slope**2 / var**2, 0.0)
+            if below.any():
+                sd = np.sqrt(var)
+                z = (self.lloq - f) / sd
+                dz = -1 / sd - (self.lloq - f) * slope / (2 * var * sd)
+                mills = np.exp(-0.5 * z**2 - 0.5 * LOG_2PI - log_ndtr(z))  # phi(z) / Phi(z)
+                grad = np.where(below, -2 * mills * dz, grad)
+                weight = np.where(below, 2 * mills * (z + mills) * dz**2, weight)
         return grad, weight

@@ -27,7 +27,7 @@ from pksim.mipd.design import Design
 from pksim.mipd.kernels import simulate_serial
 from pksim.model import kernels
 
-__all__ = ["BOLUS_KA", "MIN_BOLUS_DECAY", "Predictor"]
+__all__ = ["BOLUS_KA", "MIN_BOLUS_DECAY", "Predictor", "check_bolus_decay", "steady_state_amounts"]
 
 BOLUS_KA = 1.0e7
 """Absorption rate constant (1/h) of the virtual gut that places the steady-state central
@@ -199,19 +199,30 @@ class Predictor:
     def _steady_state(self, amounts: FloatArray, k: FloatArray, ka: FloatArray, tlag) -> None:
         """Write the two virtual steady-state doses of each SS piece into ``amounts`` (r, P, m)."""
         for i in np.flatnonzero(self.ss_piece):
-            tau, dose = self.ss_tau[i], self.ss_amount[i]
             ke = k[:, i] * self.ss_factor[i]
-            kai = ka[:, i]
-            gut = dose / -np.expm1(-kai * tau)
-            central = gut * kai * _transfer(kai, ke, tau) / -np.expm1(-ke * tau)
+            check_bolus_decay(self.ss_tau[i], tlag.reshape(-1, self.pieces.size)[:, i])
+            gut, central = steady_state_amounts(ke, ka[:, i], self.ss_tau[i], self.ss_amount[i])
             amounts[:, i, 0] = gut
             amounts[:, i, 1] = central * (BOLUS_KA - ke) / BOLUS_KA
-            lag = tlag.reshape(-1, self.pieces.size)[:, i]
-            if np.any(BOLUS_KA * (tau - lag) < MIN_BOLUS_DECAY):
-                raise ValueError(
-                    f"patient {self.design.history.id}: a steady-state interval II = {tau:g} h "
-                    "is not longer than the lag time; allowed: II above the lag"
-                )
+
+
+def steady_state_amounts(k, ka, tau, dose) -> tuple[FloatArray, FloatArray]:
+    """Gut and central amounts (mg per unit F) just after a dose arrives at the steady state of
+    ``dose`` mg every ``tau`` h (k, ka 1/h): gut D/(1 - exp(-ka tau)), central the fixed point
+    A = A exp(-k tau) + gut ka T(ka, k, tau)."""
+    gut = dose / -np.expm1(-ka * tau)
+    central = gut * ka * _transfer(ka, k, tau) / -np.expm1(-k * tau)
+    return gut, central
+
+
+def check_bolus_decay(tau, tlag) -> None:
+    """Refuse a steady-state interval not longer than the lag (the virtual central dose would
+    not be absorbed completely before the steady-state dose)."""
+    if np.any(BOLUS_KA * (np.asarray(tau) - np.asarray(tlag)) < MIN_BOLUS_DECAY):
+        raise ValueError(
+            "a steady-state dose's interval II is not longer than the lag time; allowed: II "
+            "above the lag"
+        )
 
 
 def _transfer(ka: FloatArray, k: FloatArray, dt: float) -> FloatArray:
