@@ -8,7 +8,7 @@ import platform
 
 import numba
 
-from benchmarks import bench_cohort, bench_end_to_end, bench_kernel
+from benchmarks import bench_cohort, bench_end_to_end, bench_kernel, bench_mipd
 
 
 def machine() -> str:
@@ -49,6 +49,10 @@ def main() -> None:
         large = bench_end_to_end.LARGE_SIZES if args.large else bench_end_to_end.SIZES
         rows = bench_end_to_end.run(large)
     print(bench_end_to_end.format_rows(rows))
+    print("\nMAP Bayesian individualisation (default set, 3 troughs per patient)")
+    print(
+        bench_mipd.format_rows(bench_mipd.run(*((500, 50, 5) if args.quick else (10_000, 200, 20))))
+    )
 
 
 if __name__ == "__main__":
