@@ -143,6 +143,7 @@ def test_two_etas_match_the_grid_posterior_with_a_blq_observation():
         ({"cl": 0.12, "v": 0.3}, 20.0, 0.0, 0.5),  # with lag
         ({"cl": 0.12, "v": 0.3, "ka": 0.4}, 15.0, 0.5, 0.5),  # combined error
         ({"cl": 0.2}, 0.0, 1.0, 0.4),  # additive error only
+        ({"cl": 0.12, "tlag": 0.2}, 20.0, 0.0, 0.5),  # IIV on the lag
     ],
 )
 def test_agrees_with_the_nonmem_posthoc_objective_minimised_by_scipy(
@@ -163,7 +164,8 @@ def test_agrees_with_the_nonmem_posthoc_objective_minimised_by_scipy(
             predict(fit.eta), h.obs_values, h.obs_blq, h.obs_lloq, prop, add, fit.eta, omega
         )
         assert ours <= best + 1e-7  # never a worse optimum than scipy's
-        assert np.max(np.abs(fit.eta - eta)) < 1e-3
+        # the same optimum, or (a lag puts kinks in OBJ: local optima) a better one
+        assert np.max(np.abs(fit.eta - eta)) < 1e-3 or ours < best - 1e-3
         constant = np.log(2 * np.pi) * 4 + np.linalg.slogdet(2 * np.pi * omega)[1]
         assert fit.objective + constant == pytest.approx(ours, abs=1e-8)
 
