@@ -29,9 +29,25 @@ __all__ = [
 REQUIRED_COLUMNS = ("ID", "AMT", "EVID", "DV")
 """Columns every dataset has (and ``TIME``, or ``DATE`` with a clock ``TIME``)."""
 
-OPTIONAL_COLUMNS = ("TIME", "CMT", "II", "ADDL", "SS", "MDV", "RATE", "BLQ", "LLOQ", "OCC")
+OPTIONAL_COLUMNS = (
+    "TIME",
+    "CMT",
+    "II",
+    "ADDL",
+    "SS",
+    "MDV",
+    "RATE",
+    "BLQ",
+    "LLOQ",
+    "OCC",
+    "COMED",
+)
 """Standard columns that may be left out: CMT (default: 1 for doses, 2 for observations),
-II/ADDL/SS/RATE (default 0), MDV (default: 1 for EVID != 0), BLQ (default 0), LLOQ, OCC."""
+II/ADDL/SS/RATE (default 0), MDV (default: 1 for EVID != 0), BLQ (default 0), LLOQ, OCC, and
+COMED: the co-medications taken from the record's time on (catalogue names or aliases joined
+by ``+``; empty: none), until a later record without them."""
+COMED_SEPARATOR = "+"
+"""Joins several co-medications in one COMED cell."""
 
 CLOCK_COLUMNS = ("DATE",)
 """With a ``DATE`` column (ISO ``YYYY-MM-DD``), ``TIME`` holds a clock time ``HH:MM`` (or
@@ -90,6 +106,7 @@ _LOOKUP: Mapping[str, str] = MappingProxyType(
         **{name: name for name in _STANDARD},
         **{name.upper(): name for name in COVARIATE_COLUMNS},
         **COVARIATE_ALIASES,
+        "COMEDICATION": "COMED",
     }
 )
 

@@ -23,10 +23,12 @@ from numpy.typing import NDArray
 from pksim.cohort.covariates import Covariates
 from pksim.cohort.effects import typical_parameters
 from pksim.library import covariates as registry
+from pksim.library.drugs import lookup_drug
 from pksim.library.parameter_set import ParameterSet
 from pksim.library.parameters import SET_LEVEL_COVARIATES
 from pksim.mipd.history import PatientHistory
 from pksim.model.structural import ONE_COMPARTMENT_ORAL_LAG
+from pksim.modifiers.interactions import ClGrid, cl_multiplier_grid, f_multipliers
 
 __all__ = ["STRUCTURAL_PARAMETERS", "Design", "design", "omega_matrix"]
 
@@ -62,6 +64,8 @@ class Design:
     cl_factor: FloatArray
     dose_f: FloatArray
     dose_eta: NDArray[np.int64]
+    comedication: ClGrid | None = None
+    expresser: bool = False
 
     @property
     def n_eta(self) -> int:
@@ -77,11 +81,20 @@ class Design:
         """CL/F relative to baseline with the covariates that hold *at* each time (h) under
         the dataset's rule (at a record time under NOCB: that record's own values)."""
         t = np.asarray(times, dtype=np.float64)
-        return _typical(self.pset, self.history, t)["cl"] / self.typical["cl"]
+        factor = _typical(self.pset, self.history, t)["cl"] / self.typical["cl"]
+        if self.comedication is not None:
+            grid = self.comedication
+            factor = factor * grid.multipliers[0, np.searchsorted(grid.change_times, t, "right")]
+        return factor
 
     def typical_f_at(self, times: FloatArray) -> FloatArray:
-        """Typical relative F of a dose taken at each time (h) (covariates at that time)."""
-        return _typical(self.pset, self.history, np.asarray(times, dtype=np.float64))["f"]
+        """Typical relative F of a dose taken at each time (h): covariates and co-medications
+        at that time."""
+        t = np.asarray(times, dtype=np.float64)
+        f = _typical(self.pset, self.history, t)["f"]
+        if self.history.comedications and t.size:
+            f = f * f_multipliers(self.history.comedications, t, self.expresser)[0]
+        return f
 
 
 def omega_matrix(pset: ParameterSet, n_occasions: int) -> tuple[tuple[str, ...], FloatArray]:
@@ -125,9 +138,40 @@ def design(history: PatientHistory, pset: ParameterSet) -> Design:
     else:
         cl = np.ones(1)
     dose_f = tv["f"][1 + inside.size :]
+    grid, expresser = None, False
+    if history.comedications:
+        expresser = _expresser(history, pset)
+        grid = cl_multiplier_grid(history.comedications, expresser, t_begin=float(start))
+        # one grid: the union of the covariates' and the co-medications' change times
+        union = np.union1d(changes, grid.change_times)
+        left = np.concatenate([[-np.inf], union])
+        cl = (
+            cl[np.searchsorted(changes, left, "right")]
+            * grid.multipliers[0, np.searchsorted(grid.change_times, left, "right")]
+        )
+        changes = union
+        if dose_f.size:
+            dose_f = dose_f * f_multipliers(history.comedications, history.dose_times, expresser)[0]
     column = {o: len(iiv) + j for j, o in enumerate(occasions)}
     dose_eta = np.array([column.get(int(o), -1) for o in history.dose_occasion], dtype=np.int64)
-    return Design(history, pset, typical, names, iiv, omega, changes, cl, dose_f, dose_eta)
+    return Design(
+        history, pset, typical, names, iiv, omega, changes, cl, dose_f, dose_eta, grid, expresser
+    )
+
+
+def _expresser(history: PatientHistory, pset: ParameterSet) -> bool:
+    """True for a CYP3A5 expresser (a *1 allele at baseline), for genotype-dependent
+    co-medication effects; refused when such a drug is taken and the genotype is unknown."""
+    codes = history.covariates.get("cyp3a5")
+    dependent = [c.drug for c in history.comedications if lookup_drug(c.drug).genotype_dependent]
+    if codes is None or codes[0] == registry.UNKNOWN_CODE:
+        if dependent:
+            raise ValueError(
+                f"patient {history.id}: the effect of {', '.join(sorted(set(dependent)))} "
+                "depends on the CYP3A5 genotype; give it in the CYP3A5 column"
+            )
+        return False
+    return bool(codes[0] >= 1)
 
 
 def _check_covariates(history: PatientHistory, pset: ParameterSet) -> None:

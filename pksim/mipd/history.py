@@ -19,6 +19,8 @@ from types import MappingProxyType
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from pksim.modifiers.courses import CoMedication
+
 __all__ = ["COVARIATE_RULES", "LOCF", "NOCB", "PatientHistory"]
 
 NOCB, LOCF = "nocb", "locf"
@@ -44,6 +46,8 @@ class PatientHistory:
     steady-state dose). ``*_occasion``: the ``OCC`` of the record (0 when the dataset has none).
     ``obs_blq``: the observation is below its limit of quantification ``obs_lloq`` (ng/mL).
     ``obs_rows``: the dataset row of each observation (1 = first data row).
+    ``comedications``: courses of catalogued co-medications (h from the time origin / 24 + 1 =
+    their days, as :class:`pksim.modifiers.courses.CoMedication` counts them).
     """
 
     id: str
@@ -63,6 +67,7 @@ class PatientHistory:
     covariates: Mapping[str, np.ndarray] = field(default_factory=lambda: MappingProxyType({}))
     covariate_rule: str = NOCB
     clock_origin: str | None = None
+    comedications: tuple[CoMedication, ...] = ()
 
     def __post_init__(self) -> None:
         for name in (

@@ -22,9 +22,12 @@ from pathlib import Path
 
 from pksim.errors import Invalid, Problems, shown, unknown_name
 from pksim.library import covariates as registry
+from pksim.library.drugs import lookup_drug
 from pksim.mipd import columns as cols
 from pksim.mipd.covariate_cells import covariate_value, fill_covariates
 from pksim.mipd.history import COVARIATE_RULES, NOCB, PatientHistory
+from pksim.modifiers.courses import CoMedication
+from pksim.units import HOURS_PER_DAY
 
 __all__ = ["MAX_DATASET_BYTES", "read_nonmem", "read_nonmem_text"]
 
@@ -102,6 +105,9 @@ def read_nonmem_text(
     factor = cols.CONCENTRATION_FACTORS[concentration_units]
     parsed = [_Row(number, row, index, factor, problems) for number, row in enumerate(rows, 1)]
     patients = _group(parsed, problems)
+    for _, group in patients:
+        if not any(math.isnan(r.time) for r in group):
+            _courses(group, problems)  # a too short course is reported with the rest
     if problems:
         raise Invalid(name, problems)
     return tuple(_patient(pid, group, covariate_rule, problems) for pid, group in patients)
@@ -223,6 +229,7 @@ class _Row:
                 self.lloq = self.dv  # Beal's convention: a BLQ row's DV holds its limit
             if not self.blq and self.lloq > 0 and self.dv < self.lloq:
                 self.blq = True
+        self.comed = self._comedications()
         self.covariates = {
             column: covariate_value(registry.get(column), self._text(column), column, self._bad)
             for column in index
@@ -230,6 +237,16 @@ class _Row:
         }
 
     # -- cells
+    def _comedications(self) -> tuple[str, ...]:
+        names = []
+        for part in self._text("COMED").split(cols.COMED_SEPARATOR):
+            if part.strip():
+                try:
+                    names.append(lookup_drug(part.strip()).name)
+                except ValueError as error:
+                    self._bad("COMED", f"{error} (several: join them with '+')")
+        return tuple(sorted(set(names)))
+
     def _text(self, column: str) -> str:
         j = self._index.get(column)
         if j is None or j >= len(self._cells):
@@ -357,6 +374,7 @@ def _patient(pid: str, rows: list[_Row], rule: str, problems: Problems) -> Patie
     doses.sort(key=lambda d: d[0])
     obs = [r for r in rows if r.observation]
     origin = rows[0].clock.isoformat(sep=" ") if rows[0].clock is not None else None
+    comedications = _courses(rows, Problems())  # checked before
     return PatientHistory(
         id=pid,
         dose_times=[d[0] for d in doses],
@@ -375,4 +393,30 @@ def _patient(pid: str, rows: list[_Row], rule: str, problems: Problems) -> Patie
         covariates=fill_covariates(list(rows[0].covariates), [r.covariates for r in rows], rule),
         covariate_rule=rule,
         clock_origin=origin,
+        comedications=comedications,
     )
+
+
+def _courses(rows: list[_Row], problems: Problems) -> tuple[CoMedication, ...]:
+    """Courses of each co-medication: from a record naming it (after one that does not, or
+    the first record) to the next record that does not name it (or open-ended)."""
+    out = []
+    for drug in sorted({d for r in rows for d in r.comed}):
+        start = None
+        for r in [*rows, None]:
+            taken = r is not None and drug in r.comed
+            if taken and start is None:
+                start = r
+            elif not taken and start is not None:
+                stop = None if r is None else r.time / HOURS_PER_DAY
+                if stop is not None and r.time - start.time < HOURS_PER_DAY:
+                    problems.add(
+                        f"row {r.number}, column COMED",
+                        f"{drug} stops "
+                        f"{r.time - start.time:g} h after it starts (row {start.number}); "
+                        "allowed: courses of at least 24 h",
+                    )
+                else:
+                    out.append(CoMedication(drug, start.time / HOURS_PER_DAY + 1.0, stop))
+                start = None
+    return tuple(out)

@@ -20,7 +20,10 @@ import numpy as np
 
 from pksim.files import write_atomically
 from pksim.library import covariates as registry
+from pksim.mipd.columns import COMED_SEPARATOR
 from pksim.mipd.history import PatientHistory
+from pksim.modifiers.courses import CoMedication
+from pksim.units import HOURS_PER_DAY
 
 __all__ = ["nonmem_text", "write_nonmem"]
 
@@ -43,9 +46,10 @@ def nonmem_text(histories: Iterable[PatientHistory]) -> str:
         {n for h in histories for n in h.covariates},
         key=lambda n: [c.name for c in registry.carried()].index(n),
     )
+    comed = any(h.comedications for h in histories)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow([*HEADER, *names])
+    writer.writerow([*HEADER, *names, *(["COMED"] if comed else [])])
     for h in histories:
         for row in _rows(h):
             time = row[1]
@@ -54,6 +58,8 @@ def nonmem_text(histories: Iterable[PatientHistory]) -> str:
             cells += [
                 _covariate_cell(n, covariates[n][0]) if n in covariates else MISSING for n in names
             ]
+            if comed:
+                cells.append(COMED_SEPARATOR.join(_taken(h, time)))
             writer.writerow(cells)
     return out.getvalue()
 
@@ -75,11 +81,28 @@ def _rows(h: PatientHistory) -> list[tuple]:
     ):
         rows.append((0, t, (h.id, t, 0, 0, 2, 0, 0, 0, lloq if blq else y, 0, int(blq), lloq, occ)))
     written = {r[1] for r in rows}
-    for t in np.unique(h.record_times):
+    course_times = [t for c in h.comedications for t in _course_hours(c) if np.isfinite(t)]
+    for t in np.unique(np.concatenate([h.record_times, course_times])):
         if t not in written:
             rows.append((3, t, (h.id, t, 0, 2, 0, 0, 0, 0, None, 1, 0, None, 0)))
     rows.sort(key=lambda r: (r[1], r[0]))
     return [r[2] for r in rows]
+
+
+def _course_hours(course: CoMedication) -> tuple[float, float]:
+    """When a course is taken: [start, stop) in h (stop inf while it goes on)."""
+    stop = math.inf if course.stop_day is None else course.stop_day * HOURS_PER_DAY
+    return (course.start_day - 1.0) * HOURS_PER_DAY, stop
+
+
+def _taken(h: PatientHistory, time: float) -> list[str]:
+    """The co-medications taken at ``time`` (h)."""
+    out = []
+    for course in h.comedications:
+        start, stop = _course_hours(course)
+        if start <= time < stop:
+            out.append(course.drug)
+    return sorted(set(out))
 
 
 def _cell(value) -> str:

@@ -13,6 +13,7 @@ from pksim.mipd.design import design
 from pksim.mipd.predict import Predictor
 from pksim.mipd.writing import write_nonmem
 from pksim.model import concentrations_general, steady_state_trough
+from pksim.modifiers.interactions import cl_multiplier_grid, f_multipliers
 from tests.mipd.sets import toy_set
 
 EXAMPLE = "pksim/data/patients/example_mipd.csv"
@@ -162,16 +163,16 @@ def test_time_varying_covariates_on_clearance_and_f_follow_the_records():
 
 def test_written_histories_read_back_with_the_same_predictions(tmp_path):
     text = (
-        "ID,TIME,AMT,EVID,II,ADDL,SS,DV,BLQ,LLOQ,OCC,WT,CYP3A5,HCT,PRED\n"
-        "A,0,2,1,12,3,1,.,0,,1,60,*3/*3,30,20\n"
-        "A,30,0,2,0,0,0,.,0,,1,61,*3/*3,33,10\n"
-        "A,48,0,0,0,0,0,5.2,0,,1,61,*3/*3,33,10\n"
-        "A,60,0,3,0,0,0,.,0,,1,61,*3/*3,33,10\n"
-        "A,61,1.5,1,12,4,0,.,0,,2,62,*3/*3,36,5\n"
-        "A,100,0,0,0,0,0,.,1,1.0,2,62,*3/*3,36,5\n"
-        "A,109,0,0,0,0,0,3.3,0,,2,62,*3/*3,36,5\n"
-        "B,0,3,1,24,5,0,.,0,,0,80,*1/*1,40,0\n"
-        "B,96,0,0,0,0,0,2.5,0,,0,80,*1/*1,40,0\n"
+        "ID,TIME,AMT,EVID,II,ADDL,SS,DV,BLQ,LLOQ,OCC,WT,CYP3A5,HCT,PRED,COMED\n"
+        "A,0,2,1,12,3,1,.,0,,1,60,*3/*3,30,20,\n"
+        "A,30,0,2,0,0,0,.,0,,1,61,*3/*3,33,10,voriconazole\n"
+        "A,48,0,0,0,0,0,5.2,0,,1,61,*3/*3,33,10,voriconazole\n"
+        "A,60,0,3,0,0,0,.,0,,1,61,*3/*3,33,10,\n"
+        "A,61,1.5,1,12,4,0,.,0,,2,62,*3/*3,36,5,\n"
+        "A,100,0,0,0,0,0,.,1,1.0,2,62,*3/*3,36,5,rifampicin\n"
+        "A,109,0,0,0,0,0,3.3,0,,2,62,*3/*3,36,5,rifampicin\n"
+        "B,0,3,1,24,5,0,.,0,,0,80,*1/*1,40,0,\n"
+        "B,96,0,0,0,0,0,2.5,0,,0,80,*1/*1,40,0,\n"
     )
     pset = load_parameter_set("default")
     for rule in ("nocb", "locf"):
@@ -198,7 +199,55 @@ def test_written_histories_read_back_with_the_same_predictions(tmp_path):
                 np.testing.assert_array_equal(
                     a.covariates_at(grid)[name], b.covariates_at(grid)[name]
                 )
+            assert a.comedications == b.comedications
             da, db = design(a, pset), design(b, pset)
             assert da.eta_names == db.eta_names
             eta = np.linspace(-0.3, 0.3, da.n_eta)[None]
             np.testing.assert_array_equal(Predictor(da, grid)(eta), Predictor(db, grid)(eta))
+
+
+def test_comedication_column_starts_and_stops_courses_on_the_clearance_grid():
+    """Voriconazole from 96 h to 168 h, then rifampicin (genotype-dependent drugs need the
+    genotype): predictions equal the public API on the modifiers' own grid and F multipliers."""
+    pset = load_parameter_set("default")
+    text = (
+        "ID,TIME,AMT,EVID,II,ADDL,DV,WT,CYP3A5,HCT,COMED\n"
+        "1,0,2,1,12,19,.,60,*1/*3,35,\n"
+        "1,96,0,0,0,0,5,60,*1/*3,35,Vfend\n"
+        "1,168,0,0,0,0,9,60,*1/*3,35,\n"
+        "1,200,0,0,0,0,6,60,*1/*3,35,\n"
+    )
+    (h,) = read_nonmem_text(text)
+    assert [(c.drug, c.start_day, c.stop_day) for c in h.comedications] == [
+        ("voriconazole", 5.0, 7.0)
+    ]
+    ours = Predictor(design(h, pset), h.obs_times)(np.zeros((1, 3)))[0]
+    grid = cl_multiplier_grid(h.comedications, True, t_begin=0.0)
+    f = f_multipliers(h.comedications, h.dose_times, True)
+    t = {k: v.value for k, v in pset.typical.items()}
+    ref = concentrations_general(
+        t["cl"] * 1.6,
+        t["v"],
+        t["ka"],
+        t["tlag"],
+        1.0,
+        h.dose_times[None],
+        h.dose_amounts[None],
+        h.obs_times,
+        dose_f=f,
+        cl_change_times=grid.change_times,
+        cl_multipliers=grid.multipliers,
+    )[0]
+    np.testing.assert_allclose(ours, ref, rtol=1e-12)
+    no_drug = Predictor(design(read_nonmem_text(text.replace("Vfend", ""))[0], pset), h.obs_times)(
+        np.zeros((1, 3))
+    )[0]
+    assert ours[0] == no_drug[0] and ours[1] > 1.5 * no_drug[1]
+
+
+def test_comedication_problems_are_reported():
+    text = "ID,TIME,AMT,EVID,DV,COMED\n1,0,2,1,.,aspirinn\n1,10,2,1,.,voriconazole\n1,20,0,0,3,\n"
+    with pytest.raises(Invalid) as error:
+        read_nonmem_text(text)
+    keys = error.value.problems.keys()
+    assert keys == ["row 1, column COMED", "row 3, column COMED"], str(error.value)
