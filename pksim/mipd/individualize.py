@@ -20,9 +20,16 @@ from pksim.mipd.batch_fit import fit_many
 from pksim.mipd.design import STRUCTURAL_PARAMETERS
 from pksim.mipd.fit import Fit, residual_error
 from pksim.mipd.history import PatientHistory
-from pksim.mipd.nonmem import read_nonmem
+from pksim.mipd.nonmem import read_nonmem, read_nonmem_text
 
-__all__ = ["INTERVAL_Z", "fit_dataset", "fit_patients", "individualize", "resolve_parameters"]
+__all__ = [
+    "INTERVAL_Z",
+    "combined_dataset",
+    "fit_dataset",
+    "fit_patients",
+    "individualize",
+    "resolve_parameters",
+]
 
 INTERVAL_Z = 1.6448536269514722
 """Standard normal quantile of 0.95: the reported intervals are 90 % (5th-95th percentile)."""
@@ -76,17 +83,81 @@ def fit_patients(
 
 def individualize(
     data: Data, parameters: str | os.PathLike[str] | ParameterSet = "default", **read_options
-) -> dict[str, xr.Dataset]:
-    """MAP Bayesian individualisation: one Dataset per patient ID, in file order.
+) -> xr.Dataset:
+    """MAP Bayesian individualisation of every patient of ``data``: one Dataset.
 
     ``data``: a NONMEM-style CSV file (:func:`pksim.mipd.read_nonmem`; ``read_options`` such as
-    ``concentration_units="mg/L"`` or ``covariate_rule="locf"`` go to it), or patient histories.
-    ``parameters``: a bundled parameter set name, a TOML file in the bundled format, or a
-    :class:`~pksim.library.parameter_set.ParameterSet`.
+    ``concentration_units="mg/L"`` or ``covariate_rule="locf"`` go to it), a pandas DataFrame
+    with those columns, or patient histories. ``parameters``: a bundled parameter set name, a
+    TOML file in the bundled format, or a :class:`~pksim.library.parameter_set.ParameterSet`.
+
+    Per patient (dim ``patient``, the IDs in file order): ``eta``, ``eta_sd`` (dim
+    ``eta_name``; NaN for an occasion eta the patient does not have), ``eta_covariance``,
+    ``typical``, ``individual`` and its 5th/95th percentiles (dim ``parameter``, units in the
+    coordinate ``parameter_units``), ``objective``, ``data_term``, ``prior_term``,
+    ``converged``, ``iterations``. Per observation (dim ``obs``, all patients in order;
+    coordinate ``obs_patient``): ``dv``, ``blq``, ``lloq``, ``ipred``, ``pred``, ``iwres``.
+    ``ds.sel(patient="P1")`` is one patient; :func:`fit_dataset` gives one patient's Dataset.
     """
-    return {
-        pid: fit_dataset(f) for pid, f in fit_patients(data, parameters, **read_options).items()
-    }
+    if hasattr(data, "to_csv") and not isinstance(data, str | os.PathLike):
+        data = read_nonmem_text(data.to_csv(index=False), name="<DataFrame>", **read_options)
+    fits = list(fit_patients(data, parameters, **read_options).values())
+    return combined_dataset(fits)
+
+
+PATIENT_VARIABLES = (
+    "eta",
+    "eta_sd",
+    "eta_covariance",
+    "omega",
+    "typical",
+    "individual",
+    "individual_p05",
+    "individual_p95",
+    "objective",
+    "data_term",
+    "prior_term",
+)
+OBSERVATION_VARIABLES = ("dv", "blq", "lloq", "ipred", "pred", "iwres")
+
+
+def combined_dataset(fits: list[Fit]) -> xr.Dataset:
+    """The Dataset of :func:`individualize` from fits of patients under one parameter set."""
+    if not fits:
+        raise ValueError("no patients to individualise")
+    parts = [fit_dataset(f) for f in fits]
+    ids = [f.history.id for f in fits]
+    names = list(dict.fromkeys(n for f in fits for n in f.design.eta_names))  # IIV, occasions
+    per_patient = xr.concat(
+        [
+            p[list(PATIENT_VARIABLES)]
+            .reindex(eta_name=names, eta_name_2=names)
+            .expand_dims(patient=[i])
+            for p, i in zip(parts, ids, strict=True)
+        ],
+        dim="patient",
+        combine_attrs="drop",
+    )
+    observations = xr.concat(
+        [
+            p[list(OBSERVATION_VARIABLES)].assign_coords(obs_patient=("obs", [i] * p.sizes["obs"]))
+            for p, i in zip(parts, ids, strict=True)
+        ],
+        dim="obs",
+        combine_attrs="drop",
+    )
+    out = xr.merge([per_patient, observations], combine_attrs="drop")
+    for name in (*PATIENT_VARIABLES, *OBSERVATION_VARIABLES):
+        out[name].attrs = parts[0][name].attrs
+    out["converged"] = (
+        "patient",
+        [f.converged for f in fits],
+        {"long_name": "optimiser converged"},
+    )
+    out["iterations"] = ("patient", [f.iterations for f in fits], {"long_name": "scoring steps"})
+    out.coords["obs_patient"].attrs = {"long_name": "patient of the observation"}
+    out.attrs = {k: v for k, v in parts[0].attrs.items() if k not in PER_PATIENT_ATTRS}
+    return out
 
 
 def fit_dataset(fit: Fit) -> xr.Dataset:
@@ -108,7 +179,7 @@ def fit_dataset(fit: Fit) -> xr.Dataset:
     error = residual_error(d.pset)
     var = error.variance(fit.ipred)
     iwres = np.where(h.obs_blq, np.nan, (h.obs_values - fit.ipred) / np.sqrt(var))
-    par_attrs = {"units_by_parameter": ", ".join(f"{p}: {PARAMETER_UNITS[p]}" for p in params)}
+    par_attrs = {"units_coordinate": "parameter_units"}
     ds = xr.Dataset(
         {
             "eta": ("eta_name", fit.eta, {"long_name": "MAP eta (log scale)", "units": "1"}),
@@ -173,6 +244,7 @@ def fit_dataset(fit: Fit) -> xr.Dataset:
             "eta_name": names,
             "eta_name_2": names,
             "parameter": params,
+            "parameter_units": ("parameter", [PARAMETER_UNITS[p] for p in params]),
             "time": ("obs", h.obs_times, {"units": units.TIME, "long_name": "time"}),
             "row": ("obs", h.obs_rows, {"long_name": "dataset row (1 = first data row)"}),
             "occasion": ("obs", h.obs_occasion, {"long_name": "occasion (OCC, 0: none)"}),
@@ -180,6 +252,10 @@ def fit_dataset(fit: Fit) -> xr.Dataset:
         attrs=_attrs(fit),
     )
     return ds
+
+
+PER_PATIENT_ATTRS = ("id", "converged", "iterations", "clock_origin")
+"""Attrs of one patient's Dataset that become variables (or drop) in the combined one."""
 
 
 def _attrs(fit: Fit) -> Mapping[str, object]:

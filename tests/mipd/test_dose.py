@@ -8,7 +8,7 @@ import pytest
 import pksim
 from pksim.cli import main
 from pksim.dosing.rounding import can_make
-from pksim.mipd import fit_patients
+from pksim.mipd import fit_patients, read_nonmem_text
 from pksim.mipd.fit import fit_patient
 from pksim.mipd.forecast import FutureRegimen, current_regimen, forecast, posterior_etas
 from pksim.mipd.recommend import dose_options
@@ -24,13 +24,45 @@ def fit():
     return fit_patients(EXAMPLE)["P1"]
 
 
-def test_individualize_returns_a_dataset_per_patient():
-    out = pksim.individualize(EXAMPLE, parameters="default")
-    ds = out["P1"]
+def test_individualize_returns_one_dataset_over_patients():
+    ds = pksim.individualize(EXAMPLE, parameters="default")
+    assert list(ds["patient"].values) == ["P1"]
+    one = ds.sel(patient="P1")
     assert list(ds["eta_name"].values) == ["cl", "v", "ka"]
-    assert ds["individual"].sel(parameter="cl") > ds["typical"].sel(parameter="cl")  # low troughs
+    assert one["individual"].sel(parameter="cl") > one["typical"].sel(parameter="cl")  # low C0
+    assert ds["parameter_units"].sel(parameter="cl") == "L/h"
     assert ds["ipred"].attrs["units"] == "ng/mL"
-    assert np.all(ds["individual_p05"] <= ds["individual"])
+    assert np.all(one["individual_p05"] <= one["individual"])
+
+
+def test_individualize_many_patients_from_a_dataframe_with_different_occasions():
+    import pandas as pd
+
+    frame = pd.DataFrame(
+        {
+            "ID": ["a", "a", "a", "b", "b"],
+            "TIME": [0, 96, 108, 0, 96],
+            "AMT": [2, 0, 0, 3, 0],
+            "EVID": [1, 0, 0, 1, 0],
+            "II": [12, 0, 0, 12, 0],
+            "ADDL": [9, 0, 0, 9, 0],
+            "DV": [None, 5.0, 6.0, None, 4.0],
+            "OCC": [1, 1, 1, 0, 0],
+            "WT": [60, 60, 60, 70, 70],
+            "CYP3A5": ["*3/*3"] * 3 + ["*1/*1"] * 2,
+            "HCT": [35] * 5,
+        }
+    )
+    ds = pksim.individualize(frame)
+    assert list(ds["patient"].values) == ["a", "b"]
+    assert (
+        list(ds["eta_name"].values) == ["cl", "ka", "v", "iov_f[1]"] or "iov_f[1]" in ds["eta_name"]
+    )
+    assert np.isnan(ds["eta"].sel(patient="b", eta_name="iov_f[1]"))
+    assert not np.isnan(ds["eta"].sel(patient="a", eta_name="iov_f[1]"))
+    assert list(ds["obs_patient"].values) == ["a", "a", "b"]
+    one = fit_patients(read_nonmem_text(frame.to_csv(index=False)))["b"]
+    assert float(ds["eta"].sel(patient="b", eta_name="cl")) == one.eta[0]
 
 
 def test_current_regimen_and_its_forecast_approach_the_map_steady_state(fit):
