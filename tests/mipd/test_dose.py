@@ -122,3 +122,13 @@ def test_pksim_dose_prints_and_writes_the_plot(tmp_path, capsys):
     assert main(["dose", EXAMPLE, "--target", "5-8", "--no-plot"]) == 0
     assert main(["dose", EXAMPLE, "--target", "8-5", "--no-plot"]) == 2
     assert "LOW-HIGH" in capsys.readouterr().err
+
+
+def test_missing_covariate_and_bad_file_exit_2_with_what_to_give(tmp_path, capsys):
+    data = tmp_path / "p.csv"
+    data.write_text("ID,TIME,AMT,EVID,DV,WT\n1,0,2,1,.,60\n1,96,0,0,5,60\n", encoding="utf-8")
+    assert main(["dose", str(data), "--no-plot"]) == 2
+    err = capsys.readouterr().err
+    assert "cyp3a5 (no column)" in err and "hematocrit_pct (no column)" in err
+    assert main(["dose", str(tmp_path / "missing.csv"), "--no-plot"]) == 2
+    assert "no such file" in capsys.readouterr().err
