@@ -39,7 +39,8 @@ FloatArray = NDArray[np.float64]
 
 
 class Predictor:
-    """Predicts the concentrations (ng/mL) at ``sample_times`` (h) of ``design``'s patient.
+    """Predicts the concentrations (ng/mL) at ``sample_times`` (h, any order) of ``design``'s
+    patient.
 
     ``extra_times``/``extra_amounts`` (h, mg): doses after the history (a forecast regimen),
     with the typical F at their time and no occasion eta.
@@ -94,7 +95,6 @@ class Predictor:
         self.ss_amount = np.zeros(n_pieces)
         self.ss_tau = np.ones(n_pieces)
         self.ss_factor = np.ones(n_pieces)
-        self.sample_index = []  # (piece, column) of each requested sample
         where = np.empty((samples.size, 2), dtype=np.int64)
         for i, (doses, v, idx) in enumerate(zip(rows, virtual, s_per, strict=True)):
             cols = slice(v, v + doses.size)
@@ -119,6 +119,7 @@ class Predictor:
                 self.eta_col[i, :2] = dose_eta[first]
                 self.ss_amount[i], self.ss_tau[i] = amounts[first], tau
                 self.ss_factor[i] = factors[0]  # clearance of the SS record (held before it)
+            idx = idx[np.argsort(samples[idx], kind="stable")]  # the kernel walks them in order
             st = samples[idx]
             self.samples[i, : idx.size] = st
             self.samples[i, idx.size :] = st[-1] if idx.size else 0.0

@@ -251,3 +251,12 @@ def test_comedication_problems_are_reported():
         read_nonmem_text(text)
     keys = error.value.problems.keys()
     assert keys == ["row 1, column COMED", "row 3, column COMED"], str(error.value)
+
+
+def test_sample_times_in_any_order():
+    (h,) = read_nonmem(EXAMPLE)
+    d = design(h, load_parameter_set("default"))
+    t = np.array([50.0, 10.0, 96.0, 3.0, 96.0])
+    order = np.argsort(t, kind="stable")
+    shuffled = Predictor(d, t)(np.zeros((1, 3)))[0]
+    np.testing.assert_array_equal(shuffled[order], Predictor(d, t[order])(np.zeros((1, 3)))[0])
