@@ -42,6 +42,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         default="default",
         help="bundled parameter set or a TOML file in the bundled format",
     )
+    dose.add_argument("--aim", type=float, help="explicit trough aim (ng/mL) inside the target")
     dose.add_argument("--formulation", default="prograf", help="product for the dose options")
     dose.add_argument("--days", type=int, default=7, help="days of the forecast (default 7)")
     dose.add_argument("--id", help="the patient's ID when the file holds several")
@@ -108,7 +109,7 @@ def command_dose(args: argparse.Namespace) -> int:
     fit = fits[pid]
     current = forecast(fit, days=args.days, seed=args.seed)
     options = dose_options(
-        fit, target, formulation=args.formulation, days=args.days, seed=args.seed
+        fit, target, formulation=args.formulation, days=args.days, seed=args.seed, aim=args.aim
     )
     best = forecast(fit, options[0].regimen, days=args.days, seed=args.seed) if options else None
     print(report(fit, current, options, target, args.days))

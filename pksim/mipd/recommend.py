@@ -51,15 +51,22 @@ def dose_options(
     samples: int = 400,
     seed: int = 1,
     top: int = 6,
+    aim: float | None = None,
 ) -> list[DoseOption]:
-    """The ``top`` options by probability in range (then closeness of the MAP trough to the
-    middle of the range), for ``target`` (a bundled phase name or a :class:`TargetRange`)."""
+    """The ``top`` options for ``target`` (a bundled phase name or a :class:`TargetRange`):
+    by probability in range, then closeness of the MAP trough to the middle of the range; with
+    an explicit ``aim`` (ng/mL, inside the range) by closeness of the MAP trough to the aim
+    first (ties: probability in range)."""
     goal = resolve_target(target)
+    if aim is not None and not goal.lower <= aim <= goal.upper:
+        raise ValueError(
+            f"aim {aim:g} ng/mL is outside the target range {goal.lower:g}-{goal.upper:g} ng/mL"
+        )
     product = lookup_formulation(formulation)
     strengths = product.strengths_mg
     current, start = current_regimen(fit)
     etas = posterior_etas(fit, samples, seed=seed)
-    middle = 0.5 * (goal.lower + goal.upper)
+    middle = 0.5 * (goal.lower + goal.upper) if aim is None else float(aim)
     now = regimen_troughs(fit, current, start, days, etas[:1])[0, -1]
     needed = current.daily_mg * middle / now if now > 0 else current.daily_mg
     options = []
@@ -79,7 +86,10 @@ def dose_options(
                     _days_to_range(troughs[0], goal),
                 )
             )
-    options.sort(key=lambda o: (-o.p_in_range, abs(np.log(o.trough_map / middle))))
+    if aim is None:
+        options.sort(key=lambda o: (-o.p_in_range, abs(np.log(o.trough_map / middle))))
+    else:
+        options.sort(key=lambda o: (abs(np.log(o.trough_map / middle)), -o.p_in_range))
     return options[:top]
 
 

@@ -132,3 +132,12 @@ def test_missing_covariate_and_bad_file_exit_2_with_what_to_give(tmp_path, capsy
     assert "cyp3a5 (no column)" in err and "hematocrit_pct (no column)" in err
     assert main(["dose", str(tmp_path / "missing.csv"), "--no-plot"]) == 2
     assert "no such file" in capsys.readouterr().err
+
+
+def test_explicit_aim_ranks_by_closeness_and_must_lie_in_range(fit, capsys):
+    options = dose_options(fit, "induction", samples=100, aim=9.0)
+    distance = [abs(np.log(o.trough_map / 9.0)) for o in options]
+    assert distance == sorted(distance)
+    with pytest.raises(ValueError, match="outside the target range"):
+        dose_options(fit, "induction", aim=12.0)
+    assert main(["dose", EXAMPLE, "--aim", "9", "--no-plot"]) == 0
