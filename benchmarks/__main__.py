@@ -13,6 +13,7 @@ from benchmarks import (
     bench_dose_response,
     bench_end_to_end,
     bench_kernel,
+    bench_mipd,
     bench_titration,
 )
 
@@ -67,6 +68,10 @@ def main() -> None:
     dose_sizes = (10_000,) if args.quick else bench_dose_response.SIZES
     dose_workloads = ("basic",) if args.quick else bench_dose_response.WORKLOADS
     print(bench_dose_response.format_rows(bench_dose_response.run(dose_sizes, dose_workloads)))
+    print("\nMAP Bayesian individualisation (default set, 3 troughs per patient)")
+    print(
+        bench_mipd.format_rows(bench_mipd.run(*((500, 50, 5) if args.quick else (10_000, 200, 20))))
+    )
 
 
 if __name__ == "__main__":

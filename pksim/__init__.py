@@ -32,6 +32,7 @@ _EXPORTS = {
     "attainment_over_time": "pksim.results",
     "summarize_over_time": "pksim.results",
     "dose_response": "pksim.results.dose_response",
+    "individualize": "pksim.mipd",
 }
 
 MOVED_MODULES = {

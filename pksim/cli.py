@@ -427,6 +427,9 @@ def parser() -> argparse.ArgumentParser:
     )
     app.add_argument("--no-browser", action="store_true", help="serve without opening a browser")
     app.set_defaults(handler=command_app)
+    from pksim.mipd.command import register as register_dose
+
+    register_dose(commands)
     return top
 
 

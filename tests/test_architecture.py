@@ -23,7 +23,7 @@ STAGES: tuple[tuple[str, ...], ...] = (
     ("pksim.modifiers",),
     ("pksim.scenario",),
     ("pksim.contract",),
-    ("pksim.engine",),
+    ("pksim.engine", "pksim.mipd"),
     ("pksim.results",),
     ("pksim.cli", "pksim.__main__", "pksim.app"),
 )

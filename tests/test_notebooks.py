@@ -23,6 +23,7 @@ EXPECTED = (
     "03-interactions-and-food.ipynb",
     "04-large-cohorts.ipynb",
     "05-dosing-over-time.ipynb",
+    "06-precision-dosing.ipynb",
 )
 TEST_SUBJECTS = 300
 """Cohort size while testing: enough for every CYP3A5 genotype and weight band to appear."""

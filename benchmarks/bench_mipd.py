@@ -1,0 +1,149 @@
+"""MAP Bayesian individualisation speed: one patient warm, many patients at once, and a scipy
+baseline over the public API, in one run.
+
+Workload: the ``default`` parameter set (IIV on CL/F, V/F, ka; proportional + additive error);
+simulated patients (60 kg, CYP3A5 *1/*3, hematocrit 35 %) on 2 mg + 1.5 mg every 12 h for 10
+days, troughs before the morning dose of days 3, 6 and 9 (3 troughs; LLOQ 1 ng/mL, M3).
+``single``: :func:`pksim.mipd.fit_patient` per patient (median over patients, after a warm-up
+fit). ``batch``: :func:`pksim.mipd.batch_fit.fit_many` over all patients (wall clock / n).
+``scipy``: BFGS with numerical gradients (scipy's default finite differences) on the same
+objective, predictions through the public :func:`pksim.model.concentrations_general`, from
+eta = 0; its agreement with pksim is the largest |delta eta| and the objective difference.
+
+Run: ``python -m benchmarks.bench_mipd [--quick]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import numpy as np
+from scipy import optimize
+from scipy.special import log_ndtr
+
+from pksim.library.parameters import load_parameter_set
+from pksim.mipd.batch_fit import fit_many
+from pksim.mipd.fit import fit_patient
+from pksim.mipd.forecast import FutureRegimen
+from pksim.mipd.simulate import simulate_tdm
+from pksim.model import concentrations_general
+
+SEED = 20261129
+COVARIATES = {"weight_kg": 60.0, "cyp3a5": "*1/*3", "hematocrit_pct": 35.0}
+REGIMEN = FutureRegimen((2.0, 1.5))
+LLOQ_NG_PER_ML = 1.0
+
+
+def patients(n: int):
+    pset = load_parameter_set("default")
+    histories, _ = simulate_tdm(
+        pset,
+        n,
+        regimen=REGIMEN,
+        days=10,
+        sample_days=[3, 6, 9],
+        covariates=COVARIATES,
+        seed=SEED,
+        lloq=LLOQ_NG_PER_ML,
+    )
+    return pset, histories
+
+
+def scipy_fit(history, pset, typical):
+    """MAP by scipy BFGS with numerical gradients over the public API."""
+    names, omega = pset.iiv_covariance()
+    omega_inv = np.linalg.inv(omega)
+    prop, add = pset.residual_proportional, pset.residual_additive
+    y, blq, lloq = history.obs_values, history.obs_blq, history.obs_lloq
+
+    def objective(eta):
+        p = dict(typical)
+        for name, e in zip(names, eta, strict=True):
+            p[name] = typical[name] * np.exp(e)
+        f = concentrations_general(
+            [p["cl"]],
+            [p["v"]],
+            [p["ka"]],
+            [p["tlag"]],
+            [p["f"]],
+            history.dose_times[None],
+            history.dose_amounts[None],
+            history.obs_times,
+        )[0]
+        var = (prop * f) ** 2 + add**2
+        q = ~blq
+        data = np.sum((y[q] - f[q]) ** 2 / var[q] + np.log(var[q]))
+        data -= 2 * np.sum(log_ndtr((lloq[blq] - f[blq]) / np.sqrt(var[blq])))
+        return data + eta @ omega_inv @ eta
+
+    result = optimize.minimize(objective, np.zeros(len(names)), method="BFGS")
+    return result.x, result.fun
+
+
+def run(n_batch: int, n_single: int, n_scipy: int) -> list[tuple[str, int, float, str]]:
+    pset, histories = patients(max(n_batch, n_single, n_scipy))
+    fit_patient(histories[0], pset)  # warm-up (numba cache / compile)
+    fit_many(histories[:2], pset)
+    times, fits = [], []
+    for h in histories[:n_single]:
+        start = time.perf_counter()
+        fits.append(fit_patient(h, pset))
+        times.append(time.perf_counter() - start)
+    rows = [
+        (
+            "single patient (fit_patient)",
+            n_single,
+            statistics.median(times),
+            f"max {max(times) * 1e3:.1f} ms",
+        )
+    ]
+    start = time.perf_counter()
+    many = fit_many(histories[:n_batch], pset)
+    elapsed = time.perf_counter() - start
+    converged = np.mean([f.converged for f in many])
+    rows.append(
+        (
+            "many patients (fit_many)",
+            n_batch,
+            elapsed / n_batch,
+            f"total {elapsed:.1f} s; converged {converged:.1%}",
+        )
+    )
+    typical = dict(fits[0].design.typical)
+    times, deltas, gaps = [], [], []
+    for h, ours in zip(histories[:n_scipy], fits, strict=False):
+        start = time.perf_counter()
+        eta, value = scipy_fit(h, pset, typical)
+        times.append(time.perf_counter() - start)
+        deltas.append(np.max(np.abs(eta - ours.eta)))
+        gaps.append(value - ours.objective)
+    rows.append(
+        (
+            "scipy BFGS, numerical gradients",
+            n_scipy,
+            statistics.median(times),
+            f"max |d eta| {max(deltas):.1e}; OBJ scipy - pksim in "
+            f"[{min(gaps):.1e}, {max(gaps):.1e}]",
+        )
+    )
+    return rows
+
+
+def format_rows(rows) -> str:
+    lines = ["| implementation | patients | ms per patient | note |", "|---|---:|---:|---|"]
+    lines += [f"| {name} | {n} | {s * 1e3:.2f} | {note} |" for name, n, s, note in rows]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes (smoke run)")
+    args = parser.parse_args()
+    sizes = (500, 50, 5) if args.quick else (10_000, 200, 20)
+    print(format_rows(run(*sizes)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,170 @@
+"""``pksim dose PATIENT.csv --target induction``: MAP fit, forecast and dose options, printed,
+and a plot written (observed, IPRED with its band, target band, recommended forecast).
+``pksim calibrate DATA.csv --parameters default --out local.toml``: the set's typical CL/F
+estimated from the data (:mod:`pksim.mipd.calibrate`), written as a new parameter set."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from pksim.errors import shown
+from pksim.files import write_atomically
+from pksim.library.targets import TargetRange, resolve_target
+from pksim.mipd.calibrate import calibrate_clearance, calibrated_toml, write_calibrated
+from pksim.mipd.fit import Fit
+from pksim.mipd.forecast import forecast
+from pksim.mipd.history import COVARIATE_RULES, NOCB
+from pksim.mipd.individualize import fit_patients, resolve_parameters
+from pksim.mipd.nonmem import read_nonmem
+from pksim.mipd.plot import dose_figure
+from pksim.mipd.recommend import DoseOption, dose_options
+
+__all__ = ["command_calibrate", "command_dose", "register", "target_range"]
+
+PLOT_DPI = 120
+"""Resolution of the written plot."""
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    """Add the ``dose`` subcommand to the CLI's subparsers."""
+    dose = commands.add_parser(
+        "dose", help="individualise a patient from measured troughs and propose doses"
+    )
+    dose.add_argument("patient", help="NONMEM-style CSV (ID TIME AMT EVID ... DV, covariates)")
+    dose.add_argument(
+        "--target",
+        default="induction",
+        help="target phase (induction, maintenance) or a range LOW-HIGH in ng/mL",
+    )
+    dose.add_argument(
+        "--parameters",
+        default="default",
+        help="bundled parameter set or a TOML file in the bundled format",
+    )
+    dose.add_argument("--aim", type=float, help="explicit trough aim (ng/mL) inside the target")
+    dose.add_argument("--formulation", default="prograf", help="product for the dose options")
+    dose.add_argument("--days", type=int, default=7, help="days of the forecast (default 7)")
+    dose.add_argument("--id", help="the patient's ID when the file holds several")
+    dose.add_argument("--units", default="ng/mL", help="units of DV and LLOQ (ng/mL, ug/L, mg/L)")
+    dose.add_argument("--covariate-rule", choices=COVARIATE_RULES, default=NOCB)
+    dose.add_argument("--seed", type=int, default=1, help="seed of the posterior draws")
+    dose.add_argument("--plot", help="PNG to write (default: <patient>-dose.png beside it)")
+    dose.add_argument("--no-plot", action="store_true", help="write no plot")
+    dose.set_defaults(handler=command_dose)
+    calibrate = commands.add_parser(
+        "calibrate", help="estimate a parameter set's typical CL/F from local TDM data"
+    )
+    calibrate.add_argument("data", help="NONMEM-style CSV of many patients")
+    calibrate.add_argument("--parameters", default="default", help="bundled parameter set")
+    calibrate.add_argument("--out", required=True, help="TOML file of the calibrated set")
+    calibrate.add_argument("--name", help="name of the new set (default: <set>-<data file>)")
+    calibrate.add_argument("--units", default="ng/mL", help="units of DV and LLOQ")
+    calibrate.add_argument("--covariate-rule", choices=COVARIATE_RULES, default=NOCB)
+    calibrate.set_defaults(handler=command_calibrate)
+
+
+def command_calibrate(args: argparse.Namespace) -> int:
+    pset = resolve_parameters(args.parameters)
+    histories = read_nonmem(
+        args.data, concentration_units=args.units, covariate_rule=args.covariate_rule
+    )
+    result = calibrate_clearance(histories, pset)
+    name = args.name or f"{pset.name}-{Path(args.data).stem}"
+    write_calibrated(args.out, calibrated_toml(pset, result, args.data, name))
+    print(result.summary())
+    print(f"calibrated parameter set {name!r}: {args.out} (use it with --parameters {args.out})")
+    return 0
+
+
+def target_range(text: str) -> TargetRange:
+    """A bundled phase name or ``LOW-HIGH`` (ng/mL)."""
+    if "-" in text:
+        low, _, high = text.partition("-")
+        try:
+            return TargetRange(float(low), float(high), label=f"{low}-{high} ng/mL", source="user")
+        except ValueError:
+            raise ValueError(f"--target {shown(text)}: give LOW-HIGH in ng/mL, e.g. 6-10") from None
+    return resolve_target(text)
+
+
+def command_dose(args: argparse.Namespace) -> int:
+    if args.days < 1:
+        raise ValueError(f"--days must be >= 1, got {args.days}")
+    target = target_range(args.target)
+    fits = fit_patients(
+        args.patient,
+        args.parameters,
+        concentration_units=args.units,
+        covariate_rule=args.covariate_rule,
+    )
+    if args.id is None and len(fits) > 1:
+        raise ValueError(
+            f"{args.patient} holds {len(fits)} patients; choose one with --id "
+            f"({', '.join(list(fits)[:10])})"
+        )
+    pid = args.id if args.id is not None else next(iter(fits))
+    if pid not in fits:
+        raise ValueError(f"--id {shown(pid)}: not in {args.patient} ({', '.join(fits)})")
+    fit = fits[pid]
+    current = forecast(fit, days=args.days, seed=args.seed)
+    options = dose_options(
+        fit, target, formulation=args.formulation, days=args.days, seed=args.seed, aim=args.aim
+    )
+    best = forecast(fit, options[0].regimen, days=args.days, seed=args.seed) if options else None
+    print(report(fit, current, options, target, args.days))
+    if not args.no_plot:
+        path = (
+            Path(args.plot)
+            if args.plot
+            else Path(args.patient).with_name(f"{Path(args.patient).stem}-dose.png")
+        )
+        figure = dose_figure(fit, current, best, target)
+        write_atomically(path, lambda tmp: figure.savefig(tmp, dpi=PLOT_DPI, format="png"))
+        print(f"plot: {path}")
+    return 0
+
+
+def report(fit: Fit, current, options: list[DoseOption], target: TargetRange, days: int) -> str:
+    """The printed report."""
+    d, h = fit.design, fit.history
+    lines = [
+        f"patient {h.id}: parameter set {d.pset.name}, {h.n_observations} observation(s), "
+        f"objective {fit.objective:.3f} ({'converged' if fit.converged else 'NOT converged'})",
+        "",
+        "MAP parameters (baseline covariates)       typical    individual   90 % (Laplace)",
+    ]
+    individual = fit.individual()
+    units = {"cl": "L/h", "v": "L", "ka": "1/h", "tlag": "h", "f": ""}
+    for p, value in individual.items():
+        interval = ""
+        if p in d.eta_parameter:
+            sd = fit.covariance[d.eta_parameter.index(p), d.eta_parameter.index(p)] ** 0.5
+            interval = (
+                f"{value * 2.718281828459045 ** (-1.6449 * sd):8.3g} - "
+                f"{value * 2.718281828459045 ** (1.6449 * sd):.3g}"
+            )
+        lines.append(f"  {p:5s} {units[p]:4s} {d.typical[p]:18.4g} {value:13.4g}   {interval}")
+    lines += ["", "fit:   time (h)   observed   IPRED    PRED  (ng/mL)"]
+    for t, y, b, ip, pr in zip(
+        h.obs_times, h.obs_values, h.obs_blq, fit.ipred, fit.pred, strict=True
+    ):
+        shown_y = f"<{h.obs_lloq[0]:g}" if b else f"{y:.3g}"
+        lines.append(f"  {t:14.1f} {shown_y:>10s} {ip:7.3g} {pr:7.3g}")
+    band = current["trough_percentile"].values[:, -1]
+    lines += [
+        "",
+        f"forecast, current regimen ({current.attrs['regimen']}): trough on day {days} "
+        f"{current['trough_map'].values[-1]:.2f} ng/mL (90 %: {band[0]:.2f}-{band[2]:.2f})",
+        "",
+        f"dose options for {target.label} ({target.lower:g}-{target.upper:g} ng/mL), "
+        f"trough on day {days}:",
+        "  regimen                                   MAP   median  P(in range)  in range from day",
+    ]
+    for o in options:
+        reach = "-" if o.days_to_range is None else str(o.days_to_range)
+        lines.append(
+            f"  {o.regimen.label:38s} {o.trough_map:6.2f} {o.trough_median:7.2f} "
+            f"{o.p_in_range:10.0%} {reach:>10s}"
+        )
+    return "\n".join(lines)

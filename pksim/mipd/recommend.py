@@ -1,0 +1,112 @@
+"""Dose options for a target trough range: the regimens a pharmacist can give, each with its
+predicted trough, the probability of being in range and the time to reach it.
+
+Candidates are the daily doses the formulation's strengths can make (``pksim.dosing.rounding``)
+around the dose the MAP patient needs, for each number of doses a day the product allows
+(once vs twice daily for immediate release), split by the split rule (larger dose first).
+Each is continued from when the next dose is due; its trough after ``days`` days is predicted
+for the MAP etas and for posterior draws (:func:`pksim.mipd.forecast.posterior_etas`):
+``p_in_range`` is the fraction of draws in ``[lower, upper]`` (bounds inclusive).
+``days_to_range``: the first day from which the MAP trough stays in range (None: never).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from pksim.dosing.rounding import can_make, split_daily_dose
+from pksim.library.formulations import lookup_formulation
+from pksim.library.targets import TargetRange, resolve_target
+from pksim.mipd.fit import Fit
+from pksim.mipd.forecast import FutureRegimen, current_regimen, posterior_etas, regimen_troughs
+
+__all__ = ["DoseOption", "dose_options"]
+
+SEARCH_FACTOR = 2.5
+"""Candidate daily doses span the needed dose / this to the needed dose x this."""
+MAX_CANDIDATES = 40
+"""Most daily-dose candidates per dosing frequency (evenly thinned when more)."""
+
+
+@dataclass(frozen=True, slots=True)
+class DoseOption:
+    """A regimen with its MAP trough (ng/mL) and posterior median, its probability of being in
+    range, and the first day from which the MAP trough stays in range."""
+
+    regimen: FutureRegimen
+    trough_map: float
+    trough_median: float
+    p_in_range: float
+    days_to_range: int | None
+
+
+def dose_options(
+    fit: Fit,
+    target: str | TargetRange,
+    *,
+    formulation: str = "prograf",
+    days: int = 7,
+    samples: int = 400,
+    seed: int = 1,
+    top: int = 6,
+    aim: float | None = None,
+) -> list[DoseOption]:
+    """The ``top`` options for ``target`` (a bundled phase name or a :class:`TargetRange`):
+    by probability in range, then closeness of the MAP trough to the middle of the range; with
+    an explicit ``aim`` (ng/mL, inside the range) by closeness of the MAP trough to the aim
+    first (ties: probability in range)."""
+    goal = resolve_target(target)
+    if aim is not None and not goal.lower <= aim <= goal.upper:
+        raise ValueError(
+            f"aim {aim:g} ng/mL is outside the target range {goal.lower:g}-{goal.upper:g} ng/mL"
+        )
+    product = lookup_formulation(formulation)
+    strengths = product.strengths_mg
+    current, start = current_regimen(fit)
+    etas = posterior_etas(fit, samples, seed=seed)
+    middle = 0.5 * (goal.lower + goal.upper) if aim is None else float(aim)
+    now = regimen_troughs(fit, current, start, days, etas[:1])[0, -1]
+    needed = current.daily_mg * middle / now if now > 0 else current.daily_mg
+    options = []
+    for per_day in product.doses_per_day:
+        for daily in _candidates(needed, strengths, per_day):
+            split = split_daily_dose([daily], per_day, strengths)[0]
+            regimen = FutureRegimen(tuple(float(a) for a in split))
+            troughs = regimen_troughs(fit, regimen, start, days, etas)
+            final = troughs[:, -1]
+            inside = (final >= goal.lower) & (final <= goal.upper)
+            options.append(
+                DoseOption(
+                    regimen,
+                    float(final[0]),
+                    float(np.median(final)),
+                    float(inside.mean()),
+                    _days_to_range(troughs[0], goal),
+                )
+            )
+    if aim is None:
+        options.sort(key=lambda o: (-o.p_in_range, abs(np.log(o.trough_map / middle))))
+    else:
+        options.sort(key=lambda o: (abs(np.log(o.trough_map / middle)), -o.p_in_range))
+    return options[:top]
+
+
+def _candidates(needed: float, strengths: tuple[float, ...], per_day: int) -> list[float]:
+    """Makeable daily doses (mg) near ``needed`` whose split gives every dose >= 1 unit."""
+    step = min(strengths)
+    low, high = needed / SEARCH_FACTOR, needed * SEARCH_FACTOR
+    amounts = np.arange(step * per_day, max(high, step * per_day) + step / 2, step)
+    ok = [float(a) for a in amounts if a >= min(low, step * per_day) and can_make(a, strengths)]
+    if len(ok) > MAX_CANDIDATES:
+        ok = [ok[i] for i in np.linspace(0, len(ok) - 1, MAX_CANDIDATES).round().astype(int)]
+    return ok
+
+
+def _days_to_range(troughs: np.ndarray, goal: TargetRange) -> int | None:
+    inside = (troughs >= goal.lower) & (troughs <= goal.upper)
+    for day in range(inside.size):
+        if inside[day:].all():
+            return day + 1
+    return None
