@@ -17,25 +17,13 @@ import contextlib
 import signal
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 from pksim import __version__
-from pksim.checks import unknown_name_message
-from pksim.engine import DEFAULT_CHUNK_SUBJECTS, MAX_DEFAULT_THREADS
-from pksim.library import food, formulations, parameters, populations
-from pksim.modifiers import interactions
-from pksim.results.output_folder import MANIFEST, OutputFolder
-from pksim.results.percentiles import PERCENTILE_METHODS
-from pksim.results.report import SUBGROUPS
-from pksim.results.tables import format_attainment, tidy_summary
-from pksim.scenario import (
-    DEFAULT_SCENARIO,
-    MAX_SUBJECTS,
-    list_scenarios,
-    load_scenario,
-    scenario_path,
-)
+
+# Heavy modules (numba, xarray, matplotlib, scipy) are imported inside the commands that need
+# them, so that --version, list, describe and validate start quickly (docs/ARCHITECTURE.md).
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 2, 130
 EXIT_SIGNALLED = 128
@@ -51,20 +39,13 @@ SUMMARY_BYTES = 2**16
 """Room (bytes) for summary.csv and the manifest in the free-space check before a run."""
 PLOT_BYTES = 2**19
 """Room (bytes) for one PNG plot in the free-space check (they are 0.1-0.4 MB)."""
-MAX_PLOTS = 3 + len(SUBGROUPS)
-"""Plots of one run at most: the distribution, one per subgroup, the course, the ribbons."""
+PLOTS_BESIDE_SUBGROUPS = 3
+"""Plots of one run besides one per subgroup: the distribution, the course, the ribbons."""
 ZARR_COMPRESSION_ALLOWANCE = 4
 """A Zarr store is compressed: the free-space check assumes it may be this many times smaller
 than its values (refusing only a run that clearly cannot fit)."""
-
-CATALOGUES: dict[str, Callable[[], list[str]]] = {
-    "scenarios": list_scenarios,
-    "populations": populations.list_populations,
-    "parameters": parameters.list_parameter_sets,
-    "drugs": interactions.list_drugs,
-    "food": food.list_conditions,
-    "formulations": formulations.list_formulations,
-}
+LIST_KINDS = ("scenarios", "populations", "parameters", "drugs", "food", "formulations")
+"""What ``pksim list`` lists (``pksim list KIND``), in order (pksim.library.listing)."""
 
 
 class Terminated(BaseException):
@@ -144,18 +125,13 @@ def _dask_client(args: argparse.Namespace) -> Iterator[object]:
 def command_run(args: argparse.Namespace) -> int:
     """Simulate once; publish the store (unless --summary-only), summary.csv and the plots."""
     from pksim.engine import prepare
-    from pksim.results.plots import write_plots
-    from pksim.results.report import run_report
+    from pksim.results.output_folder import OutputFolder
+    from pksim.scenario import DEFAULT_SCENARIO, load_scenario, scenario_path
 
     _check_options(args)
-    scenario = load_scenario(
-        args.scenario or DEFAULT_SCENARIO, allow_files_outside=args.allow_files_outside
-    )
-    out = (
-        Path(args.out)
-        if args.out
-        else Path(DEFAULT_OUT) / scenario_path(args.scenario or DEFAULT_SCENARIO).stem
-    )
+    name = args.scenario or DEFAULT_SCENARIO
+    scenario = load_scenario(name, allow_files_outside=args.allow_files_outside)
+    out = Path(args.out) if args.out else Path(DEFAULT_OUT) / scenario_path(name).stem
     n = scenario.subjects if args.n is None else args.n
     seed = scenario.seed if args.seed is None else args.seed
     plan = prepare(scenario, n, seed)  # bad input fails before a cluster starts
@@ -164,50 +140,80 @@ def command_run(args: argparse.Namespace) -> int:
     with OutputFolder(out) as folder:
         folder.require_space(_needed_bytes(plan, store_name, plots))
         store = None if store_name is None else folder.staging / store_name
-        progress = ProgressBar()
-        try:
-            with _dask_client(args) as client:
-                report = run_report(
-                    scenario,
-                    n,
-                    seed,
-                    store=store,
-                    plots=plots,
-                    percentiles=args.percentiles,
-                    chunk_subjects=args.chunk_subjects,
-                    threads=args.threads,
-                    client=client,
-                    progress=progress,
-                )
-        finally:
-            progress.end()
+        report = _simulate(args, scenario, n, seed, store, plots)
         print(_header(scenario, n, seed))
-        print(format_attainment(report.tables[0]))
-        print(f"percentiles: {report.tables[0].attrs['percentiles']}")
+        _print_tables(report)
         names = [] if store_name is None else [store_name]
-        tidy_summary(report.tables).to_csv(folder.staging / "summary.csv", index=False)
-        names.append("summary.csv")
-        if plots:
-            written = write_plots(
-                folder.staging,
-                report.tables,
-                report.attrs,
-                trough_course=report.trough_course,
-                ribbons=report.ribbons,
-                subgroup_titles=report.subgroup_titles,
-            )
-            names += [path.name for path in written]
+        names += _write_outputs(folder.staging, report, plots)
         folder.publish({"scenario": str(scenario.origin), "n_subjects": n, "seed": seed})
+    _say_written(out, store_name, names)
+    return EXIT_OK
+
+
+def _simulate(args: argparse.Namespace, scenario, n: int, seed: int, store, plots: bool):
+    """The run's report (tables, plot data), the store written when ``store`` is a path."""
+    from pksim.results.report import run_report
+
+    progress = ProgressBar()
+    try:
+        with _dask_client(args) as client:
+            return run_report(
+                scenario,
+                n,
+                seed,
+                store=store,
+                plots=plots,
+                percentiles=args.percentiles,
+                chunk_subjects=args.chunk_subjects,
+                threads=args.threads,
+                client=client,
+                progress=progress,
+            )
+    finally:
+        progress.end()
+
+
+def _print_tables(report) -> None:
+    from pksim.results.tables import format_attainment
+
+    print(format_attainment(report.tables[0]))
+    print(f"percentiles: {report.tables[0].attrs['percentiles']}")
+
+
+def _write_outputs(folder: Path, report, plots: bool) -> list[str]:
+    """Write summary.csv (and the plots) into ``folder``; the names written."""
+    from pksim.results.plots import write_plots
+    from pksim.results.summary_csv import write_summary_csv
+
+    write_summary_csv(folder / "summary.csv", report.tables, report.attrs)
+    names = ["summary.csv"]
+    if plots:
+        written = write_plots(
+            folder,
+            report.tables,
+            report.attrs,
+            trough_course=report.trough_course,
+            ribbons=report.ribbons,
+            subgroup_titles=report.subgroup_titles,
+        )
+        names += [path.name for path in written]
+    return names
+
+
+def _say_written(out: Path, store_name: str | None, names: list[str]) -> None:
+    from pksim.results.output_folder import MANIFEST
+
     listed = f"listed with their checksums in {out / MANIFEST}"
     if store_name is None:
         print(f"\nwrote {out / 'summary.csv'} (summary only: no result store, no plots), {listed}")
     else:
         print("\nwrote " + ", ".join(str(out / name) for name in names) + f"; {listed}")
-    return EXIT_OK
 
 
 def _check_options(args: argparse.Namespace) -> None:
     """Refuse an -n outside the limits and options that would do nothing together."""
+    from pksim.scenario import MAX_SUBJECTS
+
     if args.n is not None and not 1 <= args.n <= MAX_SUBJECTS:
         raise ValueError(
             f"-n {args.n:,}: n_subjects must be a whole number from 1 to {MAX_SUBJECTS:,}"
@@ -228,8 +234,10 @@ def _needed_bytes(plan, store_name: str | None, plots: bool) -> int:
     """Bytes a run clearly needs: the store (a compressed Zarr store counted at its smallest
     plausible size), the summary and the plots."""
     from pksim.engine.run import stored_size
+    from pksim.results.report import SUBGROUPS
 
-    needed = SUMMARY_BYTES + (MAX_PLOTS * PLOT_BYTES if plots else 0)
+    plot_count = PLOTS_BESIDE_SUBGROUPS + len(SUBGROUPS)
+    needed = SUMMARY_BYTES + (plot_count * PLOT_BYTES if plots else 0)
     if store_name is not None:
         size = stored_size(plan)
         needed += size // ZARR_COMPRESSION_ALLOWANCE if store_name.endswith(".zarr") else size
@@ -244,45 +252,47 @@ def _header(scenario, n: int, seed: int) -> str:
 
 
 def command_validate(args: argparse.Namespace) -> int:
+    """Check every file given; one line per valid file, every problem of the others."""
+    from pksim.scenario import load_scenario
+
+    failed = 0
     for name in args.files:
-        scenario = load_scenario(name, allow_files_outside=args.allow_files_outside)
+        try:
+            scenario = load_scenario(name, allow_files_outside=args.allow_files_outside)
+        except ValueError as error:
+            print(f"pksim validate: {error}", file=sys.stderr)
+            failed += 1
+            continue
         print(
             f"{scenario.origin}: valid ({len(scenario.regimens)} regimens, "
             f"{scenario.subjects:,} subjects, {scenario.days} days)"
         )
-    return EXIT_OK
+    if failed and len(args.files) > 1:
+        print(f"pksim validate: {failed} of {len(args.files)} files are not valid", file=sys.stderr)
+    return EXIT_BAD_INPUT if failed else EXIT_OK
 
 
 def command_list(args: argparse.Namespace) -> int:
-    kinds = [args.kind] if args.kind else list(CATALOGUES)
-    for kind in kinds:
-        print(f"{kind}:\n  " + "\n  ".join(CATALOGUES[kind]()))
+    from pksim.library.listing import catalogue_lines
+
+    for kind in [args.kind] if args.kind else LIST_KINDS:
+        entries = catalogue_lines(kind)
+        width = max(len(name) for name, _ in entries)
+        print(f"{kind}:")
+        for name, line in entries:
+            print(f"  {name.ljust(width)}  {line}")
     return EXIT_OK
 
 
 def describe(name: str) -> str:
-    """Text about a drug, parameter set, population or bundled scenario called ``name``."""
-    if name in parameters.list_parameter_sets():
-        return parameters.load_parameter_set(name).describe()
-    if name in populations.list_populations():
-        lines = [f"population {name}"]
-        for key, entry in populations.population_settings(name).items():
-            lines.append(
-                f"  {key} = {entry['default']:g} {entry['units']}  ({entry['description']})"
-            )
-        return "\n".join(lines)
-    if name in list_scenarios():
-        return scenario_path(name).read_text(encoding="utf-8")
-    try:
-        return interactions.describe_drug(name)
-    except ValueError:
-        valid = [
-            *interactions.list_drugs(),
-            *parameters.list_parameter_sets(),
-            *populations.list_populations(),
-            *list_scenarios(),
-        ]
-        raise ValueError(unknown_name_message("name", name, valid)) from None
+    """Text about a drug, parameter set, population or bundled scenario called ``name``; the
+    scenario validator's suggestions for a name that is none of them."""
+    from pksim.library.listing import describe_entry, unknown_entry
+
+    text = describe_entry(name)
+    if text is None:
+        raise ValueError(unknown_entry(name))
+    return text
 
 
 def command_describe(args: argparse.Namespace) -> int:
@@ -290,7 +300,9 @@ def command_describe(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def parser() -> argparse.ArgumentParser:
+def parser(command: str | None = "run") -> argparse.ArgumentParser:
+    """The command line. The options of ``pksim run`` (which need the engine's defaults) are
+    added only when ``command`` is ``"run"`` (the default: the whole parser)."""
     top = argparse.ArgumentParser(
         prog="pksim",
         description="Tacrolimus trough simulation for virtual cohorts (unrelated to PK-Sim®).",
@@ -298,6 +310,36 @@ def parser() -> argparse.ArgumentParser:
     top.add_argument("--version", action="version", version=f"pksim {__version__}")
     commands = top.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="simulate a scenario and report target attainment")
+    if command == "run":
+        _run_arguments(run)
+    run.set_defaults(handler=command_run)
+    validate = commands.add_parser("validate", help="check scenario files without simulating")
+    validate.add_argument("files", nargs="+")
+    for each in (run, validate):
+        each.add_argument(
+            "--allow-files-outside",
+            action="store_true",
+            help="let a scenario read files (population.patients_csv) outside its own folder",
+        )
+    validate.set_defaults(handler=command_validate)
+    listing = commands.add_parser(
+        "list", help="list bundled scenarios and catalogues, one line each"
+    )
+    listing.add_argument("kind", nargs="?", choices=LIST_KINDS)
+    listing.set_defaults(handler=command_list)
+    about = commands.add_parser(
+        "describe", help="describe a drug, parameter set, population or scenario"
+    )
+    about.add_argument("name")
+    about.set_defaults(handler=command_describe)
+    return top
+
+
+def _run_arguments(run: argparse.ArgumentParser) -> None:
+    from pksim.engine import DEFAULT_CHUNK_SUBJECTS, MAX_DEFAULT_THREADS
+    from pksim.results.percentiles import PERCENTILE_METHODS
+    from pksim.scenario import DEFAULT_SCENARIO
+
     run.add_argument(
         "scenario", nargs="?", help=f"scenario file or bundled name (default: {DEFAULT_SCENARIO})"
     )
@@ -340,33 +382,25 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--workers", type=int, metavar="N", help="run chunks on a local Dask cluster of N workers"
     )
-    run.set_defaults(handler=command_run)
-    validate = commands.add_parser("validate", help="check scenario files without simulating")
-    validate.add_argument("files", nargs="+")
-    for command in (run, validate):
-        command.add_argument(
-            "--allow-files-outside",
-            action="store_true",
-            help="let a scenario read files (population.patients_csv) outside its own folder",
-        )
-    validate.set_defaults(handler=command_validate)
-    listing = commands.add_parser("list", help="list bundled scenarios and catalogues")
-    listing.add_argument("kind", nargs="?", choices=list(CATALOGUES))
-    listing.set_defaults(handler=command_list)
-    about = commands.add_parser(
-        "describe", help="describe a drug, parameter set, population or scenario"
-    )
-    about.add_argument("name")
-    about.set_defaults(handler=command_describe)
-    return top
+
+
+def _command(argv: list[str]) -> str | None:
+    """The command named on the command line (the first word that is not an option)."""
+    return next((word for word in argv if not word.startswith("-")), None)
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    from pksim.errors import os_error_text
+
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = parser(_command(argv)).parse_args(argv)
     with _stopping_cleanly():
         try:
             return args.handler(args)
-        except (ValueError, OSError, ImportError) as error:
+        except OSError as error:
+            print(f"pksim {args.command}: {os_error_text(error)}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        except (ValueError, ImportError) as error:
             print(f"pksim {args.command}: {error}", file=sys.stderr)
             return EXIT_BAD_INPUT
         except KeyboardInterrupt as error:

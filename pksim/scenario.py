@@ -19,7 +19,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from pksim import cohort
+from pksim import cohort, files
 from pksim.checks import (
     check_keys,
     get_bool,
@@ -142,6 +142,11 @@ def scenario_path(name_or_path: str | Path) -> Path:
     path = Path(name_or_path)
     if path.is_file():
         return path
+    if path.is_dir():
+        raise ScenarioError(
+            str(name_or_path),
+            ["is a folder, not a scenario file: give a .toml file or a bundled scenario's name"],
+        )
     bundled = bundled_scenarios_dir() / f"{name_or_path}.toml"
     if bundled.is_file():
         return bundled
@@ -160,9 +165,9 @@ def load_scenario(path: str | Path, *, allow_files_outside: bool = False) -> Sce
     ``allow_files_outside``."""
     path = scenario_path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise ScenarioError(str(path), [f"cannot be read: {error}"]) from None
+        text = files.read_text(path, "a scenario file (TOML)")
+    except ValueError as error:
+        raise ScenarioError(str(path), [str(error)]) from None
     return scenario_from_text(
         text, origin=str(path), base_dir=path.parent, allow_files_outside=allow_files_outside
     )

@@ -18,7 +18,6 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy.special import ndtr, ndtri
 
 from pksim import rng
 from pksim.cohort.covariates import Covariates
@@ -233,6 +232,8 @@ def residual_error(
     values positive (and slightly above C on average) instead of clipping them. Values below
     ``lloq_ng_per_ml`` are flagged, never altered. NaN in, NaN out (flag False).
     """
+    from scipy.special import ndtr, ndtri  # lazily: checking a scenario needs no scipy
+
     conc = np.asarray(true_conc, dtype=np.float64)
     if conc.ndim != 2:
         raise ValueError(f"true_conc must be 2-D (subjects, samples), got shape {conc.shape}")

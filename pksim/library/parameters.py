@@ -42,7 +42,6 @@ from pksim.library.parameter_set import (
     Effect,
     ParameterSet,
 )
-from pksim.model import structural
 
 __all__ = [
     "CATEGORICAL_COVARIATES",
@@ -178,6 +177,8 @@ def parameter_set_from_dict(data: Mapping[str, Any], *, origin: str = "<dict>") 
             f"must be the name of a structural model (a string, default "
             f"{DEFAULT_STRUCTURAL_MODEL!r}), got {structural_model!r}",
         )
+    from pksim.model import structural  # lazily: the numba kernels load only when needed
+
     try:
         structural.structural_model(structural_model)
     except ValueError as error:

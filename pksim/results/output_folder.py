@@ -258,12 +258,41 @@ def _check_destination(path: Path) -> None:
             f"--out {path} is a mount point: pksim replaces its output folder as a whole, which "
             f"cannot be done to a mount point; use a folder inside it, e.g. --out {path / 'run'}"
         )
+    _check_writable(path)
     here = Path.cwd().resolve()
     if path.exists() and (here == path.resolve() or path.resolve() in here.parents):
         raise ValueError(
             f"--out {path} holds the current folder: pksim replaces its output folder as a "
             "whole; choose a new folder, e.g. --out results"
         )
+
+
+def _check_writable(path: Path) -> None:
+    """Refuse, before any work, an output folder (or the folder that will hold it) that this
+    user may not write in: publishing writes beside the folder and empties the previous one."""
+    existing = next((p for p in (path, *path.parents) if p.exists()), None)
+    if existing is None or not existing.is_dir():
+        return  # a missing root, or a file in the way: reported when the folder is made
+    if _read_only_file_system(existing):
+        raise ValueError(f"{existing} is on a read-only file system: choose another --out")
+    if existing != path and os.access(existing, os.W_OK | os.X_OK):
+        return
+    if existing == path and os.access(path, os.W_OK | os.X_OK):
+        if os.access(path.parent, os.W_OK | os.X_OK):
+            return
+        existing = path.parent
+    what = "is read-only for you" if existing == path else "does not let you create files in it"
+    raise ValueError(
+        f"--out {path}: the folder {existing} {what}; nothing was simulated: make it writable "
+        "(chmod u+w) or choose another --out"
+    )
+
+
+def _read_only_file_system(path: Path) -> bool:
+    try:
+        return bool(os.statvfs(path).f_flag & os.ST_RDONLY)
+    except (OSError, AttributeError):  # no statvfs here: writing will tell
+        return False
 
 
 def _check_owned(path: Path) -> None:
