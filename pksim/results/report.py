@@ -46,6 +46,13 @@ class RunReport:
     subgroup_titles: Mapping[str, str]
 
 
+def comedication_varies(scenario: Scenario) -> bool:
+    """Whether subjects differ in their co-medications (one is taken by only a fraction of
+    them): the trough course is then split by co-medication, takers never pooled with the
+    others."""
+    return any(0 < plan.fraction < 1 for plan in scenario.comedications)
+
+
 def run_report(
     scenario: Scenario | str | Path,
     n_subjects: int | None = None,
@@ -79,7 +86,8 @@ def run_report(
     )
     courses: list[CourseReducer] = []
     if plots and plan.scenario.days > 1:
-        courses.append(CourseReducer(contract.TROUGH))
+        by = "comedication" if comedication_varies(plan.scenario) else None
+        courses.append(CourseReducer(contract.TROUGH, by=by))
     if plots and plan.scenario.output.profiles:
         courses.append(CourseReducer(contract.CONCENTRATION, bins=RIBBON_BINS))
     counts, *totals = reduce_run(
