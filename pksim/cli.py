@@ -176,7 +176,8 @@ def _simulate(args: argparse.Namespace, scenario, n: int, seed: int, store, plot
 def _print_tables(report) -> None:
     from pksim.results.tables import format_attainment
 
-    print(format_attainment(report.tables[0]))
+    for table in (report.tables[0], *report.day_tables):
+        print(format_attainment(table) + "\n")
     print(f"percentiles: {report.tables[0].attrs['percentiles']}")
 
 
@@ -185,7 +186,7 @@ def _write_outputs(folder: Path, report, plots: bool) -> list[str]:
     from pksim.results.plots import write_plots
     from pksim.results.summary_csv import write_summary_csv
 
-    write_summary_csv(folder / "summary.csv", report.tables, report.attrs)
+    write_summary_csv(folder / "summary.csv", report.tables, report.attrs, report.day_tables)
     names = ["summary.csv"]
     if plots:
         written = write_plots(

@@ -69,7 +69,7 @@ TOP_KEYS = (
 POPULATION_KEYS = ("name", "patients_csv")
 PARAMETER_KEYS = ("name", "overrides")
 COMEDICATION_KEYS = ("drug", "start_day", "stop_day", "fraction")
-OUTPUT_KEYS = ("profiles", "profile_step_h", "measured")
+OUTPUT_KEYS = ("profiles", "profile_step_h", "measured", "compare_days")
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +89,9 @@ class OutputPlan:
     profiles: bool = False
     profile_step_h: float = 1.0
     measured: bool = False
+    compare_days: tuple[int, ...] = ()
+    """Days whose attainment ``pksim run`` tabulates beside the target's (e.g. day 28 against
+    the target day 112 of a prednisone taper)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,7 +256,7 @@ def scenario_from_mapping(
     target = TargetPlan.from_mapping(
         get_table(data, "target", "", problems), "target", problems, days=days or MAX_DAYS
     )
-    output = _output(get_table(data, "output", "", problems), problems)
+    output = _output(get_table(data, "output", "", problems), problems, days or MAX_DAYS)
     if problems:
         raise ScenarioError(origin, problems)
     return Scenario(
@@ -423,7 +426,7 @@ def _comedications(
     return tuple(plans)
 
 
-def _output(table: Mapping, problems: Problems) -> OutputPlan:
+def _output(table: Mapping, problems: Problems, days: int) -> OutputPlan:
     check_keys(table, OUTPUT_KEYS, "output", problems)
     profiles = get_bool(table, "profiles", "output", problems, default=False)
     step = get_number(
@@ -437,4 +440,18 @@ def _output(table: Mapping, problems: Problems) -> OutputPlan:
         units="h",
     )
     measured = get_bool(table, "measured", "output", problems, default=False)
-    return OutputPlan(profiles=profiles, profile_step_h=float(step), measured=measured)
+    compare = table.get("compare_days", [])
+    allowed = f"a list of distinct whole days from 1 to {days}, e.g. [28]"
+    if not (
+        isinstance(compare, list)
+        and all(isinstance(d, int) and not isinstance(d, bool) and 1 <= d <= days for d in compare)
+        and len(set(compare)) == len(compare)
+    ):
+        problems.add("output.compare_days", f"must be {allowed}, got {shown(compare)}")
+        compare = []
+    return OutputPlan(
+        profiles=profiles,
+        profile_step_h=float(step),
+        measured=measured,
+        compare_days=tuple(sorted(compare)),
+    )

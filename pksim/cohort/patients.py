@@ -32,7 +32,7 @@ import numpy as np
 from pksim.cohort.covariates import Covariates
 from pksim.cohort.effects import missing_effect_covariates
 from pksim.cohort.renal import complete_renal_covariates
-from pksim.errors import Invalid, unknown_name
+from pksim.errors import MAX_PROBLEMS_SHOWN, Invalid, unknown_name
 from pksim.library import covariates as registry
 from pksim.library.parameters import ParameterSet
 from pksim.library.populations import shared_constant
@@ -60,8 +60,9 @@ MAX_PATIENTS_CSV_BYTES = 100 * 2**20
 special file that never ends, is refused instead of being read into memory."""
 MAX_QUOTED_CHARS = 32
 """Most characters of a cell quoted in an error message (the longest column name has 23)."""
-MAX_ROW_PROBLEMS = 100
-"""Most problems of a patient table's rows listed at once (the reading stops there)."""
+MAX_ROW_PROBLEMS = MAX_PROBLEMS_SHOWN - 1
+"""Most problems of a patient table's rows listed at once: the reading stops there, and says
+so in the last line a message shows."""
 MAX_PATIENT_ID_CHARS = 100
 """Longest ``patient_id`` (characters): it becomes a fixed-width label of every subject."""
 SPECIAL_FILES = (
@@ -233,7 +234,10 @@ def _parse(reader: csv.DictReader, name: str) -> Covariates:
         problems += found
         if len(problems) >= MAX_ROW_PROBLEMS:
             problems = problems[:MAX_ROW_PROBLEMS]
-            problems.append(f"stopped after {MAX_ROW_PROBLEMS} problems; fix these and check again")
+            problems.append(
+                f"stopped at row {index} after {MAX_ROW_PROBLEMS} problems; fix these and check "
+                "again"
+            )
             break
     if problems:
         raise Invalid(name, problems)

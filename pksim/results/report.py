@@ -27,7 +27,7 @@ from pksim.results.spec import REGIMEN, scenario_spec
 from pksim.results.tables import assemble
 from pksim.scenario import Scenario
 
-__all__ = ["SUBGROUPS", "RunReport", "run_report"]
+__all__ = ["SUBGROUPS", "RunReport", "reported_days", "run_report"]
 
 SUBGROUPS = ("weight_band", "cyp3a5", "renal_impairment", "comedication")
 """Subgroups every run is tabulated (and its trough distribution plotted) by."""
@@ -37,13 +37,15 @@ SUBGROUPS = ("weight_band", "cyp3a5", "renal_impairment", "comedication")
 class RunReport:
     """The reduced results of a run: ``tables`` (by regimen, then by regimen and each
     subgroup), the ``trough_course`` and concentration ``ribbons`` for plots (None when not
-    asked for or not applicable), the run's provenance ``attrs`` and each subgroup's title."""
+    asked for or not applicable), the run's provenance ``attrs``, each subgroup's title and
+    ``day_tables``, by regimen on each of the scenario's ``[output] compare_days``."""
 
     tables: tuple[pd.DataFrame, ...]
     trough_course: Course | None
     ribbons: Course | None
     attrs: Mapping[str, Any]
     subgroup_titles: Mapping[str, str]
+    day_tables: tuple[pd.DataFrame, ...] = ()
 
 
 def comedication_varies(scenario: Scenario) -> bool:
@@ -84,6 +86,18 @@ def run_report(
         target=None,
         percentiles=percentiles,
     )
+    day_specs = [
+        scenario_spec(
+            plan.scenario,
+            [(REGIMEN,)],
+            day=day,
+            window=None,
+            measured=False,
+            target=None,
+            percentiles=percentiles,
+        )
+        for day in plan.scenario.output.compare_days
+    ]
     courses: list[CourseReducer] = []
     if plots and plan.scenario.days > 1:
         by = "comedication" if comedication_varies(plan.scenario) else None
@@ -92,20 +106,35 @@ def run_report(
         courses.append(CourseReducer(contract.CONCENTRATION, bins=RIBBON_BINS))
     counts, *totals = reduce_run(
         plan,
-        [AttainmentReducer(spec), *courses],
+        [AttainmentReducer(spec), *courses, *(AttainmentReducer(day) for day in day_specs)],
         store=store,
         chunk_subjects=chunk_subjects,
         threads=threads,
         client=client,
         progress=progress,
     )
+    day_counts = totals[len(courses) :]
+    label = plan.scenario.target.target.label
+    day_tables = tuple(
+        assemble(day, total, target_label=label)[0]
+        for day, total in zip(day_specs, day_counts, strict=True)
+    )
     reduced = {
-        reducer.variable: course(total) for reducer, total in zip(courses, totals, strict=True)
+        reducer.variable: course(total)
+        for reducer, total in zip(courses, totals[: len(courses)], strict=True)
     }
     return RunReport(
-        tables=tuple(assemble(spec, counts, target_label=plan.scenario.target.target.label)),
+        tables=tuple(assemble(spec, counts, target_label=label)),
         trough_course=reduced.get(contract.TROUGH),
         ribbons=reduced.get(contract.CONCENTRATION),
         attrs=provenance(plan),
         subgroup_titles={name: contract.COORDINATE_ATTRS[name]["long_name"] for name in subgroups},
+        day_tables=day_tables,
     )
+
+
+def reported_days(scenario: Scenario) -> tuple[int, ...]:
+    """The days ``pksim run`` tabulates: the target's (its day, or its window's days), then
+    the ``[output] compare_days``, ascending."""
+    first, last = contract.target_days(scenario)
+    return tuple(sorted({*range(first, last + 1), *scenario.output.compare_days}))

@@ -99,12 +99,18 @@ def rounded(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def write_summary_csv(
-    path: str | os.PathLike, tables: Sequence[pd.DataFrame], attrs: Mapping[str, Any]
+    path: str | os.PathLike,
+    tables: Sequence[pd.DataFrame],
+    attrs: Mapping[str, Any],
+    day_tables: Sequence[pd.DataFrame] = (),
 ) -> Path:
     """Write the attainment ``tables`` (overall, then one per subgroup) of a run with
-    provenance ``attrs`` (a Dataset's attrs) as ``summary.csv`` at ``path``, atomically."""
+    provenance ``attrs`` (a Dataset's attrs) as ``summary.csv`` at ``path``, atomically;
+    ``day_tables`` (overall, on further days) follow as rows of subgroup "all"."""
     path = Path(path)
-    table = rounded(tidy_summary(tables))
+    table = tidy_summary(tables)
+    extra = [t.assign(subgroup="all", level="all")[table.columns] for t in day_tables]
+    table = rounded(pd.concat([table, *extra], ignore_index=True))
     header = "\n".join(summary_header(tables, attrs, list(table.columns))) + "\n"
 
     def write(temporary: Path) -> None:
