@@ -23,6 +23,7 @@ from pksim import cohort, files
 from pksim.checks import (
     check_keys,
     get_bool,
+    get_days,
     get_number,
     get_str,
     get_table,
@@ -440,18 +441,5 @@ def _output(table: Mapping, problems: Problems, days: int) -> OutputPlan:
         units="h",
     )
     measured = get_bool(table, "measured", "output", problems, default=False)
-    compare = table.get("compare_days", [])
-    allowed = f"a list of distinct whole days from 1 to {days}, e.g. [28]"
-    if not (
-        isinstance(compare, list)
-        and all(isinstance(d, int) and not isinstance(d, bool) and 1 <= d <= days for d in compare)
-        and len(set(compare)) == len(compare)
-    ):
-        problems.add("output.compare_days", f"must be {allowed}, got {shown(compare)}")
-        compare = []
-    return OutputPlan(
-        profiles=profiles,
-        profile_step_h=float(step),
-        measured=measured,
-        compare_days=tuple(sorted(compare)),
-    )
+    compare = get_days(table, "compare_days", "output", problems, last=days)
+    return OutputPlan(profiles, float(step), measured, compare_days=compare)

@@ -252,3 +252,13 @@ def test_quick_commands_leave_the_heavy_libraries_alone(argv, allowed):
     )
     loaded = ast.literal_eval(done.stdout.strip().splitlines()[-1])
     assert set(loaded) <= set(allowed), f"{argv}: imported {loaded}; {done.stderr}"
+
+
+@pytest.mark.parametrize("days", ["[0]", "[29]", "[28, 28]", "[true]", "28"])
+def test_compare_days_must_be_days_of_the_run(days, tmp_path, capsys):
+    text = data_folder("scenarios", "ln-induction.toml").read_text(encoding="utf-8")
+    (tmp_path / "s.toml").write_text(text + f"\n[output]\ncompare_days = {days}\n")
+    assert cli.main(["validate", str(tmp_path / "s.toml")]) == 2
+    assert "output.compare_days: must be a list of distinct whole days from 1 to 28" in (
+        _err(capsys)
+    )
