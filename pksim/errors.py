@@ -251,6 +251,8 @@ def os_error_text(error: OSError, name: object = None) -> str:
         number = int(found.group(1))
     if filename is None and (found := _LIBRARY_NAME.search(message)):
         filename = found.group(1)
+    if filename is None and (number is None or number not in _OS_ERRORS):
+        return message  # not about a file (a timeout, a lost connection): its own words
     where = shown(str(filename)) if filename is not None else "the file"
     if number in _OS_ERRORS:
         return _OS_ERRORS[number].format(name=where)

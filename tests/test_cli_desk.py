@@ -62,6 +62,11 @@ def test_validate_checks_every_file(tmp_path, capsys):
     assert "3 of 5 files are not valid" in captured.err
 
 
+def test_errors_that_are_not_about_a_file_keep_their_words():
+    message = "the Dask scheduler at tcp://x:1 has had no workers for 1 s"
+    assert os_error_text(TimeoutError(message)) == message
+
+
 @pytest.mark.parametrize(
     ("error", "expected"),
     [
@@ -111,6 +116,14 @@ def test_an_output_folder_not_writable_is_found_before_simulating(
     assert "is read-only for you; nothing was simulated" in _err(capsys)
     assert cli.main([*SMALL, "--summary-only", "--out", str(locked / "new")]) == 2
     assert "does not let you create files in it" in _err(capsys)
+
+
+def test_an_out_path_through_a_dangling_link_is_named(tmp_path, no_simulation, capsys):  # noqa: F811
+    (tmp_path / "link").symlink_to(tmp_path / "nowhere")
+    assert cli.main([*SMALL, "--summary-only", "--out", str(tmp_path / "link" / "out")]) == 2
+    err = _err(capsys)
+    assert f"{tmp_path / 'link'} is a link to {tmp_path / 'nowhere'}, which does not exist" in err
+    assert "File exists" not in err
 
 
 # --------------------------------------------------------------------------- describe, list
@@ -217,6 +230,16 @@ def test_summary_csv_reads_in_excel_and_pandas(tmp_path, capsys):
         assert (table[name] == table[name].round(2)).all()
     for name in ("pct_in_range", "pct_below", "pct_in_range_ci_low"):
         assert (table[name] == table[name].round(1)).all()
+
+
+def test_the_same_run_writes_the_same_summary(tmp_path, capsys):
+    for name in ("a", "b"):
+        assert (
+            cli.main([*SMALL, "--summary-only", "--seed", "2", "--out", str(tmp_path / name)]) == 0
+        )
+    assert (tmp_path / "a" / "summary.csv").read_bytes() == (
+        tmp_path / "b" / "summary.csv"
+    ).read_bytes()
 
 
 # --------------------------------------------------------------------------- quick start

@@ -232,8 +232,13 @@ def plain_message(error: OSError, path: Path) -> str:
         )
     if error.errno == errno.EROFS:
         return f"{where} is on a read-only file system: choose another --out"
-    blocking = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
+    blocking = next((p for p in path.parents if os.path.lexists(p) and not p.is_dir()), None)
     if error.errno in (errno.ENOTDIR, errno.EEXIST) and blocking is not None:
+        if blocking.is_symlink() and not blocking.exists():
+            return (
+                f"--out {path}: {blocking} is a link to {os.readlink(blocking)}, which does not "
+                "exist: create that folder or choose another --out"
+            )
         return f"--out {path}: a part of this path is a file, not a folder: {blocking}"
     if error.errno == errno.ENAMETOOLONG:
         return f"--out {path}: the name is too long for the file system"

@@ -1,7 +1,8 @@
 """``summary.csv``: the attainment tables as one CSV that reads in Excel and pandas alike.
 
 The file starts with lines beginning ``#``: what produced it (scenario, subjects, seed,
-parameter set, pksim version, date), the target and days judged, and every column's units.
+parameter set, pksim version; no date, so that the same run writes the same bytes), the target
+and days judged, and every column's units.
 The table follows, text quoted (a ``#`` in a regimen name stays text), numbers rounded for
 reading: concentrations to :data:`CONCENTRATION_DECIMALS` decimals (ng/mL), percentages to
 :data:`PERCENT_DECIMALS`; the exact values are in the result store. It is UTF-8 with a byte
@@ -14,7 +15,6 @@ from __future__ import annotations
 
 import csv
 import os
-import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -74,8 +74,7 @@ def summary_header(
         f"subjects: {attrs.get('n_subjects', '')}; seed: {attrs.get('seed', '')}; "
         f"parameter set: {attrs.get('parameter_set', '')}; "
         f"population: {attrs.get('population', '')}",
-        f"pksim version: {attrs.get('pksim_version', '')}; "
-        f"written: {time.strftime('%Y-%m-%d %H:%M:%S %z')}",
+        f"pksim version: {attrs.get('pksim_version', '')} (the date: pksim-manifest.json)",
         f"target: {first.get('target', '')}",
         f"percentiles: {first.get('percentiles', '')}",
         f"rounded for reading: ng/mL to {10.0**-CONCENTRATION_DECIMALS:g}; % to "
