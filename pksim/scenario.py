@@ -51,6 +51,7 @@ MAX_TITLE_CHARS = 200
 MAX_COMEDICATIONS = 8
 """Co-medications per scenario (each has its own column of cohort-assignment draws)."""
 DEFAULT_SCENARIO = "ln-induction"
+EMPTY_HINT = "a scenario needs at least one [[regimens]] table (e.g. pksim describe ln-induction)"
 
 TOP_KEYS = (
     "schema_version",
@@ -193,6 +194,8 @@ def scenario_from_text(
     except ValueError as error:  # Python's limit on integer digits ("Exceeds the limit ...")
         reason = str(error).split(":")[0]
         raise ScenarioError(origin, [f"holds an integer too long to read: {reason}"]) from None
+    if not data:
+        raise ScenarioError(origin, [f"holds no settings, only comments: {EMPTY_HINT}"])
     return scenario_from_mapping(
         data, origin=origin, base_dir=base_dir, text=text, allow_files_outside=allow_files_outside
     )

@@ -41,13 +41,14 @@ def _err(capsys) -> str:
         (lambda d: (d / "s.toml").write_text(""), "is empty: give a scenario file"),
         (lambda d: (d / "s.toml").write_text(" \n\n"), "is empty: give a scenario file"),
         (lambda d: (d / "s.toml").write_bytes(b"\xff\xfe t"), "is not a text file in UTF-8"),
+        (lambda d: (d / "s.toml").write_text("# a note\n"), "holds no settings, only comments"),
     ],
 )
 def test_unreadable_scenarios_in_plain_words(make, message, tmp_path, capsys):
     make(tmp_path)
     assert cli.main(["validate", str(tmp_path / "s.toml")]) == 2
     err = _err(capsys)
-    assert message in err and "at least one" not in err and "no such file" not in err
+    assert message in err and "is required" not in err and "no such file" not in err
 
 
 def test_validate_checks_every_file(tmp_path, capsys):
