@@ -164,6 +164,24 @@ def get_bool(mapping: Mapping, key: str, where: str, problems: Problems, *,
     return value
 
 
+def get_days(
+    mapping: Mapping, key: str, where: str, problems: Problems, *, last: int
+) -> tuple[int, ...]:
+    """A list of distinct whole days from 1 to ``last``, ascending (empty when absent)."""
+    value = mapping.get(key, [])
+    if (
+        isinstance(value, list)
+        and all(isinstance(d, int) and not isinstance(d, bool) and 1 <= d <= last for d in value)
+        and len(set(value)) == len(value)
+    ):
+        return tuple(sorted(value))
+    problems.add(
+        _join(where, key),
+        f"must be a list of distinct whole days from 1 to {last}, e.g. [28], got {shown(value)}",
+    )
+    return ()
+
+
 def get_table(mapping: Mapping, key: str, where: str, problems: Problems) -> Mapping:
     """A sub-table (empty when absent)."""
     value = mapping.get(key, {})

@@ -1,4 +1,5 @@
-"""Command line: ``pksim run | dose-response | validate | list | describe``.
+"""Command line: ``pksim run | dose-response | dose | calibrate | validate | list | describe |
+app``.
 
 Exit status 0 on success, 2 on bad input (one paragraph saying what is wrong: also a full
 disk, an output folder that cannot be written or that another run is writing), 130 when
@@ -18,26 +19,13 @@ import shlex
 import signal
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 from pksim import __version__
-from pksim.app import DEFAULT_PORT
-from pksim.checks import unknown_name_message
-from pksim.engine import DEFAULT_CHUNK_SUBJECTS, MAX_DEFAULT_THREADS
-from pksim.library import food, formulations, parameters, populations
-from pksim.modifiers import interactions
-from pksim.results.output_folder import MANIFEST, OutputFolder
-from pksim.results.percentiles import PERCENTILE_METHODS
-from pksim.results.report import SUBGROUPS
-from pksim.results.tables import format_attainment, tidy_summary
-from pksim.scenario import (
-    DEFAULT_SCENARIO,
-    MAX_SUBJECTS,
-    list_scenarios,
-    load_scenario,
-    scenario_path,
-)
+
+# Heavy modules (numba, xarray, matplotlib, scipy) are imported inside the commands that need
+# them, so that --version, list, describe and validate start quickly (docs/ARCHITECTURE.md).
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 2, 130
 EXIT_SIGNALLED = 128
@@ -49,27 +37,18 @@ STOP_SIGNALS = tuple(
 PROGRESS_AFTER_S = 1.0
 """A progress bar appears once a run has taken this long."""
 DEFAULT_OUT = "pksim-output"
-SUMMARY_BYTES = 2**16
-"""Room (bytes) for summary.csv and the manifest in the free-space check before a run."""
-PLOT_BYTES = 2**19
-"""Room (bytes) for one PNG plot in the free-space check (they are 0.1-0.4 MB)."""
-MAX_PLOTS = 3 + len(SUBGROUPS) + 2
-"""Plots of one run at most: the distribution, one per subgroup, the course, the ribbons, the
-attainment over time and the realised dose."""
 REPORT_BYTES = 2**22
 """Room (bytes) for report.html in the free-space check (its plots embedded: about 1-2 MB)."""
-ZARR_COMPRESSION_ALLOWANCE = 4
-"""A Zarr store is compressed: the free-space check assumes it may be this many times smaller
-than its values (refusing only a run that clearly cannot fit)."""
-
-CATALOGUES: dict[str, Callable[[], list[str]]] = {
-    "scenarios": list_scenarios,
-    "populations": populations.list_populations,
-    "parameters": parameters.list_parameter_sets,
-    "drugs": interactions.list_drugs,
-    "food": food.list_conditions,
-    "formulations": formulations.list_formulations,
+LIST_KINDS = ("scenarios", "populations", "parameters", "drugs", "food", "formulations")
+"""What ``pksim list`` lists (``pksim list KIND``), in order (pksim.library.listing)."""
+LAZY_COMMANDS = {
+    "dose-response": "PTA, %% below and %% above per candidate dose of one regimen; best dose",
+    "dose": "individualise a patient from measured troughs and propose doses",
+    "calibrate": "estimate a parameter set's typical CL/F from local TDM data",
+    "app": "open the local web app in the browser",
 }
+"""Commands whose options are added only when the command is given (their modules import the
+heavy libraries), with their one-line help."""
 
 
 class Terminated(BaseException):
@@ -149,86 +128,77 @@ def _dask_client(args: argparse.Namespace) -> Iterator[object]:
 def command_run(args: argparse.Namespace) -> int:
     """Simulate once; publish the store (unless --summary-only), summary.csv and the plots."""
     from pksim.engine import prepare
-    from pksim.results.over_time_tables import write_over_time_csv
-    from pksim.results.plots import write_plots
-    from pksim.results.report import run_report
-    from pksim.results.time_figures import write_time_plots
+    from pksim.results import run_outputs
+    from pksim.results.output_folder import OutputFolder
+    from pksim.scenario import DEFAULT_SCENARIO, load_scenario, scenario_path
 
     _check_options(args)
-    scenario = load_scenario(
-        args.scenario or DEFAULT_SCENARIO, allow_files_outside=args.allow_files_outside
-    )
-    out = (
-        Path(args.out)
-        if args.out
-        else Path(DEFAULT_OUT) / scenario_path(args.scenario or DEFAULT_SCENARIO).stem
-    )
+    name = args.scenario or DEFAULT_SCENARIO
+    scenario = load_scenario(name, allow_files_outside=args.allow_files_outside)
+    out = Path(args.out) if args.out else Path(DEFAULT_OUT) / scenario_path(name).stem
     n = scenario.subjects if args.n is None else args.n
     seed = scenario.seed if args.seed is None else args.seed
     plan = prepare(scenario, n, seed)  # bad input fails before a cluster starts
     store_name = None if args.summary_only else ("result.zarr" if args.zarr else "result.nc")
     plots = not (args.summary_only or args.no_plots)
     with OutputFolder(out) as folder:
-        folder.require_space(
-            _needed_bytes(plan, store_name, plots) + (REPORT_BYTES if args.report else 0)
-        )
+        report_bytes = REPORT_BYTES if args.report else 0
+        folder.require_space(run_outputs.needed_bytes(plan, store_name, plots) + report_bytes)
         store = None if store_name is None else folder.staging / store_name
-        progress = ProgressBar()
-        try:
-            with _dask_client(args) as client:
-                report = run_report(
-                    scenario,
-                    n,
-                    seed,
-                    store=store,
-                    plots=plots or args.report,
-                    percentiles=args.percentiles,
-                    chunk_subjects=args.chunk_subjects,
-                    threads=args.threads,
-                    client=client,
-                    progress=progress,
-                )
-        finally:
-            progress.end()
+        report = _simulate(args, scenario, n, seed, store, plots or args.report)
         print(_header(scenario, n, seed))
-        print(format_attainment(report.tables[0]))
-        print(f"percentiles: {report.tables[0].attrs['percentiles']}")
+        print(run_outputs.tables_text(report))
         names = [] if store_name is None else [store_name]
-        tidy_summary(report.tables).to_csv(folder.staging / "summary.csv", index=False)
-        names.append("summary.csv")
-        if report.over_time:
-            names += [p.name for p in write_over_time_csv(folder.staging, report.over_time)]
-        if plots:
-            written = write_plots(
-                folder.staging,
-                report.tables,
-                report.attrs,
-                trough_course=report.trough_course,
-                ribbons=report.ribbons,
-                subgroup_titles=report.subgroup_titles,
-            )
-            names += [path.name for path in written]
-            if report.over_time:
-                written = write_time_plots(folder.staging, report.over_time[0], report.attrs)
-                names += [path.name for path in written]
+        names += run_outputs.write_run_outputs(folder.staging, report, plots)
         if args.report:
             from pksim.results.html_report import REPORT_NAME, write_html_report
 
-            command = shlex.join(["pksim", *getattr(args, "argv", [])])
+            command = shlex.join(["pksim", *args.argv])
             write_html_report(folder.staging / REPORT_NAME, report, scenario, command=command)
             names.append(REPORT_NAME)
         folder.publish({"scenario": str(scenario.origin), "n_subjects": n, "seed": seed})
+    _say_written(out, store_name, names)
+    return EXIT_OK
+
+
+def _simulate(args: argparse.Namespace, scenario, n: int, seed: int, store, plots: bool):
+    """The run's report (tables, plot data), the store written when ``store`` is a path."""
+    from pksim.results.report import run_report
+
+    progress = ProgressBar()
+    try:
+        with _dask_client(args) as client:
+            return run_report(
+                scenario,
+                n,
+                seed,
+                store=store,
+                plots=plots,
+                percentiles=args.percentiles,
+                chunk_subjects=args.chunk_subjects,
+                threads=args.threads,
+                client=client,
+                progress=progress,
+            )
+    finally:
+        progress.end()
+
+
+def _say_written(out: Path, store_name: str | None, names: list[str]) -> None:
+    from pksim.results.output_folder import MANIFEST
+
     listed = f"listed with their checksums in {out / MANIFEST}"
     if store_name is None:
         files = ", ".join(str(out / name) for name in names)
         print(f"\nwrote {files} (summary only: no result store, no PNG plots), {listed}")
     else:
         print("\nwrote " + ", ".join(str(out / name) for name in names) + f"; {listed}")
-    return EXIT_OK
 
 
 def _check_options(args: argparse.Namespace) -> None:
     """Refuse an -n outside the limits and options that would do nothing together."""
+    from pksim.scenario import MAX_SUBJECTS
+
     if args.n is not None and not 1 <= args.n <= MAX_SUBJECTS:
         raise ValueError(
             f"-n {args.n:,}: n_subjects must be a whole number from 1 to {MAX_SUBJECTS:,}"
@@ -243,18 +213,6 @@ def _check_options(args: argparse.Namespace) -> None:
             "--threads sets how many chunks this process simulates at once; with --dask or "
             "--workers the chunks run on the Dask workers instead: drop --threads"
         )
-
-
-def _needed_bytes(plan, store_name: str | None, plots: bool) -> int:
-    """Bytes a run clearly needs: the store (a compressed Zarr store counted at its smallest
-    plausible size), the summary and the plots."""
-    from pksim.engine.run import stored_size
-
-    needed = SUMMARY_BYTES + (MAX_PLOTS * PLOT_BYTES if plots else 0)
-    if store_name is not None:
-        size = stored_size(plan)
-        needed += size // ZARR_COMPRESSION_ALLOWANCE if store_name.endswith(".zarr") else size
-    return needed
 
 
 def _header(scenario, n: int, seed: int) -> str:
@@ -274,53 +232,6 @@ def command_dose_response(args: argparse.Namespace) -> int:
     return dose_response_report.command(args, progress=progress, finish=progress.end)
 
 
-def command_validate(args: argparse.Namespace) -> int:
-    for name in args.files:
-        scenario = load_scenario(name, allow_files_outside=args.allow_files_outside)
-        print(
-            f"{scenario.origin}: valid ({len(scenario.regimens)} regimens, "
-            f"{scenario.subjects:,} subjects, {scenario.days} days)"
-        )
-    return EXIT_OK
-
-
-def command_list(args: argparse.Namespace) -> int:
-    kinds = [args.kind] if args.kind else list(CATALOGUES)
-    for kind in kinds:
-        print(f"{kind}:\n  " + "\n  ".join(CATALOGUES[kind]()))
-    return EXIT_OK
-
-
-def describe(name: str) -> str:
-    """Text about a drug, parameter set, population or bundled scenario called ``name``."""
-    if name in parameters.list_parameter_sets():
-        return parameters.load_parameter_set(name).describe()
-    if name in populations.list_populations():
-        lines = [f"population {name}"]
-        for key, entry in populations.population_settings(name).items():
-            lines.append(
-                f"  {key} = {entry['default']:g} {entry['units']}  ({entry['description']})"
-            )
-        return "\n".join(lines)
-    if name in list_scenarios():
-        return scenario_path(name).read_text(encoding="utf-8")
-    try:
-        return interactions.describe_drug(name)
-    except ValueError:
-        valid = [
-            *interactions.list_drugs(),
-            *parameters.list_parameter_sets(),
-            *populations.list_populations(),
-            *list_scenarios(),
-        ]
-        raise ValueError(unknown_name_message("name", name, valid)) from None
-
-
-def command_describe(args: argparse.Namespace) -> int:
-    print(describe(args.name))
-    return EXIT_OK
-
-
 def command_app(args: argparse.Namespace) -> int:
     """Serve the local web app until Ctrl-C (needs the ``app`` extra)."""
     try:
@@ -338,7 +249,58 @@ def command_app(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def parser() -> argparse.ArgumentParser:
+def command_validate(args: argparse.Namespace) -> int:
+    """Check every file given; one line per valid file, every problem of the others."""
+    from pksim.scenario import load_scenario
+
+    failed = 0
+    for name in args.files:
+        try:
+            scenario = load_scenario(name, allow_files_outside=args.allow_files_outside)
+        except ValueError as error:
+            print(f"pksim validate: {error}", file=sys.stderr)
+            failed += 1
+            continue
+        print(
+            f"{scenario.origin}: valid ({len(scenario.regimens)} regimens, "
+            f"{scenario.subjects:,} subjects, {scenario.days} days)"
+        )
+    if failed and len(args.files) > 1:
+        print(f"pksim validate: {failed} of {len(args.files)} files are not valid", file=sys.stderr)
+    return EXIT_BAD_INPUT if failed else EXIT_OK
+
+
+def command_list(args: argparse.Namespace) -> int:
+    from pksim.library.listing import catalogue_lines
+
+    for kind in [args.kind] if args.kind else LIST_KINDS:
+        entries = catalogue_lines(kind)
+        width = max(len(name) for name, _ in entries)
+        print(f"{kind}:")
+        for name, line in entries:
+            print(f"  {name.ljust(width)}  {line}")
+    return EXIT_OK
+
+
+def describe(name: str) -> str:
+    """Text about a drug, parameter set, population or bundled scenario called ``name``; the
+    scenario validator's suggestions for a name that is none of them."""
+    from pksim.library.listing import describe_entry, unknown_entry
+
+    text = describe_entry(name)
+    if text is None:
+        raise ValueError(unknown_entry(name))
+    return text
+
+
+def command_describe(args: argparse.Namespace) -> int:
+    print(describe(args.name))
+    return EXIT_OK
+
+
+def parser(command: str | None = "run") -> argparse.ArgumentParser:
+    """The command line. The options of ``pksim run`` (which need the engine's defaults) are
+    added only when ``command`` is ``"run"`` (the default: the whole parser)."""
     top = argparse.ArgumentParser(
         prog="pksim",
         description="Tacrolimus trough simulation for virtual cohorts (unrelated to PK-Sim®).",
@@ -346,6 +308,67 @@ def parser() -> argparse.ArgumentParser:
     top.add_argument("--version", action="version", version=f"pksim {__version__}")
     commands = top.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="simulate a scenario and report target attainment")
+    if command == "run":
+        _run_arguments(run)
+    run.set_defaults(handler=command_run)
+    validate = commands.add_parser("validate", help="check scenario files without simulating")
+    validate.add_argument("files", nargs="+")
+    for each in (run, validate):
+        each.add_argument(
+            "--allow-files-outside",
+            action="store_true",
+            help="let a scenario read files (population.patients_csv) outside its own folder",
+        )
+    validate.set_defaults(handler=command_validate)
+    listing = commands.add_parser(
+        "list", help="list bundled scenarios and catalogues, one line each"
+    )
+    listing.add_argument("kind", nargs="?", choices=LIST_KINDS)
+    listing.set_defaults(handler=command_list)
+    about = commands.add_parser(
+        "describe", help="describe a drug, parameter set, population or scenario"
+    )
+    about.add_argument("name")
+    about.set_defaults(handler=command_describe)
+    _lazy_commands(commands, command)
+    return top
+
+
+def _lazy_commands(commands, command: str | None) -> None:
+    """The commands of :data:`LAZY_COMMANDS`: in full when ``command`` names one (or is
+    "run", the whole parser), else only their name and help."""
+    whole = command == "run"
+    if command in ("dose", "calibrate") or whole:
+        from pksim.mipd.command import register
+
+        register(commands)
+    else:
+        for name in ("dose", "calibrate"):
+            commands.add_parser(name, help=LAZY_COMMANDS[name])
+    doses = commands.add_parser("dose-response", help=LAZY_COMMANDS["dose-response"])
+    if command == "dose-response" or whole:
+        from pksim.results import dose_response_report
+
+        dose_response_report.add_arguments(doses)
+        doses.set_defaults(zarr=False, summary_only=False, dask=None, workers=None)
+    doses.set_defaults(handler=command_dose_response)
+    app = commands.add_parser("app", help=LAZY_COMMANDS["app"])
+    if command == "app" or whole:
+        from pksim.app import DEFAULT_PORT
+
+        app.add_argument("--port", type=int, default=DEFAULT_PORT,
+                         help=f"port to serve on (default {DEFAULT_PORT})")  # fmt: skip
+        app.add_argument(
+            "--no-browser", action="store_true", help="serve without opening a browser"
+        )
+    app.set_defaults(handler=command_app)
+
+
+def _run_arguments(run: argparse.ArgumentParser) -> None:
+    from pksim.engine import DEFAULT_CHUNK_SUBJECTS, MAX_DEFAULT_THREADS
+    from pksim.results.percentiles import PERCENTILE_METHODS
+    from pksim.scenario import DEFAULT_SCENARIO
+
     run.add_argument(
         "scenario", nargs="?", help=f"scenario file or bundled name (default: {DEFAULT_SCENARIO})"
     )
@@ -356,8 +379,7 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--report",
         action="store_true",
-        help="also write report.html: one self-contained page to share or print (the scenario "
-        "in words, tables with confidence intervals, plots, model and sources, provenance)",
+        help="also write report.html: one self-contained page to print or share",
     )
     run.add_argument(
         "--summary-only",
@@ -394,52 +416,26 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--workers", type=int, metavar="N", help="run chunks on a local Dask cluster of N workers"
     )
-    run.set_defaults(handler=command_run)
-    from pksim.results import dose_response_report
 
-    doses = commands.add_parser(
-        "dose-response",
-        help="PTA, %% below and %% above per candidate dose of one regimen, and the best dose",
-    )
-    dose_response_report.add_arguments(doses)
-    doses.set_defaults(handler=command_dose_response, zarr=False, summary_only=False)
-    doses.set_defaults(dask=None, workers=None)
-    validate = commands.add_parser("validate", help="check scenario files without simulating")
-    validate.add_argument("files", nargs="+")
-    for command in (run, validate):
-        command.add_argument(
-            "--allow-files-outside",
-            action="store_true",
-            help="let a scenario read files (population.patients_csv) outside its own folder",
-        )
-    validate.set_defaults(handler=command_validate)
-    listing = commands.add_parser("list", help="list bundled scenarios and catalogues")
-    listing.add_argument("kind", nargs="?", choices=list(CATALOGUES))
-    listing.set_defaults(handler=command_list)
-    about = commands.add_parser(
-        "describe", help="describe a drug, parameter set, population or scenario"
-    )
-    about.add_argument("name")
-    about.set_defaults(handler=command_describe)
-    app = commands.add_parser("app", help="open the local web app in the browser")
-    app.add_argument(
-        "--port", type=int, default=DEFAULT_PORT, help=f"port to serve on (default {DEFAULT_PORT})"
-    )
-    app.add_argument("--no-browser", action="store_true", help="serve without opening a browser")
-    app.set_defaults(handler=command_app)
-    from pksim.mipd.command import register as register_dose
 
-    register_dose(commands)
-    return top
+def _command(argv: list[str]) -> str | None:
+    """The command named on the command line (the first word that is not an option)."""
+    return next((word for word in argv if not word.startswith("-")), None)
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
-    args.argv = list(sys.argv[1:] if argv is None else argv)
+    from pksim.errors import os_error_text
+
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = parser(_command(argv)).parse_args(argv)
+    args.argv = argv
     with _stopping_cleanly():
         try:
             return args.handler(args)
-        except (ValueError, OSError, ImportError) as error:
+        except OSError as error:
+            print(f"pksim {args.command}: {os_error_text(error)}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        except (ValueError, ImportError) as error:
             print(f"pksim {args.command}: {error}", file=sys.stderr)
             return EXIT_BAD_INPUT
         except KeyboardInterrupt as error:

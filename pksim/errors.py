@@ -14,7 +14,9 @@ characters (a 1 MB title or an ANSI escape sequence must not reach the terminal)
 from __future__ import annotations
 
 import difflib
+import errno
 import itertools
+import re
 import reprlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, NoReturn, TypeVar
@@ -31,6 +33,7 @@ __all__ = [
     "escaped",
     "join_key",
     "moved_names",
+    "os_error_text",
     "shown",
     "unknown_name",
 ]
@@ -213,3 +216,45 @@ def moved_names(module: str, moved: Mapping[str, str]) -> Callable[[str], NoRetu
         raise AttributeError(f"module {module!r} has no attribute {name!r}")
 
     return __getattr__
+
+
+_OS_ERRORS: Mapping[int, str] = {
+    errno.ENOENT: "{name} does not exist",
+    errno.EEXIST: "{name} already exists",
+    errno.EACCES: "permission denied: you may not read or write {name}",
+    errno.EPERM: "permission denied: you may not read or write {name}",
+    errno.EISDIR: "{name} is a folder, where a file is needed",
+    errno.ENOTDIR: "a part of {name} is a file, where a folder is needed",
+    errno.EROFS: "{name} is on a read-only file system",
+    errno.ENOSPC: "the disk holding {name} is full",
+    errno.EDQUOT: "the disk quota for {name} is used up",
+    errno.ENAMETOOLONG: "the name {name} is too long for the file system",
+    errno.ELOOP: "{name} is a loop of symbolic links",
+    errno.ENOTEMPTY: "the folder {name} is not empty",
+    errno.EBUSY: "{name} is in use by another program",
+    errno.EIO: "the disk could not read or write {name} (input/output error)",
+}
+"""Plain words for the file errors a user meets, by error number."""
+_LIBRARY_ERRNO = re.compile(r"errno = (\d+)")
+_LIBRARY_NAME = re.compile(r"name = '([^']*)'")
+"""The error number and file name inside a library's own message (HDF5: "unable to open file:
+name = 'x.nc', errno = 13, error message = 'Permission denied', flags = 13, o_flags = 242")."""
+
+
+def os_error_text(error: OSError, name: object = None) -> str:
+    """What went wrong with a file, in plain words, without the system's codes: the file's name
+    (``name``, else the error's) and the usual causes by error number; a library's message
+    that carries its own ``errno = N`` (HDF5) is read for the number and the name."""
+    number, filename = error.errno, name if name is not None else error.filename
+    message = str(error)
+    if number is None and (found := _LIBRARY_ERRNO.search(message)):
+        number = int(found.group(1))
+    if filename is None and (found := _LIBRARY_NAME.search(message)):
+        filename = found.group(1)
+    if filename is None and (number is None or number not in _OS_ERRORS):
+        return message  # not about a file (a timeout, a lost connection): its own words
+    where = shown(str(filename)) if filename is not None else "the file"
+    if number in _OS_ERRORS:
+        return _OS_ERRORS[number].format(name=where)
+    reason = error.strerror or (message.split("(")[0].strip() if message else type(error).__name__)
+    return f"{where}: {reason}"

@@ -28,6 +28,8 @@ import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from pksim.errors import os_error_text, shown
+
 try:
     import fcntl
 except ImportError:  # not POSIX: runs are not locked
@@ -75,6 +77,30 @@ def write_atomically(path: str | os.PathLike, write: Callable[[Path], None]) -> 
         _replace(temporary, path)
     finally:
         remove(temporary)
+
+
+def read_text(path: str | os.PathLike, what: str) -> str:
+    """The UTF-8 text of the file at ``path`` (a BOM is dropped). Problems are a ValueError in
+    plain words naming the file and ``what`` it should be ("a scenario file (.toml)"): a folder,
+    a missing file, a file that may not be read, a file that is not UTF-8 text, an empty one."""
+    name = shown(os.fspath(path))
+    if os.path.isdir(path):
+        raise ValueError(f"{name} is a folder, not a file: give {what}")
+    try:
+        data = Path(path).read_bytes()
+    except OSError as error:
+        raise ValueError(f"cannot read {what}: {os_error_text(error, os.fspath(path))}") from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise ValueError(
+            f"{name} is not a text file in UTF-8 (line {line} holds a byte that is not UTF-8 "
+            f"text; is it {what}?): save it as UTF-8 text"
+        ) from None
+    if not text.strip():
+        raise ValueError(f"{name} is empty: give {what}")
+    return text
 
 
 def temporary_path(path: Path, suffix: str) -> Path:

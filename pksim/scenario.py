@@ -19,10 +19,11 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from pksim import cohort
+from pksim import cohort, files
 from pksim.checks import (
     check_keys,
     get_bool,
+    get_days,
     get_number,
     get_str,
     get_table,
@@ -51,6 +52,7 @@ MAX_TITLE_CHARS = 200
 MAX_COMEDICATIONS = 8
 """Co-medications per scenario (each has its own column of cohort-assignment draws)."""
 DEFAULT_SCENARIO = "ln-induction"
+EMPTY_HINT = "a scenario needs at least one [[regimens]] table (e.g. pksim describe ln-induction)"
 
 TOP_KEYS = (
     "schema_version",
@@ -70,7 +72,7 @@ TOP_KEYS = (
 POPULATION_KEYS = ("name", "patients_csv")
 PARAMETER_KEYS = ("name", "overrides")
 COMEDICATION_KEYS = ("drug", "start_day", "stop_day", "fraction")
-OUTPUT_KEYS = ("profiles", "profile_step_h", "measured")
+OUTPUT_KEYS = ("profiles", "profile_step_h", "measured", "compare_days")
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +92,9 @@ class OutputPlan:
     profiles: bool = False
     profile_step_h: float = 1.0
     measured: bool = False
+    compare_days: tuple[int, ...] = ()
+    """Days whose attainment ``pksim run`` tabulates beside the target's (e.g. day 28 against
+    the target day 112 of a prednisone taper)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +148,11 @@ def scenario_path(name_or_path: str | Path) -> Path:
     path = Path(name_or_path)
     if path.is_file():
         return path
+    if path.is_dir():
+        raise ScenarioError(
+            str(name_or_path),
+            ["is a folder, not a scenario file: give a .toml file or a bundled scenario's name"],
+        )
     bundled = bundled_scenarios_dir() / f"{name_or_path}.toml"
     if bundled.is_file():
         return bundled
@@ -161,9 +171,9 @@ def load_scenario(path: str | Path, *, allow_files_outside: bool = False) -> Sce
     ``allow_files_outside``."""
     path = scenario_path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise ScenarioError(str(path), [f"cannot be read: {error}"]) from None
+        text = files.read_text(path, "a scenario file (TOML)")
+    except ValueError as error:
+        raise ScenarioError(str(path), [str(error)]) from None
     return scenario_from_text(
         text, origin=str(path), base_dir=path.parent, allow_files_outside=allow_files_outside
     )
@@ -185,6 +195,8 @@ def scenario_from_text(
     except ValueError as error:  # Python's limit on integer digits ("Exceeds the limit ...")
         reason = str(error).split(":")[0]
         raise ScenarioError(origin, [f"holds an integer too long to read: {reason}"]) from None
+    if not data:
+        raise ScenarioError(origin, [f"holds no settings, only comments: {EMPTY_HINT}"])
     return scenario_from_mapping(
         data, origin=origin, base_dir=base_dir, text=text, allow_files_outside=allow_files_outside
     )
@@ -250,7 +262,7 @@ def scenario_from_mapping(
     regimens = _regimens(get_tables(data, "regimens", "", problems), days, bounds, problems)
     food_plan = FoodPlan.from_mapping(get_table(data, "food", "", problems), "food", problems)
     comedications = _comedications(get_tables(data, "comedications", "", problems), days, problems)
-    output = _output(get_table(data, "output", "", problems), problems)
+    output = _output(get_table(data, "output", "", problems), problems, days or MAX_DAYS)
     if problems:
         raise ScenarioError(origin, problems)
     return Scenario(
@@ -428,7 +440,7 @@ def _comedications(
     return tuple(plans)
 
 
-def _output(table: Mapping, problems: Problems) -> OutputPlan:
+def _output(table: Mapping, problems: Problems, days: int) -> OutputPlan:
     check_keys(table, OUTPUT_KEYS, "output", problems)
     profiles = get_bool(table, "profiles", "output", problems, default=False)
     step = get_number(
@@ -442,4 +454,5 @@ def _output(table: Mapping, problems: Problems) -> OutputPlan:
         units="h",
     )
     measured = get_bool(table, "measured", "output", problems, default=False)
-    return OutputPlan(profiles=profiles, profile_step_h=float(step), measured=measured)
+    compare = get_days(table, "compare_days", "output", problems, last=days)
+    return OutputPlan(profiles, float(step), measured, compare_days=compare)

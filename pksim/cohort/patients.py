@@ -32,7 +32,7 @@ import numpy as np
 from pksim.cohort.covariates import Covariates
 from pksim.cohort.effects import missing_effect_covariates
 from pksim.cohort.renal import complete_renal_covariates
-from pksim.errors import unknown_name
+from pksim.errors import MAX_PROBLEMS_SHOWN, Invalid, unknown_name
 from pksim.library import covariates as registry
 from pksim.library.parameters import ParameterSet
 from pksim.library.populations import shared_constant
@@ -60,6 +60,9 @@ MAX_PATIENTS_CSV_BYTES = 100 * 2**20
 special file that never ends, is refused instead of being read into memory."""
 MAX_QUOTED_CHARS = 32
 """Most characters of a cell quoted in an error message (the longest column name has 23)."""
+MAX_ROW_PROBLEMS = MAX_PROBLEMS_SHOWN - 1
+"""Most problems of a patient table's rows listed at once: the reading stops there, and says
+so in the last line a message shows."""
 MAX_PATIENT_ID_CHARS = 100
 """Longest ``patient_id`` (characters): it becomes a fixed-width label of every subject."""
 SPECIAL_FILES = (
@@ -218,24 +221,26 @@ def _read_patients(text: str, name: str) -> Covariates:
 
 
 def _parse(reader: csv.DictReader, name: str) -> Covariates:
+    """The patients of a table whose header is checked; every bad cell of every row is found
+    before one :class:`~pksim.errors.Invalid` lists them (up to MAX_ROW_PROBLEMS)."""
     header = [h.strip() for h in (reader.fieldnames or [])]
     _check_header(name, header)
     reader.fieldnames = header
     columns: dict[str, list[Any]] = {PATIENT_ID: [], **{c.name: [] for c in _GIVEN}}
+    problems: list[str] = []
     for index, row in enumerate(reader, start=1):
         where = f"{name}: row {index} (line {reader.line_num})"
-        if None in row:
-            raise ValueError(f"{where}: more fields than columns in the header")
-        cells = {k: (v or "").strip() for k, v in row.items()}
-        columns[PATIENT_ID].append(_patient_id(cells.get(PATIENT_ID) or str(index), where))
-        for covariate in _GIVEN:
-            columns[covariate.name].append(_cell(covariate, cells, where))
-        if all(math.isnan(columns[c][-1]) for c in ("egfr", "serum_creatinine_mg_dl")):
-            given = [c for c in RENAL_COLUMNS if c in header]
-            raise ValueError(
-                f"{where}: no eGFR and no serum creatinine (columns {given} are empty); give "
-                f"one of {list(RENAL_COLUMNS)}: the renal-impairment classification needs it"
+        found = _row(row, index, header, where, columns)
+        problems += found
+        if len(problems) >= MAX_ROW_PROBLEMS:
+            problems = problems[:MAX_ROW_PROBLEMS]
+            problems.append(
+                f"stopped at row {index} after {MAX_ROW_PROBLEMS} problems; fix these and check "
+                "again"
             )
+            break
+    if problems:
+        raise Invalid(name, problems)
     if not columns[PATIENT_ID]:
         raise ValueError(f"{name}: no patient rows below the header")
     values = {c.name: np.array(columns[c.name]) for c in _GIVEN}
@@ -243,6 +248,36 @@ def _parse(reader: csv.DictReader, name: str) -> Covariates:
         values["egfr"], values["serum_creatinine_mg_dl"], values["age_y"], values["sex"]
     )
     return Covariates(**values, patient_id=columns[PATIENT_ID])
+
+
+def _row(
+    row: Mapping[Any, Any], index: int, header: list[str], where: str, columns: dict[str, list]
+) -> list[str]:
+    """Append one row's values to ``columns``; the problems of its cells (none when good)."""
+    if None in row:
+        return [f"{where}: more fields than columns in the header"]
+    cells = {k: (v or "").strip() for k, v in row.items()}
+    problems = []
+    values: dict[str, Any] = {}
+    for key, read in [
+        (PATIENT_ID, lambda: _patient_id(cells.get(PATIENT_ID) or str(index), where)),
+        *((c.name, lambda c=c: _cell(c, cells, where)) for c in _GIVEN),
+    ]:
+        try:
+            values[key] = read()
+        except ValueError as error:
+            problems.append(str(error))
+    renal = [values.get(c, 0.0) for c in ("egfr", "serum_creatinine_mg_dl")]
+    if all(isinstance(v, float) and math.isnan(v) for v in renal):
+        given = [c for c in RENAL_COLUMNS if c in header]
+        problems.append(
+            f"{where}: no eGFR and no serum creatinine (columns {given} are empty); give "
+            f"one of {list(RENAL_COLUMNS)}: the renal-impairment classification needs it"
+        )
+    if not problems:
+        for key, value in values.items():
+            columns[key].append(value)
+    return problems
 
 
 def _patient_id(label: str, where: str) -> str:

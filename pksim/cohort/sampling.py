@@ -14,7 +14,6 @@ import math
 from collections.abc import Callable, Mapping
 
 import numpy as np
-from scipy.special import ndtr, ndtri
 
 from pksim import rng
 from pksim.cohort.covariates import LIVER_FUNCTION, SEXES, Covariates
@@ -51,6 +50,7 @@ def _truncated_normal(
 
     With a boolean ``group``, subjects where it is False use ``mean_2`` and ``sd_2`` instead.
     """
+    from scipy.special import ndtr, ndtri  # lazily: checking a scenario needs no scipy
 
     def bounds(m: float, s: float) -> tuple[float, float, float]:
         if s == 0:

@@ -18,7 +18,6 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy.special import ndtr, ndtri
 
 from pksim import rng
 from pksim.cohort.covariates import Covariates
@@ -237,6 +236,8 @@ def residual_error(
     ``uniforms`` (n, s) are the stream's draws of these samples when the caller has them
     (e.g. a monitoring draw of day d: column d - 1 of :func:`residual_uniforms`).
     """
+    from scipy.special import ndtr, ndtri  # lazily: checking a scenario needs no scipy
+
     conc = np.asarray(true_conc, dtype=np.float64)
     if conc.ndim != 2:
         raise ValueError(f"true_conc must be 2-D (subjects, samples), got shape {conc.shape}")

@@ -44,7 +44,6 @@ from pksim.library.parameter_set import (
     ParameterSet,
     own_parameters,
 )
-from pksim.model import structural
 
 __all__ = [
     "CATEGORICAL_COVARIATES",
@@ -102,6 +101,8 @@ def typical_units(structural_model: str) -> Mapping[str, str]:
     """Typical values a set of ``structural_model`` gives, with their units: every set's
     :data:`TYPICAL_UNITS` plus the model's own (:data:`MODEL_TYPICAL_UNITS`, e.g. Q/F and V2/F
     of ``two-compartment-oral-lag``)."""
+    from pksim.model import structural  # lazily: the numba kernels load only when needed
+
     own = structural.structural_model(structural_model).parameter_names
     return MappingProxyType(
         {**TYPICAL_UNITS, **{k: u for k, u in MODEL_TYPICAL_UNITS.items() if k in own}}
@@ -193,6 +194,8 @@ def parameter_set_from_dict(data: Mapping[str, Any], *, origin: str = "<dict>") 
             f"must be the name of a structural model (a string, default "
             f"{DEFAULT_STRUCTURAL_MODEL!r}), got {structural_model!r}",
         )
+    from pksim.model import structural  # lazily: the numba kernels load only when needed
+
     try:
         structural.structural_model(structural_model)
     except ValueError as error:

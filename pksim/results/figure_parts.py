@@ -10,25 +10,45 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from pksim.results.figure_text import (
+    font_size_pt,
+    provenance_line,
+    text_width_pt,
+    wrap_to_width,
+)
 from pksim.results.tables import format_range
 from pksim.units import HOURS_PER_DAY
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
-    from matplotlib.figure import Figure
+    from matplotlib.figure import Figure, SubFigure
 
+POINTS_PER_INCH = 72.0
 TARGET_COLOUR, TARGET_ALPHA = "tab:green", 0.15
-OTHER_TARGET_COLOUR, OTHER_TARGET_ALPHA = "tab:orange", 0.08
+OTHER_TARGET_COLOUR, OTHER_TARGET_ALPHA = "tab:red", 0.08
 COMEDICATION_COLOUR, COMEDICATION_ALPHA = "0.5", 0.12
-LEGEND_COLUMN_IN = 2.6
+LEGEND_FONT_SIZE = "small"
+LEGEND_ENTRY_EXTRA_EM = 5.0
+"""Width of a legend entry beyond its text, in font sizes (the handle, padding and the space
+between columns: matplotlib's defaults 2 + 0.8 + 2 em, rounded up)."""
 MAX_LEGEND_COLUMNS = 4
-LABEL_WRAP_CHARS = 18
 PANEL_SIZE_IN = (7.5, 3.2)
 LEGEND_SPACE_IN = 2.0
 PANEL_COLUMNS = 2
 MAX_OTHER_TARGETS = 3
-TITLE_CHARS_PER_INCH = 9
-"""Characters of a figure title that fit one inch of figure width (large font)."""
+TITLE_MARGIN_IN = 0.3
+"""Room (inches) left beside a figure title, which is wrapped to the rest of the width."""
+PROVENANCE_LINE_IN = 0.22
+"""Height (inches) of the line under the title saying what the figure was computed from."""
+PROVENANCE_COLOUR = "0.3"
+Y_AXIS_ROOM_IN = 1.0
+"""Width (inches) taken by a y axis with its label: the rest is the room of the x labels."""
+TICK_LABEL_FILL = 0.92
+"""Part of its slot an x label may fill, so that neighbouring labels never touch."""
+MAX_TICK_LABEL_LINES = 3
+"""Lines of an x label before the labels are set in a smaller font."""
+TICK_LABEL_SIZES = ("medium", "small", "x-small")
+"""Font sizes tried for x labels, largest first."""
 
 
 def json_attr(attrs: Mapping[str, Any], name: str, default: Any) -> Any:
@@ -46,10 +66,11 @@ def json_attr(attrs: Mapping[str, Any], name: str, default: Any) -> Any:
 
 def axis_label(attrs: Mapping[str, Any], default: str) -> str:
     """``long_name (units)`` from a variable's attrs, units left out when they only repeat
-    the name."""
+    the name ("Day of treatment", not "Day of treatment (day)")."""
     name = str(attrs.get("long_name", default))
     units = str(attrs.get("units", "")).strip()
-    if not units or units.lower() in {"1", name.lower(), name.lower() + "s"}:
+    words = {word.strip("()").lower() for word in name.split()}
+    if not units or units.lower() == "1" or {units.lower(), units.lower() + "s"} & words:
         return name
     return f"{name} ({units})"
 
@@ -60,19 +81,55 @@ def level_text(value: Any) -> str:
     return str(value)
 
 
+def new_figure(width_in: float, height_in: float, attrs: Mapping[str, Any]) -> tuple:
+    """A figure ``width_in`` x ``height_in`` inches (plus the provenance line) and the
+    subfigure to draw in; under the title, one small line says what it was computed from
+    (cohort size, seed, scenario, parameter set, pksim version: :func:`provenance_line`)."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width_in, height_in + PROVENANCE_LINE_IN), layout="constrained")
+    line, main = fig.subfigures(2, 1, height_ratios=[PROVENANCE_LINE_IN, height_in])
+    line.text(
+        0.5,
+        0.5,
+        provenance_line(attrs),
+        fontsize="x-small",
+        color=PROVENANCE_COLOUR,
+        ha="center",
+        va="center",
+        gid="provenance",
+    )
+    return fig, main
+
+
 def figure_title(fig: Figure, text: str) -> None:
-    """The figure title, each line wrapped to the figure's width."""
-    import textwrap
+    """The figure title, each line wrapped to the figure's width (measured in its font)."""
+    from matplotlib import rcParams
 
-    width = int(TITLE_CHARS_PER_INCH * fig.get_figwidth())
-    lines = [wrapped for line in text.split("\n") for wrapped in textwrap.wrap(line, width)]
-    fig.suptitle("\n".join(lines) or text)
+    size = font_size_pt(rcParams["figure.titlesize"])
+    width_pt = (fig.get_figwidth() - TITLE_MARGIN_IN) * POINTS_PER_INCH
+    lines = wrap_to_width(text, width_pt, size)
+    low = 0.0  # balance the lines: the narrowest width that needs no more of them
+    while width_pt - low > 1.0:
+        middle = (low + width_pt) / 2
+        if len(wrap_to_width(text, middle, size)) <= len(lines):
+            width_pt = middle
+        else:
+            low = middle
+    fig.suptitle("\n".join(wrap_to_width(text, width_pt, size)) or text)
 
 
-def wrap_label(text: str) -> str:
-    import textwrap
-
-    return "\n".join(textwrap.wrap(text, LABEL_WRAP_CHARS)) or text
+def label_regimens(ax: Axes, names: Sequence[str], slot_in: float) -> None:
+    """The regimens' names under their positions 0, 1, ..., each wrapped to its slot
+    (``slot_in`` inches wide); in a smaller font when a name would need more than
+    MAX_TICK_LABEL_LINES lines, so that neighbours never overlap."""
+    width_pt = TICK_LABEL_FILL * slot_in * POINTS_PER_INCH
+    for size in TICK_LABEL_SIZES:
+        points = font_size_pt(size)
+        wrapped = [wrap_to_width(name, width_pt, points) for name in names]
+        if max(len(lines) for lines in wrapped) <= MAX_TICK_LABEL_LINES:
+            break
+    ax.set_xticks(range(len(names)), ["\n".join(lines) for lines in wrapped], fontsize=size)
 
 
 def palette(n: int) -> list[Any]:
@@ -88,14 +145,14 @@ def legend_patch(colour: Any, text: str, *, edgecolor: Any = "black"):
     return Patch(facecolor=colour, edgecolor=edgecolor, label=text)
 
 
-def panel_grid(n: int) -> tuple[Figure, list[Axes]]:
-    from matplotlib.figure import Figure
-
+def panel_grid(n: int, attrs: Mapping[str, Any]) -> tuple[Figure, list[Axes]]:
+    """A figure of ``n`` panels sharing their axes (two columns from three panels on), under
+    the provenance line of ``attrs``, and the panels."""
     columns = 1 if n <= PANEL_COLUMNS else PANEL_COLUMNS
     rows = math.ceil(n / columns)
     width, height = PANEL_SIZE_IN
-    fig = Figure(figsize=(width * columns, height * rows + LEGEND_SPACE_IN), layout="constrained")
-    grid = fig.subplots(rows, columns, sharex=True, sharey=True, squeeze=False).ravel()
+    fig, main = new_figure(width * columns, height * rows + LEGEND_SPACE_IN, attrs)
+    grid = main.subplots(rows, columns, sharex=True, sharey=True, squeeze=False).ravel()
     for extra in grid[n:]:
         extra.remove()
     return fig, list(grid[:n])
@@ -114,20 +171,25 @@ def figure_legend(fig: Figure, handles: list[Any], *, title: str | None = None) 
 
     artists = [h.artists if isinstance(h, LegendEntry) else h for h in handles]
     labels = [h.label if isinstance(h, LegendEntry) else h.get_label() for h in handles]
-    width = fig.get_figwidth()
-    columns = max(1, min(len(handles), MAX_LEGEND_COLUMNS, int(width // LEGEND_COLUMN_IN)))
+    size = font_size_pt(LEGEND_FONT_SIZE)
+    room = (fig.get_figwidth() - TITLE_MARGIN_IN) * POINTS_PER_INCH
+    widest = max(text_width_pt(str(label), size) for label in labels)
+    columns = int(room // (widest + LEGEND_ENTRY_EXTRA_EM * size))
+    columns = max(1, min(len(handles), MAX_LEGEND_COLUMNS, columns))
     fig.legend(
         artists,
         labels,
         title=title,
-        fontsize="small",
+        fontsize=LEGEND_FONT_SIZE,
         loc="outside lower center",
         ncols=columns,
         handler_map={tuple: HandlerTuple(ndivide=1)},
     )
 
 
-def label_panel_axes(fig: Figure, axes: Sequence[Axes], xlabel: str, ylabel: str) -> None:
+def label_panel_axes(
+    fig: Figure | SubFigure, axes: Sequence[Axes], xlabel: str, ylabel: str
+) -> None:
     """Axis labels on every panel's x axis (a figure-level x label would collide with the
     legend below the panels) and one y label."""
     for ax in axes:
@@ -152,22 +214,19 @@ def shade_targets(
     *,
     primary_only: bool = False,
 ) -> list[Any]:
-    """Shade the most common target range; others (e.g. renal) lighter and hatched."""
-    renal_total = sum(r["renal_impaired"] or 0 for r in ranges)
+    """Shade the target ranges (at most 1 + MAX_OTHER_TARGETS; only the main one with
+    ``primary_only``): the scenario's target (the range of most subjects without renal
+    impairment) green, others (the renal ceiling) lighter and hatched. Each legend entry gives
+    the numbers, what the range is for and, when subjects have different ranges, how many."""
     handles = []
-    for k, entry in enumerate(ranges):
+    for k, entry in enumerate(_main_first(ranges)):
         if k > (0 if primary_only else MAX_OTHER_TARGETS):
             break
-        low, high, count = entry["lower"], entry["upper"], entry["subjects"]
-        text = f"{format_range(low, high)} ng/mL"
-        renal = bool(renal_total) and entry["renal_impaired"] == count == renal_total
+        low, high = entry["lower"], entry["upper"]
+        text = target_legend_text(entry, ranges, attrs)
         if k == 0:
             patch = ax.axhspan(low, high, color=TARGET_COLOUR, alpha=TARGET_ALPHA, zorder=0)
-            # The most common range is the renal one when most subjects are impaired.
-            name = f"{text} (renal impairment)" if renal else attrs.get("target_label") or text
-            patch.set_label(f"target {name}")
         else:
-            who = ", renal impairment" if renal else ""
             patch = ax.axhspan(
                 low,
                 high,
@@ -177,9 +236,39 @@ def shade_targets(
                 edgecolor=OTHER_TARGET_COLOUR,
                 zorder=0,
             )
-            patch.set_label(f"target {text} ({count} subjects{who})")
+        patch.set_label(text)
         handles.append(patch)
     return handles
+
+
+def _renal_only(entry: Mapping[str, Any], ranges: Sequence[Mapping[str, Any]]) -> bool:
+    """Whether a range is the renal ceiling: every subject judged by it (and no one else) has
+    renal impairment, and other subjects have another range."""
+    renal = entry["renal_impaired"]
+    return len(ranges) > 1 and renal is not None and renal == entry["subjects"] > 0
+
+
+def _main_first(ranges: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """The ranges, the scenario's own target (most subjects, not the renal ceiling) first."""
+    return sorted(ranges, key=lambda entry: _renal_only(entry, ranges))
+
+
+def target_legend_text(
+    entry: Mapping[str, Any], ranges: Sequence[Mapping[str, Any]], attrs: Mapping[str, Any]
+) -> str:
+    """ "target induction 6-10 ng/mL (263 subjects)", "target ≤ 4 ng/mL (renal impairment,
+    37 subjects)": the range's numbers always, its phase or use, its subjects when ranges
+    differ between subjects."""
+    numbers = f"{format_range(entry['lower'], entry['upper'])} ng/mL"
+    count = entry["subjects"]
+    if _renal_only(entry, ranges):
+        return f"target {numbers} (renal impairment, {count:,} subjects)"
+    label = str(attrs.get("target_label") or "").strip()
+    if not label or label == numbers:
+        name = f"target {numbers}"
+    else:
+        name = f"target {label}" if numbers in label else f"target {label} {numbers}"
+    return f"{name} ({count:,} subjects)" if len(ranges) > 1 else name
 
 
 def shade_comedications(ax: Axes, attrs: Mapping[str, Any], *, hours: bool) -> list:
@@ -209,13 +298,16 @@ def shade_comedications(ax: Axes, attrs: Mapping[str, Any], *, hours: bool) -> l
             continue
         begin = "before day 1" if math.isinf(start) else f"day {start:g}"
         end = "end" if stop is None else f"day {float(stop):g}"
+        fraction = course.get("fraction")
+        who = "" if fraction is None or fraction >= 1 else f", {fraction:.0%} of subjects"
         if left <= low and right >= high:  # throughout: shading everything would hide nothing
-            handles.append(legend_patch("none", f"{course['drug']} throughout", edgecolor="none"))
+            text = f"{course['drug']} throughout{f' ({who[2:]})' if who else ''}"
+            handles.append(legend_patch("none", text, edgecolor="none"))
             continue
         span = ax.axvspan(
             left, right, color=COMEDICATION_COLOUR, alpha=COMEDICATION_ALPHA, zorder=0
         )
-        span.set_label(f"{course['drug']} ({begin} to {end})")
+        span.set_label(f"{course['drug']} ({begin} to {end}{who})")
         handles.append(span)
     ax.set_xlim(low, high)
     return handles

@@ -21,21 +21,24 @@ import pandas as pd
 from pksim.checks import unknown_name_message
 from pksim.results.course import Course
 from pksim.results.figure_parts import (
+    Y_AXIS_ROOM_IN,
     LegendEntry,
     axis_label,
     figure_legend,
     figure_title,
     json_attr,
     label_panel_axes,
+    label_regimens,
     legend_patch,
     level_text,
+    new_figure,
     palette,
     panel_grid,
     shade_comedications,
     shade_targets,
     target_top,
-    wrap_label,
 )
+from pksim.results.figure_text import figure_style
 from pksim.results.tables import EN_DASH, when_judged
 from pksim.units import HOURS_PER_DAY
 
@@ -47,8 +50,12 @@ __all__ = ["course_figure", "distribution_figure", "ribbons_figure"]
 OUTER_ALPHA, INNER_ALPHA = 0.18, 0.35
 SUBGROUP_ALPHA = 0.2
 BOX_WIDTH_IN, MIN_WIDTH_IN, MAX_WIDTH_IN, DISTRIBUTION_HEIGHT_IN = 0.55, 6.0, 16.0, 5.0
+MIN_LABEL_SLOT_IN = 0.9
+"""Least width (inches) under each regimen for its name, while the figure may still grow."""
 MAX_TICKS = 8
 HEADROOM = 1.05
+LABEL_HEADROOM = 1.1
+"""Room above the highest whisker of a distribution for the percentage written above it."""
 TICK_STEPS_DAYS = (1, 2, 7, 14, 28)
 
 
@@ -63,15 +70,25 @@ def distribution_figure(
     """Trough distribution per regimen (split by ``subgroup``, a column of ``table``) against
     the shaded target band: boxes 25th-75th percentile with the median, whiskers 5th-95th,
     the percentage in range above each box (when ``show_target``)."""
-    from matplotlib.figure import Figure
+    with figure_style():
+        return _distribution_figure(table, attrs, subgroup, subgroup_title, show_target)
 
+
+def _distribution_figure(
+    table: pd.DataFrame,
+    attrs: Mapping[str, Any],
+    subgroup: str | None,
+    subgroup_title: str | None,
+    show_target: bool,
+) -> Figure:
     regimens = [str(r) for r in dict.fromkeys(table["regimen"])]
     levels = list(dict.fromkeys(table[subgroup])) if subgroup else [None]
     width = 0.8 / len(levels)
     n_boxes = len(regimens) * len(levels)
-    fig_width = min(MAX_WIDTH_IN, max(MIN_WIDTH_IN, 1.5 + BOX_WIDTH_IN * n_boxes))
-    fig = Figure(figsize=(fig_width, DISTRIBUTION_HEIGHT_IN), layout="constrained")
-    ax = fig.add_subplot()
+    wanted = max(1.5 + BOX_WIDTH_IN * n_boxes, Y_AXIS_ROOM_IN + MIN_LABEL_SLOT_IN * len(regimens))
+    fig_width = min(MAX_WIDTH_IN, max(MIN_WIDTH_IN, wanted))
+    fig, main = new_figure(fig_width, DISTRIBUTION_HEIGHT_IN, attrs)
+    ax = main.add_subplot()
     colours = palette(len(levels))
     ranges = table.attrs.get("target_ranges", [])
     handles = shade_targets(ax, ranges, attrs) if show_target else []
@@ -107,9 +124,12 @@ def distribution_figure(
         )
         if level is not None:
             handles.append(legend_patch(colours[j], level_text(level)))
-    ax.set_xticks(range(len(regimens)), [wrap_label(r) for r in regimens])
+    label_regimens(ax, regimens, (fig_width - Y_AXIS_ROOM_IN) / len(regimens))
     ax.set_xlim(-0.6, len(regimens) - 0.4)
-    ax.set_ylim(bottom=0.0)
+    top = max(
+        float(np.nanmax(table["p95"], initial=0.0)), target_top(ranges if show_target else [])
+    )
+    ax.set_ylim(0.0, LABEL_HEADROOM * top if top > 0 else None)
     ax.set_ylabel(axis_label(table.attrs, "Trough"))
     first, last = int(table["first_day"].iloc[0]), int(table["last_day"].iloc[0])
     window = bool(table.attrs.get("window", first != last))
@@ -140,17 +160,27 @@ def course_figure(
     """Trough percentiles day by day per regimen, co-medication periods shaded. Without levels:
     median, 25th-75th and 5th-95th percentile bands; with levels (a subgroup): the median and
     25th-75th band of each level, in its own colour."""
+    with figure_style():
+        return _course_figure(course, attrs, target_ranges, subgroup_title)
+
+
+def _course_figure(
+    course: Course,
+    attrs: Mapping[str, Any],
+    target_ranges: Sequence[Mapping[str, Any]],
+    subgroup_title: str | None,
+) -> Figure:
     from matplotlib.ticker import MaxNLocator
 
     split = course.levels != ((),)
     days = course.axis
     colours = palette(len(course.levels)) if split else ["tab:blue"]
-    fig, axes = panel_grid(len(course.regimens))
+    fig, axes = panel_grid(len(course.regimens), attrs)
     handles: list[Any] = []
     top = target_top(target_ranges)
     p = course.percentiles
     for r, (ax, name) in enumerate(zip(axes, course.regimens, strict=True)):
-        handles = shade_targets(ax, target_ranges, attrs, primary_only=True)
+        handles = shade_targets(ax, target_ranges, attrs)
         for j, (level, colour) in enumerate(zip(course.levels, colours, strict=True)):
             band = {key: p[key][r, j] for key in p}
             if not split:
@@ -178,10 +208,19 @@ def course_figure(
     label_panel_axes(fig, axes, day_label, axis_label(course.value_attrs, "Trough"))
     title = str(attrs.get("title", "Trough course"))
     if split:
-        title += f"\nby {subgroup_title}: median (line) and 25th{EN_DASH}75th percentile (band)"
+        by = _lower_first(subgroup_title)
+        title += f"\nby {by}: median (line) and 25th{EN_DASH}75th percentile (band)"
     figure_title(fig, title)
     figure_legend(fig, handles)
     return fig
+
+
+def _lower_first(text: str | None) -> str:
+    """ "Co-medication" -> "co-medication" within a sentence; "CYP3A5 genotype" stays."""
+    text = str(text or "")
+    if len(text) > 1 and text[0].isupper() and text[1].islower():
+        return text[0].lower() + text[1:]
+    return text
 
 
 def ribbons_figure(
@@ -193,6 +232,16 @@ def ribbons_figure(
 ) -> Figure:
     """Percentile ribbons (5/25/50/75/95) of concentration over time, one panel per regimen
     (or only ``regimen``), nominal doses (``attrs["dose_times_h"]``) marked."""
+    with figure_style():
+        return _ribbons_figure(course, attrs, regimen, target_ranges)
+
+
+def _ribbons_figure(
+    course: Course,
+    attrs: Mapping[str, Any],
+    regimen: str | None,
+    target_ranges: Sequence[Mapping[str, Any]],
+) -> Figure:
     from matplotlib.ticker import MultipleLocator
 
     if regimen is not None and regimen not in course.regimens:
@@ -204,13 +253,13 @@ def ribbons_figure(
     time = course.axis
     span_days = (time.max() - time.min()) / HOURS_PER_DAY
     step = next((s for s in TICK_STEPS_DAYS if span_days / s <= MAX_TICKS), None)
-    fig, axes = panel_grid(len(chosen))
+    fig, axes = panel_grid(len(chosen), attrs)
     handles: list[Any] = []
     top = target_top(target_ranges)
     for ax, name in zip(axes, chosen, strict=True):
         r = course.regimens.index(name)
         band = {key: values[r, 0] for key, values in course.percentiles.items()}
-        handles = shade_targets(ax, target_ranges, attrs, primary_only=True)
+        handles = shade_targets(ax, target_ranges, attrs)
         outer = ax.fill_between(time, band["p5"], band["p95"], color="tab:blue", alpha=OUTER_ALPHA)
         inner = ax.fill_between(time, band["p25"], band["p75"], color="tab:blue", alpha=INNER_ALPHA)
         (median,) = ax.plot(time, band["median"], color="tab:blue", linewidth=1.2)

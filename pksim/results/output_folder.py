@@ -236,8 +236,13 @@ def plain_message(error: OSError, path: Path) -> str:
         )
     if error.errno == errno.EROFS:
         return f"{where} is on a read-only file system: choose another --out"
-    blocking = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
+    blocking = next((p for p in path.parents if os.path.lexists(p) and not p.is_dir()), None)
     if error.errno in (errno.ENOTDIR, errno.EEXIST) and blocking is not None:
+        if blocking.is_symlink() and not blocking.exists():
+            return (
+                f"--out {path}: {blocking} is a link to {os.readlink(blocking)}, which does not "
+                "exist: create that folder or choose another --out"
+            )
         return f"--out {path}: a part of this path is a file, not a folder: {blocking}"
     if error.errno == errno.ENAMETOOLONG:
         return f"--out {path}: the name is too long for the file system"
@@ -262,12 +267,41 @@ def _check_destination(path: Path) -> None:
             f"--out {path} is a mount point: pksim replaces its output folder as a whole, which "
             f"cannot be done to a mount point; use a folder inside it, e.g. --out {path / 'run'}"
         )
+    _check_writable(path)
     here = Path.cwd().resolve()
     if path.exists() and (here == path.resolve() or path.resolve() in here.parents):
         raise ValueError(
             f"--out {path} holds the current folder: pksim replaces its output folder as a "
             "whole; choose a new folder, e.g. --out results"
         )
+
+
+def _check_writable(path: Path) -> None:
+    """Refuse, before any work, an output folder (or the folder that will hold it) that this
+    user may not write in: publishing writes beside the folder and empties the previous one."""
+    existing = next((p for p in (path, *path.parents) if p.exists()), None)
+    if existing is None or not existing.is_dir():
+        return  # a missing root, or a file in the way: reported when the folder is made
+    if _read_only_file_system(existing):
+        raise ValueError(f"{existing} is on a read-only file system: choose another --out")
+    if existing != path and os.access(existing, os.W_OK | os.X_OK):
+        return
+    if existing == path and os.access(path, os.W_OK | os.X_OK):
+        if os.access(path.parent, os.W_OK | os.X_OK):
+            return
+        existing = path.parent
+    what = "is read-only for you" if existing == path else "does not let you create files in it"
+    raise ValueError(
+        f"--out {path}: the folder {existing} {what}; nothing was simulated: make it writable "
+        "(chmod u+w) or choose another --out"
+    )
+
+
+def _read_only_file_system(path: Path) -> bool:
+    try:
+        return bool(os.statvfs(path).f_flag & os.ST_RDONLY)
+    except (OSError, AttributeError):  # no statvfs here: writing will tell
+        return False
 
 
 def _check_owned(path: Path) -> None:

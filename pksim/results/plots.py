@@ -21,6 +21,7 @@ import xarray as xr
 from pksim import contract
 from pksim.files import write_atomically
 from pksim.results.course import Course, CourseReducer, course
+from pksim.results.figure_text import figure_style
 from pksim.results.figures import course_figure, distribution_figure, ribbons_figure
 from pksim.results.reducer import AttainmentReducer, target_counts
 from pksim.results.report import SUBGROUPS
@@ -42,6 +43,9 @@ __all__ = [
 
 DPI = 150
 """Resolution of the saved PNG files (dots per inch)."""
+COMEDICATION = "comedication"
+"""The subgroup a trough course is split by when only some subjects take a co-medication
+(takers and non-takers are not pooled)."""
 OPEN_TARGET = (0.0, float("inf"))
 """The target judged when a Dataset has none (every trough in range; no band is drawn)."""
 
@@ -116,7 +120,8 @@ def save_plots(ds: xr.Dataset, directory: str | os.PathLike) -> list[Path]:
     tables = _tables(ds, groupings, None, show_target)
     trough_course = None
     if ds.sizes.get("day", 0) > 1:
-        trough_course = course(CourseReducer(percentiles="exact").reduce(ds))
+        by = COMEDICATION if _varies(ds, COMEDICATION) else None
+        trough_course = course(CourseReducer(by=by, percentiles="exact").reduce(ds))
     ribbons = None
     if contract.CONCENTRATION in ds.data_vars:
         _check_concentration(ds)
@@ -176,8 +181,15 @@ def write_plots(
             )
     ranges = tables[0].attrs.get("target_ranges", []) if show_target else []
     if trough_course is not None and trough_course.axis.size > 1:
+        split = trough_course.levels != ((),)
+        course_title = titles.get(COMEDICATION, "co-medication") if split else None
         plots.append(
-            ("trough_course", lambda: course_figure(trough_course, attrs, target_ranges=ranges))
+            (
+                "trough_course",
+                lambda: course_figure(
+                    trough_course, attrs, target_ranges=ranges, subgroup_title=course_title
+                ),
+            )
         )
     if ribbons is not None:
         plots.append(
@@ -195,7 +207,8 @@ def write_plots(
 
 
 def _save(fig: Figure, path: Path) -> None:
-    write_atomically(path, lambda temporary: fig.savefig(temporary, format="png", dpi=DPI))
+    with figure_style():
+        write_atomically(path, lambda temporary: fig.savefig(temporary, format="png", dpi=DPI))
 
 
 def _folder(directory: Any) -> Path:
@@ -223,6 +236,10 @@ def _tables(
     )
     counts = AttainmentReducer(spec).reduce(ds)
     return assemble(spec, counts, target_label=str(ds.attrs.get("target_label", "")))
+
+
+def _varies(ds: xr.Dataset, name: str) -> bool:
+    return name in ds.coords and np.unique(np.asarray(ds[name].values)).size > 1
 
 
 def _single_subgroup(by: Any) -> str | None:

@@ -36,7 +36,7 @@ from pksim.results.spec import REGIMEN, scenario_spec
 from pksim.results.tables import assemble
 from pksim.scenario import Scenario
 
-__all__ = ["SUBGROUPS", "RunReport", "run_report"]
+__all__ = ["SUBGROUPS", "RunReport", "reported_days", "run_report"]
 
 SUBGROUPS = ("weight_band", "cyp3a5", "renal_impairment", "comedication")
 """Subgroups every run is tabulated (and its trough distribution plotted) by."""
@@ -46,8 +46,9 @@ SUBGROUPS = ("weight_band", "cyp3a5", "renal_impairment", "comedication")
 class RunReport:
     """The reduced results of a run: ``tables`` (by regimen, then by regimen and each
     subgroup), the ``trough_course`` and concentration ``ribbons`` for plots (None when not
-    asked for or not applicable), the run's provenance ``attrs``, each subgroup's title and the
-    attainment ``over_time`` grouped as the tables (empty for a one-day run)."""
+    asked for or not applicable), the run's provenance ``attrs``, each subgroup's title, the
+    attainment ``over_time`` grouped as the tables (empty for a one-day run) and
+    ``day_tables``, by regimen on each of the scenario's ``[output] compare_days``."""
 
     tables: tuple[pd.DataFrame, ...]
     trough_course: Course | None
@@ -55,6 +56,14 @@ class RunReport:
     attrs: Mapping[str, Any]
     subgroup_titles: Mapping[str, str]
     over_time: tuple[AttainmentOverTime, ...] = ()
+    day_tables: tuple[pd.DataFrame, ...] = ()
+
+
+def comedication_varies(scenario: Scenario) -> bool:
+    """Whether subjects differ in their co-medications (one is taken by only a fraction of
+    them): the trough course is then split by co-medication, takers never pooled with the
+    others."""
+    return any(0 < plan.fraction < 1 for plan in scenario.comedications)
 
 
 def run_report(
@@ -88,9 +97,22 @@ def run_report(
         target=None,
         percentiles=percentiles,
     )
+    day_specs = [
+        scenario_spec(
+            plan.scenario,
+            [(REGIMEN,)],
+            day=day,
+            window=None,
+            measured=False,
+            target=None,
+            percentiles=percentiles,
+        )
+        for day in plan.scenario.output.compare_days
+    ]
     courses: list[CourseReducer] = []
     if plots and plan.scenario.days > 1:
-        courses.append(CourseReducer(contract.TROUGH))
+        by = "comedication" if comedication_varies(plan.scenario) else None
+        courses.append(CourseReducer(contract.TROUGH, by=by))
     if plots and plan.scenario.output.profiles:
         courses.append(CourseReducer(contract.CONCENTRATION, bins=RIBBON_BINS))
     over_time: list[OverTimeReducer] = []
@@ -98,7 +120,12 @@ def run_report(
         over_time.append(OverTimeReducer(_over_time_spec(plan.scenario, groupings)))
     counts, *totals = reduce_run(
         plan,
-        [AttainmentReducer(spec), *courses, *over_time],
+        [
+            AttainmentReducer(spec),
+            *courses,
+            *over_time,
+            *(AttainmentReducer(day) for day in day_specs),
+        ],
         store=store,
         chunk_subjects=chunk_subjects,
         threads=threads,
@@ -110,10 +137,15 @@ def run_report(
         for reducer, total in zip(courses, totals[: len(courses)], strict=True)
     }
     label = plan.scenario.target.target.label
+    after_courses = totals[len(courses) :]
     time_results = [
         assemble_over_time(reducer.spec, total, target_label=label)
-        for reducer, total in zip(over_time, totals[len(courses) :], strict=True)
+        for reducer, total in zip(over_time, after_courses[: len(over_time)], strict=True)
     ]
+    day_tables = tuple(
+        assemble(day, total, target_label=label)[0]
+        for day, total in zip(day_specs, after_courses[len(over_time) :], strict=True)
+    )
     return RunReport(
         tables=tuple(assemble(spec, counts, target_label=plan.scenario.target.target.label)),
         trough_course=reduced.get(contract.TROUGH),
@@ -121,6 +153,7 @@ def run_report(
         attrs=provenance(plan),
         subgroup_titles={name: contract.COORDINATE_ATTRS[name]["long_name"] for name in subgroups},
         over_time=tuple(time_results[0]) if time_results else (),
+        day_tables=day_tables,
     )
 
 
@@ -135,3 +168,10 @@ def _over_time_spec(scenario: Scenario, groupings: Sequence[tuple[str, ...]]):
         above_ng_per_ml=OVER_EXPOSURE_NG_PER_ML,
         below_ng_per_ml=UNDER_EXPOSURE_NG_PER_ML,
     )
+
+
+def reported_days(scenario: Scenario) -> tuple[int, ...]:
+    """The days ``pksim run`` tabulates: the target's (its day, or its window's days), then
+    the ``[output] compare_days``, ascending."""
+    first, last = contract.target_days(scenario)
+    return tuple(sorted({*range(first, last + 1), *scenario.output.compare_days}))

@@ -114,6 +114,47 @@ def test_bad_csv_rows_are_named(text, message):
         cohort.read_patients_csv(io.StringIO(text))
 
 
+def test_every_bad_row_is_reported_at_once(tmp_path):
+    """A table with several bad rows names each of them (row, line, column) in one message,
+    in the scenario's list of problems too; the good rows are not mentioned."""
+    rows = [
+        "55,female,30,34,*3/*3,90",  # row 1: good
+        "5200,female,30,34,*3/*3,90",  # row 2: weight in grams
+        "60,male,forty,40,*1/*3,95",  # row 3: age not a number
+        "58,female,28,33,*9/*9,",  # row 4: unknown genotype and no renal value
+        "61,male,44,41,*1/*1,88",  # row 5: good
+    ]
+    text = HEADER + "\n".join(rows) + "\n"
+    with pytest.raises(ValueError) as caught:
+        cohort.read_patients_csv(io.StringIO(text))
+    message = str(caught.value)
+    assert "4 problems" in message
+    for expected in (
+        "row 2 (line 3), column 'weight_kg': 5200 is outside the plausible range",
+        "row 3 (line 4), column 'age_y': 'forty' is not a number",
+        "row 4 (line 5), column 'cyp3a5': unknown cyp3a5 '*9/*9'",
+        "row 4 (line 5): no eGFR and no serum creatinine",
+    ):
+        assert expected in message
+    assert "row 1 " not in message and "row 5" not in message
+    (tmp_path / "p.csv").write_text(text)
+    (tmp_path / "s.toml").write_text(
+        Path(resources.files("pksim") / "data" / "scenarios" / "ln-induction.toml")
+        .read_text()
+        .replace('name = "chinese-adult-ln"', 'name = "chinese-adult-ln"\npatients_csv = "p.csv"')
+    )
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(tmp_path / "s.toml")
+    keys = caught.value.problems.keys()
+    assert keys.count("population.patients_csv") == 4
+
+
+def test_a_long_list_of_bad_rows_stops_at_the_limit():
+    text = HEADER + "x,female,30,34,*3/*3,90\n" * (patients.MAX_ROW_PROBLEMS + 50)
+    with pytest.raises(ValueError, match=f"after {patients.MAX_ROW_PROBLEMS} problems; fix these"):
+        cohort.read_patients_csv(io.StringIO(text))
+
+
 def test_renal_function_is_required_per_patient():
     """The renal-impairment classification (the 4 ng/mL ceiling) needs eGFR or serum creatinine
     for every patient: a file without either column, or a row with neither value, is refused

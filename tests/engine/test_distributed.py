@@ -125,7 +125,7 @@ def test_dask_worker_processes_by_address_and_cli(scenario, reference, tmp_path,
         )
     xr.testing.assert_identical(got, reference)
     assert code == 0 and "in range %" in capsys.readouterr().out
-    summary = pd.read_csv(tmp_path / "summary.csv")
+    summary = pd.read_csv(tmp_path / "summary.csv", comment="#")
     local = stream.attainment_tables("ln-induction", 50, groupings=[("regimen",)])[0]
     assert summary.query("subgroup == 'all'").n.tolist() == local.n.tolist()
 

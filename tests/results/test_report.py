@@ -74,14 +74,18 @@ def test_tables_are_those_of_the_dataset(stored, reference):
 
 
 def test_trough_course_is_numpys_percentiles_of_every_day(stored, reference):
+    """Split by co-medication: the scenario gives rifampicin to only some subjects."""
     course = stored[1].trough_course
-    assert course.regimens == tuple(reference.regimen.values) and course.levels == ((),)
+    taking = reference.comedication.values
+    assert course.regimens == tuple(reference.regimen.values)
+    assert course.levels == tuple((level,) for level in ("none", "rifampicin"))
     np.testing.assert_array_equal(course.axis, reference.day.values)
     troughs = reference.trough.transpose("regimen", "subject", "day").values
-    for name, q in PERCENTILES.items():
-        expected = np.percentile(troughs, q, axis=1)  # (regimen, day)
-        got = course.percentiles[name][:, 0, :]
-        np.testing.assert_allclose(got, expected, rtol=TABLE_BINS.relative_error, atol=0)
+    for j, (level,) in enumerate(course.levels):
+        for name, q in PERCENTILES.items():
+            expected = np.percentile(troughs[:, taking == level], q, axis=1)  # (regimen, day)
+            got = course.percentiles[name][:, j, :]
+            np.testing.assert_allclose(got, expected, rtol=TABLE_BINS.relative_error, atol=0)
 
 
 def test_ribbons_are_numpys_percentiles_at_every_time(stored, reference):
