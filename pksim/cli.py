@@ -234,18 +234,9 @@ def command_dose_response(args: argparse.Namespace) -> int:
 
 def command_app(args: argparse.Namespace) -> int:
     """Serve the local web app until Ctrl-C (needs the ``app`` extra)."""
-    try:
-        import panel  # noqa: F401
-    except ImportError:
-        raise ImportError(
-            "the app needs Panel, which is not installed: pip install 'pksim[app]' (or make app)"
-        ) from None
-    from pksim.app import serve
+    from pksim.app.command import serve_until_stopped
 
-    with contextlib.suppress(ValueError):  # signal handlers belong to the main thread
-        for number in STOP_SIGNALS:  # the app writes no files: a stop signal just ends it
-            signal.signal(number, signal.SIG_DFL)
-    serve(args.port, show=not args.no_browser)
+    serve_until_stopped(args.port, show=not args.no_browser, stop_signals=STOP_SIGNALS)
     return EXIT_OK
 
 

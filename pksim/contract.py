@@ -44,6 +44,9 @@ MEASURED_LONG_NAME = "Measured whole-blood trough (with assay error)"
 
 TARGET_FIRST_DAY, TARGET_LAST_DAY = "target_first_day", "target_last_day"
 """Dataset attrs: the days the scenario's ``[target]`` judges (equal for a single day)."""
+DOSE_TIMELINE = "dose_timeline"
+"""Dataset attr (JSON): per regimen whose doses vary, its change days, holds and monitoring
+days (:func:`dose_timeline`)."""
 TARGET_IS_WINDOW = "target_is_window"
 """Dataset attr: 1 when the target is a window (in range on every day), 0 for one day."""
 
@@ -226,8 +229,26 @@ def provenance(
             }
         ),
         "dose_times_h": json.dumps(dict(dose_times_h)),
+        DOSE_TIMELINE: json.dumps(dose_timeline(scenario)),
         "typical_only": int(scenario.variability.typical_only),
     }
+
+
+def dose_timeline(scenario: Scenario) -> dict[str, dict[str, list]]:
+    """Per regimen whose doses vary over time: the days its scheduled ``changes`` take effect,
+    its ``holds`` ([first, last] days) and its monitoring draws and the first days dosed on
+    their results (what the course plot marks)."""
+    timeline = {}
+    for regimen in scenario.regimens:
+        if regimen.varies_over_time:
+            plan = regimen.tdm
+            timeline[regimen.name] = {
+                "changes": [change.day for change in regimen.changes],
+                "holds": [[hold.first_day, hold.last_day] for hold in regimen.holds],
+                "tdm_draws": list(plan.sample_days) if plan else [],
+                "tdm_effective": list(plan.effective_days()) if plan else [],
+            }
+    return timeline
 
 
 def target_days(scenario: Scenario) -> tuple[int, int]:

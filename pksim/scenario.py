@@ -35,10 +35,10 @@ from pksim.cohort.variability import VariabilitySettings
 from pksim.dosing.absorption import FoodPlan
 from pksim.dosing.phases import run_problems
 from pksim.dosing.regimen import Regimen
-from pksim.errors import Invalid, Problems, ScenarioError, collect, shown, unknown_name
+from pksim.errors import Invalid, Problems, ScenarioError, shown, unknown_name
 from pksim.library import parameters, populations
 from pksim.library.targets import TargetPlan
-from pksim.modifiers import courses
+from pksim.modifiers.comedication_plans import ComedicationPlan, comedication_plans
 
 SCHEMA_VERSION = 1
 MAX_SUBJECTS = 100_000_000
@@ -49,8 +49,6 @@ MAX_SEED = 2**64 - 1
 """Largest seed: the result keeps it as an unsigned 64-bit integer (NetCDF attribute)."""
 MAX_TITLE_CHARS = 200
 """Longest title (characters): it heads plots and tables, where a few lines at most fit."""
-MAX_COMEDICATIONS = 8
-"""Co-medications per scenario (each has its own column of cohort-assignment draws)."""
 DEFAULT_SCENARIO = "ln-induction"
 EMPTY_HINT = "a scenario needs at least one [[regimens]] table (e.g. pksim describe ln-induction)"
 
@@ -71,16 +69,7 @@ TOP_KEYS = (
 )
 POPULATION_KEYS = ("name", "patients_csv")
 PARAMETER_KEYS = ("name", "overrides")
-COMEDICATION_KEYS = ("drug", "start_day", "stop_day", "fraction")
 OUTPUT_KEYS = ("profiles", "profile_step_h", "measured", "compare_days")
-
-
-@dataclass(frozen=True, slots=True)
-class ComedicationPlan:
-    """A co-medication course given to a ``fraction`` of the cohort (drawn per subject)."""
-
-    course: courses.CoMedication
-    fraction: float = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,7 +250,9 @@ def scenario_from_mapping(
     bounds = None if target is None else (target.target.lower, target.target.upper)
     regimens = _regimens(get_tables(data, "regimens", "", problems), days, bounds, problems)
     food_plan = FoodPlan.from_mapping(get_table(data, "food", "", problems), "food", problems)
-    comedications = _comedications(get_tables(data, "comedications", "", problems), days, problems)
+    comedications = comedication_plans(
+        get_tables(data, "comedications", "", problems), days, problems
+    )
     output = _output(get_table(data, "output", "", problems), problems, days or MAX_DAYS)
     if problems:
         raise ScenarioError(origin, problems)
@@ -400,44 +391,6 @@ def _regimens(
             "regimens", f"regimen names must be unique; {shown(name)} appears twice or more"
         )
     return tuple(r for r in regimens if r is not None)
-
-
-def _comedications(
-    tables: list[Mapping], days: int | None, problems: Problems
-) -> tuple[ComedicationPlan, ...]:
-    if len(tables) > MAX_COMEDICATIONS:
-        problems.add(
-            "comedications", f"at most {MAX_COMEDICATIONS} co-medications, got {len(tables)}"
-        )
-        return ()
-    plans, places = [], []
-    for index, table in enumerate(tables):
-        where = f"comedications[{index}]"
-        check_keys(table, COMEDICATION_KEYS, where, problems)
-        course = collect(
-            problems,
-            where,
-            courses.CoMedication,
-            table.get("drug"),
-            table.get("start_day", 1.0),
-            table.get("stop_day"),
-        )
-        fraction = get_number(
-            table, "fraction", where, problems, default=1.0, minimum=0.0, maximum=1.0
-        )
-        if course is not None and days is not None and course.start_day > days:
-            problems.add(
-                f"{where}.start_day", f"must be <= days ({days}), got {course.start_day:g}"
-            )
-        elif course is not None and fraction is not None:
-            plans.append(ComedicationPlan(course, fraction))
-            places.append(where)
-    given = [plan.course for plan in plans]
-    for before, after in courses.overlapping_courses(given):
-        problems.add(
-            places[after], courses.overlap_message(given[before], given[after], places[before])
-        )
-    return tuple(plans)
 
 
 def _output(table: Mapping, problems: Problems, days: int) -> OutputPlan:

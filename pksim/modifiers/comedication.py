@@ -20,7 +20,7 @@ from pksim.modifiers import interactions
 from pksim.units import HOURS_PER_DAY
 
 if TYPE_CHECKING:
-    from pksim.scenario import ComedicationPlan
+    from pksim.modifiers.comedication_plans import ComedicationPlan
 
 COMEDICATION_DRAW_WIDTH = 8
 """Uniform draws per subject in stream ``comedication`` (column j decides co-medication j).

@@ -26,6 +26,7 @@ from pksim.results.dose_response import (
     SAME_DOSE_AS,
     dose_response,
 )
+from pksim.results.figure_text import figure_style
 from pksim.results.output_folder import OutputFolder
 from pksim.results.tables import CI_COLUMNS, EN_DASH
 from pksim.scenario import DEFAULT_SCENARIO, load_scenario, scenario_path
@@ -287,11 +288,12 @@ def command(
         write_atomically(folder.staging / CSV_NAME, lambda path: table.to_csv(path, index=False))
         names = [CSV_NAME]
         if not args.no_plot:
-            figure = dose_response_figure(ds)
-            write_atomically(
-                folder.staging / PLOT_NAME,
-                lambda path: figure.savefig(path, format="png", dpi=DPI),
-            )
+            with figure_style():  # fonts with Chinese characters where installed
+                figure = dose_response_figure(ds)
+                write_atomically(
+                    folder.staging / PLOT_NAME,
+                    lambda path: figure.savefig(path, format="png", dpi=DPI),
+                )
             names.append(PLOT_NAME)
         folder.publish(
             {

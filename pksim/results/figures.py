@@ -39,6 +39,7 @@ from pksim.results.figure_parts import (
     target_top,
 )
 from pksim.results.figure_text import figure_style
+from pksim.results.figure_timeline import mark_dose_timeline
 from pksim.results.tables import EN_DASH, when_judged
 from pksim.units import HOURS_PER_DAY
 
@@ -177,6 +178,7 @@ def _course_figure(
     colours = palette(len(course.levels)) if split else ["tab:blue"]
     fig, axes = panel_grid(len(course.regimens), attrs)
     handles: list[Any] = []
+    marks: list[Any] = []  # dose changes: one legend entry per kind, whichever panel has it
     top = target_top(target_ranges)
     p = course.percentiles
     for r, (ax, name) in enumerate(zip(axes, course.regimens, strict=True)):
@@ -201,8 +203,10 @@ def _course_figure(
         ax.set_title(name, fontsize="medium")
         ax.set_xlim(days.min() - 1.0, days.max() + 0.5)
         handles += shade_comedications(ax, attrs, hours=False)
+        marks += mark_dose_timeline(ax, attrs, name)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
+    handles += list({handle.get_label(): handle for handle in marks}.values())
     axes[0].set_ylim(0.0, HEADROOM * top)
     day_label = axis_label(course.axis_attrs, "Day") + " (trough at the end of the day)"
     label_panel_axes(fig, axes, day_label, axis_label(course.value_attrs, "Trough"))

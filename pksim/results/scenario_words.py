@@ -11,7 +11,8 @@ import math
 
 from pksim.dosing.regimen import Regimen
 from pksim.library.targets import RENAL_RANGE, TargetRange, load_targets
-from pksim.scenario import ComedicationPlan, Scenario
+from pksim.modifiers.comedication_plans import ComedicationPlan
+from pksim.scenario import Scenario
 
 __all__ = ["describe_comedication", "describe_regimen", "describe_scenario"]
 

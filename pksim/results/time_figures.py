@@ -23,10 +23,12 @@ from pksim.results.figure_parts import (
     figure_legend,
     figure_title,
     label_panel_axes,
+    new_figure,
     palette,
     panel_grid,
     shade_comedications,
 )
+from pksim.results.figure_text import figure_style
 from pksim.results.over_time_tables import AttainmentOverTime
 from pksim.results.percentiles import CONFIDENCE
 from pksim.results.tables import EN_DASH
@@ -50,15 +52,14 @@ def pta_over_time_figure(result: AttainmentOverTime, attrs: Mapping[str, Any]) -
     :data:`~pksim.results.percentiles.CONFIDENCE` Wilson interval as a band) over a lower panel
     of the % below (dashed) and above (dotted) the range; co-medication periods shaded.
     ``result`` must be by regimen only; ``attrs`` the run's provenance (title, n, seed)."""
-    from matplotlib.figure import Figure
     from matplotlib.lines import Line2D
     from matplotlib.ticker import MaxNLocator
 
     daily = _by_regimen_only(result.daily)
     regimens = list(dict.fromkeys(str(r) for r in daily["regimen"]))
     colours = palette(len(regimens))
-    fig = Figure(figsize=PTA_FIGURE_IN, layout="constrained")
-    top, bottom = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": PTA_HEIGHT_RATIOS})
+    fig, main = new_figure(*PTA_FIGURE_IN, attrs)  # under the run's provenance line
+    top, bottom = main.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": PTA_HEIGHT_RATIOS})
     handles: list[Any] = []
     for name, colour in zip(regimens, colours, strict=True):
         rows = daily[daily["regimen"] == name]
@@ -112,7 +113,7 @@ def dose_course_figure(dose: pd.DataFrame, attrs: Mapping[str, Any]) -> Figure:
     if not isinstance(dose, pd.DataFrame) or "dose_median" not in dose.columns:
         raise ValueError("dose must be the dose table of an AttainmentOverTime (not None)")
     regimens = list(dict.fromkeys(str(r) for r in dose["regimen"]))
-    fig, axes = panel_grid(len(regimens))
+    fig, axes = panel_grid(len(regimens), attrs)
     handles: list[Any] = []
     top = 0.0
     for ax, name in zip(axes, regimens, strict=True):
@@ -178,11 +179,14 @@ def write_time_plots(
     if result.dose_varies:
         plots.append(("realised_dose", lambda: dose_course_figure(result.dose, attrs)))
     written = []
-    for stem, make in plots:
-        path = folder / f"{stem}.png"
-        fig = make()
-        write_atomically(path, lambda temporary, f=fig: f.savefig(temporary, format="png", dpi=DPI))
-        written.append(path)
+    with figure_style():  # fonts with Chinese characters where installed
+        for stem, make in plots:
+            path = folder / f"{stem}.png"
+            fig = make()
+            write_atomically(
+                path, lambda temporary, f=fig: f.savefig(temporary, format="png", dpi=DPI)
+            )
+            written.append(path)
     return written
 
 

@@ -18,7 +18,7 @@ from pksim.results.time_figures import (
     pta_over_time_figure,
     write_time_plots,
 )
-from pksim.scenario import scenario_from_text
+from pksim.scenario import DEFAULT_SCENARIO, scenario_from_text
 from tests.engine.test_run import SMALL
 
 N = 90
@@ -74,7 +74,7 @@ def test_a_one_day_run_has_no_attainment_over_time(scenario):
 def test_the_cli_writes_the_tidy_tables(tmp_path, dataset):
     out = tmp_path / "out"
     assert cli.main(["run", "-n", str(N), "--seed", "7", "--no-plots", "--out", str(out)]) == 0
-    scenario_ds = pksim.run(cli.DEFAULT_SCENARIO, N, 7)
+    scenario_ds = pksim.run(DEFAULT_SCENARIO, N, 7)
     results = [pksim.attainment_over_time(scenario_ds, by=by) for by in GROUPINGS]
     for part, name in OVER_TIME_FILES.items():
         written = pd.read_csv(out / name)
