@@ -1,5 +1,5 @@
-"""The target band in the plots says which range it is: when most subjects are renal-impaired,
-the most common range is the renal one and is labelled so (issue 12, item 7)."""
+"""The target band in the plots says which range it is, with its numbers: the renal range is
+labelled as such even when most subjects are renal-impaired (issue 12, item 7; issue 14)."""
 
 import matplotlib
 
@@ -25,8 +25,12 @@ def test_renal_majority_band_is_labelled_renal():
         {"lower": 3.0, "upper": 6.0, "subjects": 30, "renal_impaired": 0},
     ]
     labels = _labels(ranges, {"target_label": "maintenance"})
-    assert labels[0] == f"target 3{DASH}4 ng/mL (renal impairment)"
-    assert labels[1].startswith(f"target 3{DASH}6 ng/mL (30 subjects")
+    assert sorted(labels) == sorted(
+        [
+            f"target 3{DASH}4 ng/mL (renal impairment, 70 subjects)",
+            f"target maintenance 3{DASH}6 ng/mL (30 subjects)",
+        ]
+    )
 
 
 def test_phase_majority_band_keeps_the_scenario_label():
@@ -35,5 +39,7 @@ def test_phase_majority_band_keeps_the_scenario_label():
         {"lower": 3.0, "upper": 4.0, "subjects": 14, "renal_impaired": 14},
     ]
     labels = _labels(ranges, {"target_label": "induction"})
-    assert labels[0] == "target induction"
-    assert labels[1] == f"target 3{DASH}4 ng/mL (14 subjects, renal impairment)"
+    assert labels == [
+        f"target induction 6{DASH}10 ng/mL (86 subjects)",
+        f"target 3{DASH}4 ng/mL (renal impairment, 14 subjects)",
+    ]
