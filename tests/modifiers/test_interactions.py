@@ -328,7 +328,12 @@ def test_bad_grid_input():
     with pytest.raises(ValueError, match="log_tolerance"):
         ix.cl_multiplier_grid(course, log_tolerance=0.0)
     with pytest.raises(ValueError, match="expresser"):
-        ix.cl_multiplier_grid(course, np.array([0, 1]))
+        ix.cl_multiplier_grid(course, np.array([0.0, 1.0]))
+    ppi = [ix.CoMedication("lansoprazole")]
+    with pytest.raises(ValueError, match="genotype classes"):
+        ix.cl_multiplier_grid(ppi, np.array([False, True]))
+    with pytest.raises(ValueError, match="known CYP2C19 status"):
+        ix.cl_multiplier_grid(ppi, np.array([0, -1]))
     with pytest.raises(ValueError, match="t_end"):
         ix.cl_multiplier_grid(course, t_end=-1.0)
 
