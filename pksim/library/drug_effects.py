@@ -51,8 +51,6 @@ def genotype_class(expresser: ArrayLike, cyp2c19: ArrayLike) -> NDArray[np.intp]
     return np.asarray(expresser).astype(np.intp) + 2 * np.asarray(cyp2c19).astype(np.intp)
 
 
-
-
 @dataclass(frozen=True, slots=True)
 class Effect:
     """Full steady-state effect of a co-medication: multipliers on CL/F and on F (unitless)."""
