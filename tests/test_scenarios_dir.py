@@ -377,3 +377,21 @@ def test_imn_taper_raises_fixed_dose_troughs_by_the_emax_ratio_and_tdm_aims_mid_
     assert np.all(expected >= 1.0) and np.median(expected) > 1.05
     tdm_last = _last_day(tapered)[3]
     assert 5.0 <= np.median(tdm_last) <= 8.0
+
+
+def test_lansoprazole_raises_troughs_by_cyp2c19_status_and_the_cut_is_a_quarter():
+    """Typical patients (no variability): lansoprazole from day 15 multiplies the day-42 trough
+    of the unchanged regimen by at least the AUC ratio of the subject's CYP2C19 status (1.29
+    normal, 1.81 intermediate/poor; Itagaki 2004) and by less than 15 % more (a lower CL raises
+    the BID trough slightly more than the AUC); before day 15 the regimens agree."""
+    scenario = _scenario("lansoprazole-cyp2c19")
+    typical = run(
+        scenario.replace(variability=cohort.load_variability({"typical_only": True})),
+        n_subjects=N,
+    )
+    trough = typical["trough"].values
+    np.testing.assert_array_equal(trough[0, :, :14], trough[1, :, :14])
+    ratio = trough[0, :, 41] / trough[0, :, 13]
+    expected = np.where(typical["cyp2c19"].values == "NM", 1.29, 1.81)
+    assert np.all(ratio >= expected * 0.999) and np.all(ratio <= expected * 1.15)
+    assert np.all(trough[1, :, 41] < trough[0, :, 41])
