@@ -97,6 +97,19 @@ class Interaction:
     onset_half_life: Cited | None = None
     offset_half_life: Cited | None = None
     effects_by_cyp2c19: tuple[Effect, ...] = ()
+    residual_activity: Cited | None = None
+
+    def inactivation_onset_rate(self, kdeg: float, effect: Effect) -> float:
+        """Onset rate constant (1/h) of a mechanism-based inhibitor: ``kdeg / E_ss``.
+
+        Turnover model of the active enzyme fraction E: dE/dt = kdeg (1 - E) - lambda E; while
+        the inhibitor is present E relaxes at kdeg + lambda = kdeg / E_ss to its steady state
+        E_ss. ``E_ss`` is the entry's cited ``residual_activity`` (a probe substrate's CYP3A
+        activity left at full inactivation); without one, the effect's CL multiplier stands in
+        for it (capped at 1)."""
+        if self.residual_activity is not None:
+            return kdeg / self.residual_activity.value
+        return kdeg / min(1.0, effect.cl_multiplier)
 
     @property
     def cyp2c19_dependent(self) -> bool:
@@ -136,7 +149,7 @@ class Interaction:
         keys: list[str] = [*self.mechanism_source]
         for item in (self.effect_non_expresser, self.effect_expresser, *self.effects_by_cyp2c19):
             keys.extend(item.sources)
-        for value in (self.onset_half_life, self.offset_half_life):
+        for value in (self.onset_half_life, self.offset_half_life, self.residual_activity):
             if value is not None:
                 keys.extend(value.sources)
         return tuple(dict.fromkeys(keys))

@@ -11,6 +11,7 @@ over time is :mod:`pksim.modifiers.interactions`.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -108,6 +109,7 @@ _DRUG_KEYS = (
     *(f"effect_cyp2c19_{phenotype}" for phenotype in CYP2C19_PHENOTYPES),
     "onset_half_life",
     "offset_half_life",
+    "residual_cyp3a_activity",
 )
 
 
@@ -162,6 +164,18 @@ def _interaction(name: str, table: dict[str, Any]) -> Interaction:
             f"{where}: {mechanism} follows CYP3A turnover or is immediate; "
             "onset_half_life/offset_half_life are only for reversible_inhibition"
         )
+    residual = table.get("residual_cyp3a_activity")
+    if residual is not None and mechanism != "mechanism_based_inhibition":
+        raise ValueError(f"{where}: residual_cyp3a_activity is only for mechanism_based_inhibition")
+    residual_activity = (
+        None
+        if residual is None
+        else read_cited(residual, f"{where}.residual_cyp3a_activity", "1", minimum=0)
+    )
+    if residual_activity is not None and not 0 < residual_activity.value <= 1:
+        raise ValueError(
+            f"{where}.residual_cyp3a_activity: must be in (0, 1], got {residual_activity.value}"
+        )
     turnover = table.get("turnover", "hepatic")
     if turnover not in ("hepatic", "intestinal"):
         raise ValueError(f"{where}: turnover must be 'hepatic' or 'intestinal'")
@@ -180,6 +194,7 @@ def _interaction(name: str, table: dict[str, Any]) -> Interaction:
         effect_expresser=expresser,
         genotype_dependent=expresser != non_expresser or len(set(cyp2c19_effects)) > 1,
         effects_by_cyp2c19=cyp2c19_effects if len(set(cyp2c19_effects)) > 1 else (),
+        residual_activity=residual_activity,
         turnover=turnover,
         onset_half_life=(
             read_cited(half_lives[0], f"{where}.onset_half_life", "h", minimum=0)
@@ -345,6 +360,13 @@ def describe_drug(name: str) -> str:
                 else ""
             )
         )
+        if drug.residual_activity is not None:
+            onset = math.log(2.0) * drug.residual_activity.value / turnover.kdeg(drug.turnover)
+            lines.append(
+                f"  onset: CYP3A activity left {drug.residual_activity.value:g} "
+                f"[{drug.residual_activity.evidence}] -> onset t1/2 {onset:.2g} h; recovery by "
+                "enzyme resynthesis"
+            )
     if drug.cyp2c19_dependent:
         for phenotype, effect in zip(CYP2C19_PHENOTYPES, drug.effects_by_cyp2c19, strict=True):
             lines.append(f"  CYP2C19 {phenotype} metabolisers: {_format_effect(effect)}")

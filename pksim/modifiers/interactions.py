@@ -188,7 +188,7 @@ def _courses(
             k_off = kdeg
             k_on = kdeg
             if drug.mechanism == "mechanism_based_inhibition":
-                k_on = kdeg / min(1.0, effect.cl_multiplier)
+                k_on = drug.inactivation_onset_rate(kdeg, effect)
         intervals = sorted((c.start_h, c.stop_h) for c in by_drug[drug_name])
         phases: list[_Phase] = []
         t, phi = -math.inf, 0.0

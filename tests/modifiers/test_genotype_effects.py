@@ -130,3 +130,36 @@ def test_lansoprazole_scenario_troughs_rise_by_cyp2c19_status(tmp_path: Path):
         assert np.all(group >= PUBLISHED_AUC_RATIO[phenotype] * 0.999)
         assert np.all(group <= PUBLISHED_AUC_RATIO[phenotype] * 1.15)
     assert np.median(ratio[status == "NM"]) < np.median(ratio[status == "IM"])
+
+
+def test_ritonavir_inactivates_cyp3a_within_hours_and_recovers_over_days():
+    """Turnover model with the cited residual activity E_ss = 0.042 (Greenblatt 2009): onset
+    rate kdeg / E_ss (t1/2 = 72 h x 0.042 = 3.0 h), recovery at kdeg (t1/2 72 h). The CL
+    multiplier (linear in the inactivated fraction phi) is within 1 % of its full x0.35 a day
+    after the start, and halfway back 72 h after the stop."""
+    drug = drugs.lookup_drug("ritonavir")
+    turnover = drugs.default_turnover()
+    kdeg = turnover.kdeg("hepatic")
+    assert drug.inactivation_onset_rate(kdeg, drug.effect(False)) == pytest.approx(kdeg / 0.042)
+    course = [ix.CoMedication("ritonavir", start_day=1.0, stop_day=5.0)]  # 5 days from t = 0
+    stop = course[0].stop_h
+    grid = ix.cl_multiplier_grid(course, False, t_end=600.0)
+
+    def at(t):
+        return grid.multipliers[0, np.searchsorted(grid.change_times, t, side="right")]
+
+    full = drug.effect(False).cl_multiplier
+    phi_24 = 1.0 - np.exp(-kdeg / 0.042 * 24.0)
+    assert phi_24 > 0.99
+    assert at(24.0) == pytest.approx(1.0 + phi_24 * (full - 1.0), rel=0.03)
+    assert at(12.0) < 1.0 + 0.9 * (full - 1.0)  # > 90 % of the effect within 12 h
+    back = 1.0 + 0.5 * (full - 1.0)  # phi halves over one enzyme half-life after the stop
+    assert at(stop + 72.0) == pytest.approx(back, rel=0.03)
+
+
+def test_other_mechanism_based_inhibitors_keep_the_clearance_proxy_onset():
+    drug = drugs.lookup_drug("clarithromycin")
+    assert drug.residual_activity is None
+    kdeg = drugs.default_turnover().kdeg(drug.turnover)
+    effect = drug.effect(False)
+    assert drug.inactivation_onset_rate(kdeg, effect) == kdeg / min(1.0, effect.cl_multiplier)

@@ -111,7 +111,14 @@ def _reference_multipliers(name, expresser, start_h, stop_h):
         def mult(phi, m):  # competitive inhibition: 1/m = 1 + phi (1/m_ss - 1)
             return 1.0 / (1.0 + phi * (1.0 / m - 1.0))
     else:
-        k_on = kdeg / min(1.0, effect.cl_multiplier) if "inhibition" in drug.mechanism else kdeg
+        # Turnover model: onset at kdeg / E_ss, E_ss = the cited residual CYP3A activity (the
+        # CL multiplier stands in without one).
+        residual = (
+            drug.residual_activity.value
+            if drug.residual_activity is not None
+            else min(1.0, effect.cl_multiplier)
+        )
+        k_on = kdeg / residual if "inhibition" in drug.mechanism else kdeg
         k_off = kdeg
 
         def mult(phi, m):  # enzyme turnover: m = 1 + phi (m_ss - 1)
