@@ -160,10 +160,12 @@ WHY_OUTSIDE: dict[str, str] = {
     "dominates at the low troughs it predicts)",
     "wu2011-ipv-qd": "missing feature: uniform IOV; once daily is not less variable in pksim",
     "mo2019-ipv-median-cv": "andrews2019: assay additive error at low troughs; uniform IOV",
-    "yan2025-nmvr-tac-held": "structure of the interaction: ritonavir's fast, near-complete "
-    "inactivation is not modelled; levels fall too fast when tacrolimus is held",
-    "pmid37924724-nmvr-c0": "set from this case with the engine's turnover onset; instantaneous "
-    "onset here over-predicts",
+    "yan2025-nmvr-tac-held": "evidence: the onset is now fast (residual CYP3A activity 4.2 %, "
+    "Greenblatt 2009: t1/2 3 h), but the catalogue's split CL x0.35 / F x18.7, fitted to one "
+    "case, keeps 35 % of clearance, so levels fall too fast when tacrolimus is held; "
+    "CL and F must be refit together to near-complete inactivation",
+    "pmid37924724-nmvr-c0": "set from this case (CL x0.35, F x18.7) under a slower onset; with "
+    "the fast mechanism-based onset the full effect from the first dose over-predicts",
     "li2017-wuzhi-c0d-expressers": "missing feature: Wuzhi acts more strongly in expressers",
     "chenhsu2000-rifampin-dose": "evidence: the label's single-dose F/CL effect (x0.34 "
     "exposure) understates induction at steady state",

@@ -72,6 +72,7 @@ class Covariates:
         for name, covariate in _CARRIED.items():
             if name not in arrays:
                 arrays[name] = _array(covariate, np.full(n, _default_value(covariate)))
+        arrays = {name: arrays[name] for name in _CARRIED}  # registry order
         for array in arrays.values():
             array.setflags(write=False)
         ids = None
@@ -133,6 +134,8 @@ class Covariates:
 
 def _default_value(covariate: registry.Covariate) -> float | int:
     if covariate.kind == registry.CATEGORICAL:
+        if covariate.default == registry.UNKNOWN_LABEL:
+            return registry.UNKNOWN_CODE
         return covariate.categories.index(covariate.default)
     return float(covariate.default)
 

@@ -20,6 +20,7 @@ from pksim.cohort.covariates import LIVER_FUNCTION, SEXES, Covariates
 from pksim.cohort.renal import serum_creatinine_from_egfr
 from pksim.library import covariates as registry
 from pksim.library.populations import (
+    CYP2C19_LOF_ALLELE_FREQUENCY,
     LIVER_FRACTIONS,
     STAR3_ALLELE_FREQUENCY,
     Population,
@@ -115,6 +116,14 @@ def _cyp3a5(u: Columns, s: Mapping[str, float], values: Values) -> np.ndarray:
     return (alleles[:, 0] >= q).astype(np.int8) + (alleles[:, 1] >= q).astype(np.int8)
 
 
+def _cyp2c19(u: Columns, s: Mapping[str, float], values: Values) -> np.ndarray:
+    """Number of loss-of-function alleles (*2, *3), two independent alleles with the
+    population's frequency: 0 normal, 1 intermediate, 2 poor metaboliser."""
+    p = s[CYP2C19_LOF_ALLELE_FREQUENCY]
+    alleles = u("cyp2c19")
+    return (alleles[:, 0] < p).astype(np.int8) + (alleles[:, 1] < p).astype(np.int8)
+
+
 def _liver(u: Columns, s: Mapping[str, float], values: Values) -> np.ndarray:
     """Categorical with the population's fractions (the rest normal)."""
     column = u("liver_function")
@@ -144,6 +153,7 @@ def _serum_creatinine(u: Columns, s: Mapping[str, float], values: Values) -> np.
 _RULES: Mapping[str, Callable[[Columns, Mapping[str, float], Values], np.ndarray]] = {
     "sex": _sex,
     "cyp3a5": _cyp3a5,
+    "cyp2c19": _cyp2c19,
     "liver_function": _liver,
     "prednisone_mg_per_day": _prednisone,
     "serum_creatinine_mg_dl": _serum_creatinine,

@@ -108,6 +108,7 @@ def regimen_kernel_inputs(
         pset, cov, seed=seed, start=start, typical_only=typical_only
     )
     expresser = np.asarray(cov.cyp3a5) > 0
+    genotype = comedication.genotype_classes(cov)  # CYP3A5 x CYP2C19, for co-medications
     cl = pk.cl * liver.liver_cl_multiplier(pset, cov.liver_function)
     day_numbers = np.arange(1, scenario.days + 1)
     offsets = variability.sampling_time_offsets(
@@ -116,7 +117,7 @@ def regimen_kernel_inputs(
     sample_times = day_numbers * HOURS_PER_DAY + offsets
     taking = comedication.draw_taking(scenario.comedications, seed, start, stop)
     combo = comedication.combination_index(plan.comedication, taking)
-    change_times, cl_multipliers = comedication.clearance_rows(plan.comedication, combo, expresser)
+    change_times, cl_multipliers = comedication.clearance_rows(plan.comedication, combo, genotype)
     taper = scenario.population.prednisone_taper
 
     all_events = [
@@ -154,7 +155,7 @@ def regimen_kernel_inputs(
             )
         if plan.comedication is not None:
             dose_f = dose_f * comedication.dose_f_multipliers(
-                scenario.comedications, plan.comedication, combo, expresser, times
+                scenario.comedications, plan.comedication, combo, genotype, times
             )
         arguments = dict(
             dose_class=absorption.dose_class,

@@ -109,8 +109,9 @@ class Covariate:
     ``units`` (numeric: a :mod:`pksim.units` string), ``categories`` (categorical: a subject's
     code is the index; empty for labels the run defines, e.g. weight bands),
     ``coordinate_labels`` (labels in the result when they differ from the categories),
-    ``default`` (value when not given: a number, a category, NaN = unknown, or None = must be
-    given to ``Covariates``; an empty CSV cell is then unknown), ``allowed`` (plausible range
+    ``default`` (value when not given: a number, a category, NaN = unknown, ``"unknown"`` for
+    an imputable category, or None = must be given to ``Covariates``; an empty CSV cell is then
+    unknown), ``allowed`` (plausible range
     of a given value: outside is refused as a probable unit error), ``virtual`` (how a virtual
     population draws it, one of :data:`VIRTUAL_RULES`),
     ``draw_columns`` (its columns of the ``covariates`` random stream; new covariates take the
@@ -165,8 +166,10 @@ class Covariate:
             self.kind == NUMERIC and self.allowed[0] <= self.allowed[1]
         ):
             raise fail("allowed is a (low, high) range of a numeric covariate")
+        unknown_default = self.imputable and self.default == UNKNOWN_LABEL
         if self.kind == CATEGORICAL and self.default not in (None, *self.categories):
-            raise fail(f"default {self.default!r} is not one of {self.categories}")
+            if not unknown_default:
+                raise fail(f"default {self.default!r} is not one of {self.categories}")
 
     @property
     def carried(self) -> bool:
@@ -199,6 +202,7 @@ class Covariate:
 _SEXES = ("female", "male")
 _GENOTYPES = ("*3/*3", "*1/*3", "*1/*1")
 _LIVER = ("normal", "elevated_enzymes", "mild_impairment", "severe_impairment")
+_CYP2C19 = ("normal", "intermediate", "poor")
 
 COVARIATES: tuple[Covariate, ...] = (
     Covariate(
@@ -282,6 +286,22 @@ COVARIATES: tuple[Covariate, ...] = (
         patients=PatientColumn(required=True, note="unknown: imputed from the population"),
     ),
     Covariate("cyp3a5_expresser", FLAG, "CYP3A5 expresser (*1 carrier)", origin=RUN),
+    Covariate(
+        "cyp2c19",
+        CATEGORICAL,
+        "CYP2C19 metaboliser status",
+        categories=_CYP2C19,
+        coordinate_labels=("NM", "IM", "PM"),
+        default=UNKNOWN_LABEL,
+        virtual=CUSTOM,
+        draw_columns=(8, 9),
+        imputable=True,
+        patients=PatientColumn(
+            note="normal, intermediate or poor metaboliser (0, 1 or 2 of *2/*3); "
+            "empty or unknown: imputed from the population",
+            aliases=MappingProxyType({"nm": "normal", "im": "intermediate", "pm": "poor"}),
+        ),
+    ),
     Covariate(
         "liver_function",
         CATEGORICAL,

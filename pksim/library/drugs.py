@@ -14,14 +14,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import cache
-from typing import Any, Literal
+from typing import Any
 
 from pksim.errors import shown, unknown_name
 from pksim.library.cited import (
-    Cited,
     check_keys,
     citation,
-    finite_float,
     normalize_name,
     read_cited,
     read_data,
@@ -29,25 +27,32 @@ from pksim.library.cited import (
     read_positive,
     read_sources,
 )
+from pksim.library.drug_effects import (
+    CYP2C19_PHENOTYPES,
+    GENOTYPE_CLASSES,
+    MECHANISMS,
+    Cyp3aTurnover,
+    Effect,
+    Interaction,
+    Mechanism,
+    genotype_class,
+)
 
 __all__ = [
+    "CYP2C19_PHENOTYPES",
+    "GENOTYPE_CLASSES",
     "MECHANISMS",
     "Cyp3aTurnover",
     "Effect",
     "Interaction",
+    "Mechanism",
     "default_turnover",
     "describe_drug",
+    "genotype_class",
     "list_drugs",
     "lookup_drug",
 ]
 
-Mechanism = Literal["reversible_inhibition", "mechanism_based_inhibition", "induction", "none"]
-MECHANISMS: tuple[str, ...] = (
-    "reversible_inhibition",
-    "mechanism_based_inhibition",
-    "induction",
-    "none",
-)
 _DATA_FILE = "interactions.toml"
 _MECHANISM_LABELS = {
     "reversible_inhibition": "reversible inhibition",
@@ -55,99 +60,6 @@ _MECHANISM_LABELS = {
     "induction": "induction",
     "none": "none (not CYP3A-mediated or negligible)",
 }
-
-
-# ----------------------------------------------------------------------------- data objects
-
-
-@dataclass(frozen=True, slots=True)
-class Effect:
-    """Full steady-state effect of a co-medication: multipliers on CL/F and on F (unitless)."""
-
-    cl_multiplier: float
-    f_multiplier: float
-    sources: tuple[str, ...]
-    evidence: str
-    note: str = ""
-    stated_as_exposure_ratio: bool = False
-
-    @property
-    def exposure_ratio(self) -> float:
-        """Steady-state AUC ratio (with / without): ``f_multiplier / cl_multiplier``."""
-        return self.f_multiplier / self.cl_multiplier
-
-    @property
-    def direction(self) -> str:
-        """``"inhibitor"`` (raises exposure), ``"inducer"`` (lowers it) or ``"neutral"``."""
-        if self.cl_multiplier == 1.0 and self.f_multiplier == 1.0:
-            return "neutral"
-        if self.cl_multiplier <= 1.0 and self.f_multiplier >= 1.0:
-            return "inhibitor"
-        if self.cl_multiplier >= 1.0 and self.f_multiplier <= 1.0:
-            return "inducer"
-        return "mixed"
-
-
-@dataclass(frozen=True, slots=True)
-class Interaction:
-    """One catalogue entry (see ``data/interactions.toml``)."""
-
-    name: str
-    display_name: str
-    aliases: tuple[str, ...]
-    drug_class: str
-    named_in_consensus: bool
-    mechanism: Mechanism
-    mechanism_source: tuple[str, ...]
-    effect_non_expresser: Effect
-    effect_expresser: Effect
-    genotype_dependent: bool
-    turnover: Literal["hepatic", "intestinal"] = "hepatic"
-    onset_half_life: Cited | None = None
-    offset_half_life: Cited | None = None
-
-    def effect(self, expresser: bool) -> Effect:
-        """The effect for a CYP3A5 expresser (``True``) or non-expresser (``False``)."""
-        return self.effect_expresser if expresser else self.effect_non_expresser
-
-    @property
-    def direction(self) -> str:
-        """``inhibitor``, ``inducer`` or ``neutral`` (the same for both genotypes)."""
-        directions = {self.effect_non_expresser.direction, self.effect_expresser.direction}
-        directions.discard("neutral")
-        return directions.pop() if directions else "neutral"
-
-    @property
-    def sources(self) -> tuple[str, ...]:
-        """Every source key used by this entry, in order of first use."""
-        keys: list[str] = [*self.mechanism_source]
-        for item in (self.effect_non_expresser, self.effect_expresser):
-            keys.extend(item.sources)
-        for value in (self.onset_half_life, self.offset_half_life):
-            if value is not None:
-                keys.extend(value.sources)
-        return tuple(dict.fromkeys(keys))
-
-
-@dataclass(frozen=True, slots=True)
-class Cyp3aTurnover:
-    """CYP3A degradation half-lives (h) that set mechanism-based and induction time courses."""
-
-    hepatic_half_life_h: float
-    intestinal_half_life_h: float
-
-    def __post_init__(self) -> None:
-        for name in ("hepatic_half_life_h", "intestinal_half_life_h"):
-            value = getattr(self, name)
-            if not (finite_float(value) is not None and value > 0):
-                raise ValueError(
-                    f"Cyp3aTurnover.{name} must be a finite number > 0 h, got {shown(value)}"
-                )
-
-    def kdeg(self, site: str) -> float:
-        """Degradation rate constant (1/h) of the ``"hepatic"`` or ``"intestinal"`` pool."""
-        half_life = self.hepatic_half_life_h if site == "hepatic" else self.intestinal_half_life_h
-        return math.log(2.0) / half_life
 
 
 # ----------------------------------------------------------------------------- loading
@@ -194,8 +106,10 @@ _DRUG_KEYS = (
     "effect",
     "effect_expresser",
     "effect_non_expresser",
+    *(f"effect_cyp2c19_{phenotype}" for phenotype in CYP2C19_PHENOTYPES),
     "onset_half_life",
     "offset_half_life",
+    "residual_cyp3a_activity",
 )
 
 
@@ -205,7 +119,17 @@ def _interaction(name: str, table: dict[str, Any]) -> Interaction:
     mechanism = table.get("mechanism")
     if mechanism not in MECHANISMS:
         raise ValueError(f"{where}: mechanism must be one of {MECHANISMS}")
-    if "effect" in table:
+    by_cyp2c19 = [f"effect_cyp2c19_{phenotype}" for phenotype in CYP2C19_PHENOTYPES]
+    given = [key for key in ("effect", "effect_expresser", *by_cyp2c19) if key in table]
+    cyp2c19_effects: tuple[Effect, ...] = ()
+    if any(key in table for key in by_cyp2c19):
+        if given != by_cyp2c19 or "effect_non_expresser" in table:
+            raise ValueError(
+                f"{where}: per-CYP2C19 effects need all of {by_cyp2c19} and no other effect"
+            )
+        cyp2c19_effects = tuple(_effect(table[key], f"{where}.{key}") for key in by_cyp2c19)
+        non_expresser = expresser = cyp2c19_effects[0]
+    elif "effect" in table:
         if "effect_expresser" in table or "effect_non_expresser" in table:
             raise ValueError(f"{where}: give effect or per-genotype effects, not both")
         non_expresser = expresser = _effect(table["effect"], f"{where}.effect")
@@ -216,7 +140,7 @@ def _interaction(name: str, table: dict[str, Any]) -> Interaction:
         raise ValueError(
             f"{where}: needs effect, or both effect_expresser and effect_non_expresser"
         )
-    directions = {expresser.direction, non_expresser.direction} - {"neutral"}
+    directions = {e.direction for e in (expresser, non_expresser, *cyp2c19_effects)} - {"neutral"}
     if "mixed" in directions or len(directions) > 1:
         raise ValueError(
             f"{where}: an effect must raise exposure on both CL and F (inhibitor) "
@@ -240,6 +164,18 @@ def _interaction(name: str, table: dict[str, Any]) -> Interaction:
             f"{where}: {mechanism} follows CYP3A turnover or is immediate; "
             "onset_half_life/offset_half_life are only for reversible_inhibition"
         )
+    residual = table.get("residual_cyp3a_activity")
+    if residual is not None and mechanism != "mechanism_based_inhibition":
+        raise ValueError(f"{where}: residual_cyp3a_activity is only for mechanism_based_inhibition")
+    residual_activity = (
+        None
+        if residual is None
+        else read_cited(residual, f"{where}.residual_cyp3a_activity", "1", minimum=0)
+    )
+    if residual_activity is not None and not 0 < residual_activity.value <= 1:
+        raise ValueError(
+            f"{where}.residual_cyp3a_activity: must be in (0, 1], got {residual_activity.value}"
+        )
     turnover = table.get("turnover", "hepatic")
     if turnover not in ("hepatic", "intestinal"):
         raise ValueError(f"{where}: turnover must be 'hepatic' or 'intestinal'")
@@ -256,7 +192,9 @@ def _interaction(name: str, table: dict[str, Any]) -> Interaction:
         mechanism_source=read_sources(table.get("mechanism_source"), f"{where}.mechanism_source"),
         effect_non_expresser=non_expresser,
         effect_expresser=expresser,
-        genotype_dependent=expresser != non_expresser,
+        genotype_dependent=expresser != non_expresser or len(set(cyp2c19_effects)) > 1,
+        effects_by_cyp2c19=cyp2c19_effects if len(set(cyp2c19_effects)) > 1 else (),
+        residual_activity=residual_activity,
         turnover=turnover,
         onset_half_life=(
             read_cited(half_lives[0], f"{where}.onset_half_life", "h", minimum=0)
@@ -422,7 +360,19 @@ def describe_drug(name: str) -> str:
                 else ""
             )
         )
-    if drug.genotype_dependent:
+        if drug.residual_activity is not None:
+            onset = math.log(2.0) * drug.residual_activity.value / turnover.kdeg(drug.turnover)
+            lines.append(
+                f"  onset: CYP3A activity left {drug.residual_activity.value:g} "
+                f"[{drug.residual_activity.evidence}] -> onset t1/2 {onset:.2g} h; recovery by "
+                "enzyme resynthesis"
+            )
+    if drug.cyp2c19_dependent:
+        for phenotype, effect in zip(CYP2C19_PHENOTYPES, drug.effects_by_cyp2c19, strict=True):
+            lines.append(f"  CYP2C19 {phenotype} metabolisers: {_format_effect(effect)}")
+            if effect.note:
+                lines.append(f"    note: {effect.note}")
+    elif drug.genotype_dependent:
         for label, effect in (
             ("CYP3A5 expressers", drug.effect_expresser),
             ("non-expressers", drug.effect_non_expresser),

@@ -30,6 +30,7 @@ from pksim.library.cited import Cited, load_references
 from pksim.library.parameters import cited_value
 
 __all__ = [
+    "CYP2C19_LOF_ALLELE_FREQUENCY",
     "EXPRESSER_FRACTION",
     "LIVER_FRACTIONS",
     "STAR3_ALLELE_FREQUENCY",
@@ -48,6 +49,8 @@ EXPRESSER_FRACTION = "cyp3a5_expresser_fraction"
 """Setting: fraction of CYP3A5 expressers (*1 carriers); tied to the allele frequency."""
 STAR3_ALLELE_FREQUENCY = "cyp3a5_star3_allele_frequency"
 """Setting: frequency of the CYP3A5 *3 allele (Hardy-Weinberg: expressers = 1 - q^2)."""
+CYP2C19_LOF_ALLELE_FREQUENCY = "cyp2c19_lof_allele_frequency"
+"""Setting: frequency of CYP2C19 loss-of-function alleles (*2 + *3; Hardy-Weinberg genotypes)."""
 LIVER_FRACTIONS: Mapping[str, str] = MappingProxyType(
     {
         "elevated_enzymes": "liver_elevated_enzymes_fraction",

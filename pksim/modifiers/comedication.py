@@ -16,10 +16,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from pksim import rng
+from pksim.library.drugs import GENOTYPE_CLASSES, genotype_class, lookup_drug
 from pksim.modifiers import interactions
 from pksim.units import HOURS_PER_DAY
 
 if TYPE_CHECKING:
+    from pksim.cohort.covariates import Covariates
     from pksim.modifiers.comedication_plans import ComedicationPlan
 
 COMEDICATION_DRAW_WIDTH = 8
@@ -34,15 +36,41 @@ NO_COMEDICATION = "none"
 class ComedicationTable:
     """Clearance multipliers of every co-medication combination on one shared time grid.
 
-    ``change_times`` (c,) h; ``table`` (combinations, 2, c + 1) multipliers per combination and
-    CYP3A5 expresser status (row 1 = expresser); ``combos`` (combinations, k) bool, which
-    drugs each combination takes; ``labels`` one text per combination ("a + b", or "none").
+    ``change_times`` (c,) h; ``table`` (combinations, g, c + 1) multipliers per combination and
+    genotype: g = 2 (CYP3A5 expresser status, row 1 = expresser) or, when a drug depends on
+    CYP2C19 status, g = :data:`~pksim.library.drugs.GENOTYPE_CLASSES` (row = genotype class);
+    ``combos`` (combinations, k) bool, which drugs each combination takes; ``labels`` one text
+    per combination ("a + b", or "none").
     """
 
     change_times: np.ndarray
     table: np.ndarray
     combos: np.ndarray
     labels: tuple[str, ...]
+
+    @property
+    def by_cyp2c19(self) -> bool:
+        """True when rows are genotype classes (a drug depends on CYP2C19 status)."""
+        return self.table.shape[1] == GENOTYPE_CLASSES
+
+
+def genotype_classes(cov: Covariates) -> np.ndarray:
+    """(n,) genotype class of each subject (:func:`pksim.library.drugs.genotype_class`): CYP3A5
+    expresser + 2 x CYP2C19 code; negative where CYP2C19 status is unknown."""
+    return genotype_class(np.asarray(cov.cyp3a5) > 0, cov.cyp2c19)
+
+
+def _subject_genotypes(table: ComedicationTable, genotype: np.ndarray) -> np.ndarray:
+    """Row within a combination for each subject: the class, or the expresser flag (0/1)."""
+    genotype = np.asarray(genotype).astype(np.intp)
+    if not table.by_cyp2c19:
+        return genotype % 2
+    if genotype.size and genotype.min() < 0:
+        raise ValueError(
+            "a co-medication depends on CYP2C19 status, which is unknown for "
+            f"{int((genotype < 0).sum())} subject(s): give cyp2c19 (or let it be imputed)"
+        )
+    return genotype
 
 
 def possible_combinations(plans: Sequence[ComedicationPlan]) -> np.ndarray:
@@ -70,15 +98,16 @@ def comedication_table(plans: Sequence[ComedicationPlan], days: int) -> Comedica
         return None
     combos = possible_combinations(plans)
     end_h = days * HOURS_PER_DAY
-    both = np.array([False, True])
+    by_cyp2c19 = any(lookup_drug(plan.course.drug).cyp2c19_dependent for plan in plans)
+    groups = np.arange(GENOTYPE_CLASSES) if by_cyp2c19 else np.array([False, True])
     grids = []
     for combo in combos:
         courses = [p.course for p, used in zip(plans, combo, strict=True) if used]
         if not courses:
-            grids.append((np.empty(0), np.ones((2, 1))))
+            grids.append((np.empty(0), np.ones((groups.size, 1))))
             continue
-        grid = interactions.cl_multiplier_grid(courses, both, t_begin=0.0, t_end=end_h)
-        table = np.broadcast_to(grid.multipliers, (2, grid.change_times.size + 1))
+        grid = interactions.cl_multiplier_grid(courses, groups, t_begin=0.0, t_end=end_h)
+        table = np.broadcast_to(grid.multipliers, (groups.size, grid.change_times.size + 1))
         grids.append((grid.change_times, table))
     change_times = np.unique(np.concatenate([times for times, _ in grids]))
     starts = np.concatenate([[-np.inf], change_times])
@@ -118,13 +147,13 @@ def combination_index(table: ComedicationTable | None, taking: np.ndarray) -> np
 
 
 def clearance_rows(
-    table: ComedicationTable | None, combo: np.ndarray, expresser: np.ndarray
+    table: ComedicationTable | None, combo: np.ndarray, genotype: np.ndarray
 ) -> tuple[np.ndarray | None, np.ndarray | None]:
     """(cl_change_times, cl_multipliers) for the kernel: one shared row when every subject has
-    the same."""
+    the same. ``genotype``: CYP3A5 expresser flags, or classes (:func:`genotype_classes`)."""
     if table is None:
         return None, None
-    row = combo * 2 + expresser
+    row = combo * table.table.shape[1] + _subject_genotypes(table, genotype)
     rows = table.table.reshape(-1, table.change_times.size + 1)
     distinct = np.unique(row)
     if np.all(rows[distinct] == rows[distinct[:1]]):
@@ -136,10 +165,13 @@ def dose_f_multipliers(
     plans: Sequence[ComedicationPlan],
     table: ComedicationTable,
     combo: np.ndarray,
-    expresser: np.ndarray,
+    genotype: np.ndarray,
     times: np.ndarray,
 ) -> np.ndarray:
-    """Per-dose F multipliers (n|1, m) from each subject's co-medications."""
+    """Per-dose F multipliers (n|1, m) from each subject's co-medications. ``genotype``: CYP3A5
+    expresser flags, or genotype classes (:func:`genotype_classes`)."""
+    rows = _subject_genotypes(table, genotype)
+    expresser = rows if table.by_cyp2c19 else rows == 1
     dose_f = np.ones((1, times.shape[1]))
     for index in np.unique(combo):
         courses = [p.course for p, used in zip(plans, table.combos[index], strict=True) if used]

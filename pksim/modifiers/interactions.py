@@ -51,7 +51,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from pksim.errors import moved_names, shown
 from pksim.library.cited import finite_float
-from pksim.library.drugs import Cyp3aTurnover, default_turnover, lookup_drug
+from pksim.library.drugs import GENOTYPE_CLASSES, Cyp3aTurnover, default_turnover, lookup_drug
 
 # Moved to pksim.library.drugs; importable from here until pksim.cli and the notebooks move.
 from pksim.library.drugs import describe_drug as describe_drug
@@ -167,7 +167,7 @@ def _as_comedications(comedications: Iterable[CoMedication]) -> tuple[CoMedicati
 
 
 def _courses(
-    comedications: tuple[CoMedication, ...], expresser: bool, turnover: Cyp3aTurnover
+    comedications: tuple[CoMedication, ...], expresser: bool | int, turnover: Cyp3aTurnover
 ) -> list[_Course]:
     """Phases per drug for one genotype group."""
     by_drug: dict[str, list[CoMedication]] = {}
@@ -188,7 +188,7 @@ def _courses(
             k_off = kdeg
             k_on = kdeg
             if drug.mechanism == "mechanism_based_inhibition":
-                k_on = kdeg / min(1.0, effect.cl_multiplier)
+                k_on = drug.inactivation_onset_rate(kdeg, effect)
         intervals = sorted((c.start_h, c.stop_h) for c in by_drug[drug_name])
         phases: list[_Phase] = []
         t, phi = -math.inf, 0.0
@@ -212,15 +212,37 @@ def _courses(
 
 def _genotype_rows(
     comedications: tuple[CoMedication, ...], expresser: ArrayLike
-) -> tuple[tuple[bool, ...], np.ndarray | None]:
-    """Genotype groups needing their own row, and each subject's row (None: one shared row)."""
+) -> tuple[tuple[bool, ...] | tuple[int, ...], np.ndarray | None]:
+    """Genotype groups needing their own row, and each subject's row (None: one shared row).
+
+    ``expresser``: CYP3A5 expresser flags (bool), or genotype classes (integers,
+    :func:`pksim.library.drugs.genotype_class`); classes are needed when an entry depends on
+    CYP2C19 status, and reduce to expresser flags when none does."""
     flags = np.asarray(expresser)
+    drugs = [lookup_drug(c.drug) for c in comedications]
+    if flags.dtype.kind in "iu" and flags.ndim <= 1:
+        if any(drug.cyp2c19_dependent for drug in drugs):
+            if flags.size and not (flags.min() >= 0 and flags.max() < GENOTYPE_CLASSES):
+                raise ValueError(
+                    "a co-medication depends on CYP2C19 status: every subject needs a known "
+                    f"CYP2C19 status (genotype classes 0 to {GENOTYPE_CLASSES - 1}), got "
+                    f"{sorted(set(flags.reshape(-1).tolist()))[:6]}"
+                )
+            if flags.ndim == 0:
+                return (int(flags),), None
+            return tuple(range(GENOTYPE_CLASSES)), flags.astype(np.intp)
+        flags = flags % 2 == 1
     if flags.dtype != np.bool_ or flags.ndim > 1:
         raise ValueError(
             "expresser must be a bool or a 1-D bool array (CYP3A5 expresser per subject), "
-            f"got dtype {flags.dtype} and shape {flags.shape}"
+            f"or integer genotype classes, got dtype {flags.dtype} and shape {flags.shape}"
         )
-    dependent = any(lookup_drug(c.drug).genotype_dependent for c in comedications)
+    if any(drug.cyp2c19_dependent for drug in drugs):
+        raise ValueError(
+            "a co-medication depends on CYP2C19 status: give genotype classes "
+            "(pksim.library.drugs.genotype_class), not CYP3A5 expresser flags"
+        )
+    dependent = any(drug.genotype_dependent for drug in drugs)
     if not dependent:
         return (False,), None
     if flags.ndim == 0:

@@ -133,7 +133,7 @@ def _allele_reference(seed, n, q):
 
 
 def _patients(n, with_unknown=True):
-    """n patients; every third genotype unknown when ``with_unknown``."""
+    """n patients; every third genotype (CYP3A5 and CYP2C19) unknown when ``with_unknown``."""
     codes = np.arange(n) % 3
     if with_unknown:
         codes = np.where(codes == 0, -1, codes)
@@ -145,6 +145,7 @@ def _patients(n, with_unknown=True):
         egfr=np.full(n, 100.0),
         serum_creatinine_mg_dl=np.full(n, 0.7),
         cyp3a5=codes,
+        cyp2c19=np.where(codes < 0, -1, codes),
     )
 
 

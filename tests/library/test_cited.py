@@ -72,7 +72,16 @@ def _data_sources(file_name):
 
 
 @pytest.mark.parametrize(
-    "file_name", ["interactions.toml", "food.toml", "formulations.toml", "targets.toml"]
+    "file_name",
+    [
+        "interactions.toml",
+        "food.toml",
+        "formulations.toml",
+        "targets.toml",
+        "populations/chinese-adult-ln.toml",
+        "populations/chinese-adult-igan.toml",
+        "populations/chinese-adult-imn.toml",
+    ],
 )
 def test_every_source_resolves_in_references(file_name):
     references = tomllib.loads(

@@ -25,6 +25,27 @@ def test_population_listing_and_settings():
 
 
 @pytest.mark.parametrize(
+    ("name", "female", "star3", "first_step_day"),
+    [("chinese-adult-igan", 0.7, 0.72, 84.0), ("chinese-adult-imn", 0.37, 0.656, 84.0)],
+)
+def test_nephropathy_populations_take_weight_based_prednisone(name, female, star3, first_step_day):
+    """IgAN (seeds/003) and IMN (NCT03549663): prednisone 0.5 mg/kg/day capped at 40 mg/day;
+    the IMN file tapers it by 5 mg/day every 4 weeks from week 12 to 10 mg/day, IgAN keeps it."""
+    assert name in populations.list_populations()
+    table = populations.population_settings(name)
+    assert table["female_fraction"]["default"] == female
+    assert table["cyp3a5_expresser_fraction"]["default"] == pytest.approx(1 - star3**2)
+    assert table["prednisone_mg_per_kg_per_day"]["default"] == 0.5
+    assert table["prednisone_max_mg_per_day"]["default"] == 40.0
+    assert table["prednisone_mg_per_day"]["default"] == 0.0
+    assert table["prednisone_taper_first_step_day"]["default"] == first_step_day
+    taper = table["prednisone_taper_step_mg"]["default"]
+    assert taper == (5.0 if name == "chinese-adult-imn" else 0.0)
+    for key, entry in table.items():
+        assert "derived" in entry or entry["source"], key
+
+
+@pytest.mark.parametrize(
     ("overrides", "message"),
     [
         ({"femal_fraction": 0.5}, 'did you mean "female_fraction"'),

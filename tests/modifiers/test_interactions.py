@@ -111,7 +111,14 @@ def _reference_multipliers(name, expresser, start_h, stop_h):
         def mult(phi, m):  # competitive inhibition: 1/m = 1 + phi (1/m_ss - 1)
             return 1.0 / (1.0 + phi * (1.0 / m - 1.0))
     else:
-        k_on = kdeg / min(1.0, effect.cl_multiplier) if "inhibition" in drug.mechanism else kdeg
+        # Turnover model: onset at kdeg / E_ss, E_ss = the cited residual CYP3A activity (the
+        # CL multiplier stands in without one).
+        residual = (
+            drug.residual_activity.value
+            if drug.residual_activity is not None
+            else min(1.0, effect.cl_multiplier)
+        )
+        k_on = kdeg / residual if "inhibition" in drug.mechanism else kdeg
         k_off = kdeg
 
         def mult(phi, m):  # enzyme turnover: m = 1 + phi (m_ss - 1)
@@ -328,7 +335,12 @@ def test_bad_grid_input():
     with pytest.raises(ValueError, match="log_tolerance"):
         ix.cl_multiplier_grid(course, log_tolerance=0.0)
     with pytest.raises(ValueError, match="expresser"):
-        ix.cl_multiplier_grid(course, np.array([0, 1]))
+        ix.cl_multiplier_grid(course, np.array([0.0, 1.0]))
+    ppi = [ix.CoMedication("lansoprazole")]
+    with pytest.raises(ValueError, match="genotype classes"):
+        ix.cl_multiplier_grid(ppi, np.array([False, True]))
+    with pytest.raises(ValueError, match="known CYP2C19 status"):
+        ix.cl_multiplier_grid(ppi, np.array([0, -1]))
     with pytest.raises(ValueError, match="t_end"):
         ix.cl_multiplier_grid(course, t_end=-1.0)
 
