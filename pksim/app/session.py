@@ -21,7 +21,7 @@ import pandas as pd
 
 from pksim.app.toml_text import to_toml
 from pksim.results.figures import course_figure, distribution_figure
-from pksim.results.html_report import html_report
+from pksim.results.html_report import html_report, over_time_html
 from pksim.results.report import RunReport, run_report
 from pksim.results.tables import tidy_summary
 from pksim.scenario import DEFAULT_SCENARIO, Scenario, bundled_scenarios_dir, scenario_from_text
@@ -35,6 +35,8 @@ __all__ = [
     "comparison",
     "csv_bytes",
     "excel_bytes",
+    "over_time_figures",
+    "over_time_table",
     "report_bytes",
     "scenario_text",
     "simulate",
@@ -97,6 +99,29 @@ def main_figures(outcome: Outcome) -> list[Figure]:
         ranges = report.tables[0].attrs.get("target_ranges", [])
         figures.append(course_figure(report.trough_course, report.attrs, target_ranges=ranges))
     return figures
+
+
+def over_time_figures(outcome: Outcome) -> list[Figure]:
+    """The over-time plots of ``pksim run``: % in range day by day (more than one day
+    evaluated) and the realised daily dose (when some subject's dose changes)."""
+    from pksim.results.time_figures import dose_course_figure, pta_over_time_figure
+
+    report = outcome.report
+    if not report.over_time:
+        return []
+    result = report.over_time[0]
+    figures = []
+    if result.daily["day"].nunique() > 1:
+        figures.append(pta_over_time_figure(result, report.attrs))
+    if result.dose_varies:
+        figures.append(dose_course_figure(result.dose, report.attrs))
+    return figures
+
+
+def over_time_table(outcome: Outcome) -> str:
+    """The over-time summary by regimen as HTML (the report's table); "" for a one-day run."""
+    over_time = outcome.report.over_time
+    return over_time_html(over_time[0]) if over_time else ""
 
 
 def subgroup_figure(outcome: Outcome, subgroup: str) -> Figure:

@@ -240,3 +240,32 @@ def test_one_patient_page_predicts_a_trough_course(page):
     _set(page, "Weight (kg)", "5000")
     page.get_by_role("button", name="Predict", exact=True).click()
     page.get_by_text("outside the plausible range").wait_for()
+
+
+CHANGES = "Dose changes (e.g. 15: x0.3333; 29: advagraf, 1/day; 43: 5 mg)"
+
+
+def test_dosing_over_time_is_edited_and_shown(page):
+    page.get_by_label("Scenario", exact=True).select_option("voriconazole-dose-cut")
+    cut = page.locator(".regimen-row").nth(1).get_by_label(CHANGES, exact=True)
+    cut.wait_for()
+    for _ in range(100):  # the form is refilled by the server
+        if cut.input_value() == "15: x0.3333":
+            break
+        page.wait_for_timeout(100)
+    assert cut.input_value() == "15: x0.3333"
+    cut.fill("15: x0.5")
+    cut.press("Enter")
+    _set(page, "Subjects", "300")
+    _run(page, 1)
+    page.locator(".bk-tab", has_text="Over time").click()
+    images = page.locator(".over-time-results img")
+    images.nth(1).wait_for()  # PTA over time and the realised dose
+    assert images.count() == 2
+    table = page.locator(".over-time-results table").inner_text()
+    assert "cut to 1/3 on day 15 + TDM" in table and "% with a dose change" in table
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Scenario (TOML)").click()
+    scenario = scenario_from_text(Path(download.value.path()).read_text(encoding="utf-8"))
+    assert [c.dose_factor for c in scenario.regimens[1].changes] == [0.5]
+    assert scenario.regimens[2].tdm.sample_days == (18, 22, 29)
