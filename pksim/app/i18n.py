@@ -75,6 +75,34 @@ TEXT = MappingProxyType(
         "units": ("Units", "单位"),
         "max_above": ("Max % above range", "高于范围的最大比例 %"),
         "compute": ("Compute", "计算"),
+        "mipd_heading": ("Bayesian individualisation", "贝叶斯个体化给药"),
+        "mipd_intro": (
+            "Measured troughs and the dose history as a NONMEM-style table (ID, TIME h, AMT mg, "
+            "EVID, II, ADDL, DV ng/mL, covariates; see docs/mipd.md): type it, upload a CSV, or "
+            "write it from the covariates and dose above and the troughs measured at the end of "
+            "the given days. The parameter set is the prior; the fit is its MAP estimate.",
+            "实测谷浓度与给药史采用 NONMEM 格式表（ID、TIME 小时、AMT mg、EVID、II、ADDL、"
+            "DV ng/mL 及协变量，详见 docs/mipd.md）：可直接输入、上传 CSV，或根据上方的协变量、"
+            "剂量及指定日末测得的谷浓度生成。参数集为先验，拟合结果为最大后验（MAP）估计。",
+        ),
+        "troughs": ("Measured troughs (day: ng/mL; …)", "实测谷浓度（日: ng/mL; …）"),
+        "write_history": ("Write history from the form", "根据表单生成给药史"),
+        "upload_history": ("or upload a NONMEM-style CSV", "或上传 NONMEM 格式 CSV"),
+        "history": ("Dose history and troughs (CSV)", "给药史与谷浓度（CSV）"),
+        "forecast": ("Forecast days", "预测天数"),
+        "fit": ("Fit and suggest doses", "拟合并推荐剂量"),
+        "converged": ("converged", "已收敛"),
+        "not_converged": ("NOT converged", "未收敛"),
+        "observations": ("observation(s)", "个观测值"),
+        "map_parameters": (
+            "MAP parameters (typical, individual, 90 % Laplace interval)",
+            "最大后验参数（典型值、个体值、90% 拉普拉斯区间）",
+        ),
+        "fit_table": ("Observed and predicted troughs", "实测与预测谷浓度"),
+        "dose_options": (
+            "Dose options (predicted trough and probability in range)",
+            "剂量方案（预测谷浓度及达标概率）",
+        ),
         "add_regimen": ("+ regimen", "+ 添加方案"),
         "remove": ("remove", "删除"),
         "food": ("Food", "进食"),
