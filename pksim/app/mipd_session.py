@@ -106,7 +106,11 @@ def history_csv(
     up to the last trough, each trough at the end of its day (24 d h, before the next dose)."""
     last_day = max(day for day, _ in troughs)
     interval = units.HOURS_PER_DAY / doses_per_day
-    given = {NONMEM_COVARIATES[k]: v for k, v in covariates.items() if v not in (None, "")}
+    given = {
+        NONMEM_COVARIATES[k]: f"{v:g}" if isinstance(v, float) else v
+        for k, v in covariates.items()
+        if v not in (None, "")
+    }
     columns = ["ID", "TIME", "AMT", "EVID", "CMT", "II", "ADDL", "DV", "MDV", *given]
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")

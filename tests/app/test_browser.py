@@ -186,7 +186,7 @@ def test_scenario_and_report_downloads_and_opening_a_file(page, tmp_path):
     assert report.startswith("<!DOCTYPE html>") and "500 subjects" in report
     mine = tmp_path / "mine.toml"
     mine.write_text(text.replace('title = "LN induction', 'title = "Mine'), encoding="utf-8")
-    page.locator("input[type=file]").set_input_files(str(mine))
+    page.locator("input[type=file][accept='.toml']").set_input_files(str(mine))
     title = page.get_by_label("Title", exact=True)
     for _ in range(100):  # the form is filled once the server has read the file
         if title.input_value().startswith("Mine"):
@@ -304,6 +304,13 @@ def test_bayesian_individualisation(page):
             break
         page.wait_for_timeout(100)
     assert "patient,72,0,0,2,0,0,5.2" in history.input_value()
+    example = ROOT / "pksim" / "data" / "patients" / "example_mipd.csv"
+    page.locator("input[type=file][accept='.csv']").set_input_files(str(example))
+    for _ in range(100):  # the server puts the file into the text area
+        if history.input_value() == example.read_text(encoding="utf-8"):
+            break
+        page.wait_for_timeout(100)
+    assert history.input_value() == example.read_text(encoding="utf-8")
     history.fill("ID,TIME,AMT,EVID,DV\nP,0,-1,1,.\n")
     page.keyboard.press("Tab")
     page.get_by_role("button", name="Fit and suggest doses", exact=True).click()
