@@ -54,6 +54,7 @@ def create_app(language: str = "en") -> Any:
             labels.switch(event.new)
             retitle(tabs, [(labels.t(k), p) for k, p in tab_keys])
             cohort.relabel()
+            patient.individualisation.relabel()
 
     switch.param.watch(switch_language, "value")
     tabs.param.watch(lambda event: dose.refresh(), "active")

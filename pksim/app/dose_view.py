@@ -4,6 +4,7 @@ daily doses; the table with the best dose and its plot (:mod:`pksim.app.dose_ses
 from __future__ import annotations
 
 import asyncio
+import textwrap
 
 import panel as pn
 
@@ -19,6 +20,11 @@ __all__ = ["DoseResponsePage"]
 
 UNITS = ("mg/day", dose_session.PER_KG_UNITS)
 """Units of the candidate doses."""
+FIGURE_MIN_WIDTH_IN = 9.0
+"""Narrowest the dose-response figure is drawn (inches; one panel is 5 in wide)."""
+TITLE_CHARACTERS = 100
+"""The figure's one-line title (it names the target ranges and days) is wrapped at this many
+characters, so that none of it is cut off."""
 
 
 class DoseResponsePage:
@@ -100,10 +106,12 @@ class DoseResponsePage:
             self.button.disabled, self.progress.visible = False, False
         self.best.object = f"**{dose_session.best_text(ds)}**"
         self.table.object = dose_session.dose_table(ds).to_html(index=False)
+        figure = dose_response_figure(ds)
+        width, height = figure.get_size_inches()
+        figure.set_size_inches(max(width, FIGURE_MIN_WIDTH_IN), height + 0.3)
+        figure.suptitle(textwrap.fill(figure.get_suptitle(), TITLE_CHARACTERS))
         self.plot[:] = [
-            pn.pane.Matplotlib(
-                dose_response_figure(ds), dpi=PLOT_DPI, tight=False, format="png", width=900
-            )
+            pn.pane.Matplotlib(figure, dpi=PLOT_DPI, tight=False, format="png", width=900)
         ]
 
     def _problems(self, problems: list[str]) -> None:

@@ -49,6 +49,7 @@ class IndividualisationPanel:
             "", alert_type="danger", visible=False, css_classes=["mipd-problems"]
         )
         self.results = pn.Column(css_classes=["mipd-results"])
+        self.result: mipd_session.Individualisation | None = None
         self.layout = pn.Column(
             self.heading,
             self.intro,
@@ -103,9 +104,15 @@ class IndividualisationPanel:
             self.button.disabled = False
         self._show(result)
 
-    def _show(self, result: mipd_session.Individualisation) -> None:
+    def relabel(self) -> None:
+        """Show the last fit's headings in the current language (the plot is kept)."""
+        if self.result is not None:
+            self._show(self.result, figure=self.results[1])
+
+    def _show(self, result: mipd_session.Individualisation, figure=None) -> None:
         from pksim.app.views import TABLE_CSS
 
+        self.result = result
         t = self.labels.t
         fit, target = result.fit, result.target
         status = t("converged") if fit.converged else t("not_converged")
@@ -127,7 +134,8 @@ class IndividualisationPanel:
         )
         self.results[:] = [
             pn.pane.HTML(tables, stylesheets=[TABLE_CSS]),
-            pn.pane.Matplotlib(
+            figure
+            or pn.pane.Matplotlib(
                 mipd_session.individualisation_figure(result), dpi=96, tight=False, width=900
             ),
             pn.pane.HTML(options, stylesheets=[TABLE_CSS]),

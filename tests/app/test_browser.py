@@ -316,5 +316,5 @@ def test_bayesian_individualisation(page):
     page.get_by_role("button", name="Fit and suggest doses", exact=True).click()
     page.locator(".mipd-problems").get_by_text("AMT").first.wait_for()
     page.get_by_role("button", name="中文", exact=True).click()
-    for text in ("贝叶斯个体化给药", "剂量-效应"):
+    for text in ("贝叶斯个体化给药", "剂量-效应", "实测与预测谷浓度"):
         page.get_by_text(text, exact=True).first.wait_for()
