@@ -22,6 +22,7 @@ import pandas as pd
 from pksim.app.toml_text import to_toml
 from pksim.results.figures import course_figure, distribution_figure
 from pksim.results.html_report import html_report, over_time_html
+from pksim.results.over_time_tables import tidy_over_time
 from pksim.results.report import RunReport, run_report
 from pksim.results.tables import tidy_summary
 from pksim.scenario import DEFAULT_SCENARIO, Scenario, bundled_scenarios_dir, scenario_from_text
@@ -184,7 +185,9 @@ def csv_bytes(report: RunReport) -> bytes:
 
 
 def excel_bytes(report: RunReport) -> bytes:
-    """The tables as an Excel workbook, one sheet per table (needs the ``app`` extra)."""
+    """The tables as an Excel workbook, one sheet per table (needs the ``app`` extra); a run
+    of more than one day adds the over-time tables of ``pksim run`` (summary, day by day, the
+    realised dose when there is one)."""
     try:
         import openpyxl  # noqa: F401  (pandas writes .xlsx through it)
     except ImportError as error:
@@ -197,6 +200,13 @@ def excel_bytes(report: RunReport) -> bytes:
             sheet = "by regimen" if len(table.columns) and table.columns[1] == "n" else None
             sheet = sheet or f"by {table.columns[1]}"
             table.to_excel(writer, sheet_name=sheet[:31], index=False)
+        if report.over_time:
+            for part in ("summary", "daily"):
+                table = tidy_over_time(report.over_time, part)
+                table.to_excel(writer, sheet_name=f"over time, {part}", index=False)
+            dose = report.over_time[0].dose
+            if dose is not None:
+                dose.to_excel(writer, sheet_name="realised dose", index=False)
     return buffer.getvalue()
 
 

@@ -146,5 +146,13 @@ def test_over_time_results_when_doses_vary():
     table = session.over_time_table(run)
     for row in run.report.over_time[0].summary.itertuples():
         assert f"<td>{row.regimen}</td>" in table and f"{row.pct_never_in_range:.1f}" in table
+    workbook = pd.read_excel(io.BytesIO(session.excel_bytes(run.report)), sheet_name=None)
+    sheets = ["over time, summary", "over time, daily", "realised dose"]
+    assert list(workbook)[-3:] == sheets
+    summary = workbook["over time, summary"]
+    overall = summary[summary["subgroup"] == "all"]
+    assert overall["pct_never_in_range"].tolist() == pytest.approx(
+        run.report.over_time[0].summary["pct_never_in_range"].tolist()
+    )
     one_day = session.simulate(session.scenario_text(bundled_mapping("new") | {"days": 1}, "t"))
     assert session.over_time_figures(one_day) == [] and session.over_time_table(one_day) == ""
