@@ -1,9 +1,11 @@
 """The pharmacist's desk: a local web app on Panel (``pksim app``).
 
-A cohort page (choose a bundled scenario or build one, run it, read the attainment table, the
-regimens side by side, the plots and the subgroups, download the scenario file, the table as
-CSV or Excel and the shareable report) and a one-patient page (covariates and doses in, the
-typical trough course out), in English or Chinese. Built on the public API only
+A cohort page (choose a bundled scenario or build one, dose changes, holds and monitoring
+included, run it, read the attainment table, the regimens side by side, the plots, attainment
+over time and the subgroups, download the scenario file, the table as CSV or Excel and the
+shareable report), a dose-response page (one regimen over candidate doses, the best dose) and
+a one-patient page (covariates and doses in, the typical trough course out; measured troughs
+in, the Bayesian fit and the dose options out), in English or Chinese. Built on the public API only
 (:mod:`pksim.app.session`, :mod:`pksim.app.patient`); Panel is imported when the app is made,
 so ``import pksim.app`` stays light. See docs/app.md.
 """
@@ -23,6 +25,7 @@ def create_app(language: str = "en") -> Any:
     """The app's page for one browser session (a Panel layout)."""
     import panel as pn
 
+    from pksim.app.dose_view import DoseResponsePage
     from pksim.app.i18n import LANGUAGES
     from pksim.app.patient_view import PatientPage
     from pksim.app.views import CohortPage
@@ -30,6 +33,7 @@ def create_app(language: str = "en") -> Any:
 
     labels = Labels(language)
     cohort, patient = CohortPage(labels), PatientPage(labels)
+    dose = DoseResponsePage(labels, cohort)
     about = labels.add(pn.pane.Markdown(), "about", "object")
     switch = pn.widgets.RadioButtonGroup(
         options={name: code for code, name in LANGUAGES.items()},
@@ -39,6 +43,7 @@ def create_app(language: str = "en") -> Any:
     heading = labels.add(pn.pane.Markdown(), "app_title", "object", "## {}")
     tab_keys = (
         ("cohort_tab", cohort.layout),
+        ("dose_tab", dose.layout),
         ("patient_tab", patient.layout),
         ("about_tab", about),
     )
@@ -49,8 +54,10 @@ def create_app(language: str = "en") -> Any:
             labels.switch(event.new)
             retitle(tabs, [(labels.t(k), p) for k, p in tab_keys])
             cohort.relabel()
+            patient.individualisation.relabel()
 
     switch.param.watch(switch_language, "value")
+    tabs.param.watch(lambda event: dose.refresh(), "active")
     cohort.relabel()
     return pn.Column(pn.Row(heading, pn.Spacer(), switch), tabs, sizing_mode="stretch_width")
 

@@ -43,6 +43,66 @@ TEXT = MappingProxyType(
         "formulation": ("Formulation", "剂型"),
         "rounding": ("Rounding", "剂量取整"),
         "max_daily": ("Max mg/day", "每日最大剂量 mg"),
+        "over_time": ("Dosing over time", "随时间调整给药"),
+        "changes": (
+            "Dose changes (e.g. 15: x0.3333; 29: advagraf, 1/day; 43: 5 mg)",
+            "剂量调整（例：15: x0.3333; 29: advagraf, 1/day; 43: 5 mg）",
+        ),
+        "holds": ("Held days (e.g. 15-19)", "停药日（例：15-19）"),
+        "tdm_rule": ("Monitoring (TDM) rule", "血药浓度监测（TDM）规则"),
+        "sample_days": ("Trough sample days (e.g. 7, 14)", "采样日（例：7, 14）"),
+        "result_delay": ("Result delay (days)", "结果延迟（天）"),
+        "aim": ("Aim ng/mL", "目标值 ng/mL"),
+        "max_fold": ("Max fold change", "最大调整倍数"),
+        "steps": (
+            "Steps (e.g. 0-6: +0.5; 6-10: 0; 10-: -0.5 hold 1)",
+            "阶梯调整（例：0-6: +0.5; 6-10: 0; 10-: -0.5 hold 1）",
+        ),
+        "over_time_tab": ("Over time", "随时间变化"),
+        "dose_tab": ("Dose response", "剂量-效应"),
+        "dose_intro": (
+            "Target attainment of one regimen of the cohort page's scenario at each candidate "
+            "daily dose (same patients, same schedule, formulation, ceilings and rounding). "
+            "A regimen with dose changes or monitoring cannot be used here.",
+            "在“人群模拟”页场景中选择一个方案，计算各候选日剂量下的达标率"
+            "（相同患者、给药时间、剂型、上限和取整）。含剂量调整或监测的方案不适用。",
+        ),
+        "dose_regimen": ("Regimen", "给药方案"),
+        "candidates": (
+            "Candidate doses (e.g. 1:6:0.5 or 2, 3, 4)",
+            "候选剂量（例：1:6:0.5 或 2, 3, 4）",
+        ),
+        "units": ("Units", "单位"),
+        "max_above": ("Max % above range", "高于范围的最大比例 %"),
+        "compute": ("Compute", "计算"),
+        "mipd_heading": ("Bayesian individualisation", "贝叶斯个体化给药"),
+        "mipd_intro": (
+            "Measured troughs and the dose history as a NONMEM-style table (ID, TIME h, AMT mg, "
+            "EVID, II, ADDL, DV ng/mL, covariates; see docs/mipd.md): type it, upload a CSV, or "
+            "write it from the covariates and dose above and the troughs measured at the end of "
+            "the given days. The parameter set is the prior; the fit is its MAP estimate.",
+            "实测谷浓度与给药史采用 NONMEM 格式表（ID、TIME 小时、AMT mg、EVID、II、ADDL、"
+            "DV ng/mL 及协变量，详见 docs/mipd.md）：可直接输入、上传 CSV，或根据上方的协变量、"
+            "剂量及指定日末测得的谷浓度生成。参数集为先验，拟合结果为最大后验（MAP）估计。",
+        ),
+        "troughs": ("Measured troughs (day: ng/mL; …)", "实测谷浓度（日: ng/mL; …）"),
+        "write_history": ("Write history from the form", "根据表单生成给药史"),
+        "upload_history": ("or upload a NONMEM-style CSV", "或上传 NONMEM 格式 CSV"),
+        "history": ("Dose history and troughs (CSV)", "给药史与谷浓度（CSV）"),
+        "forecast": ("Forecast days", "预测天数"),
+        "fit": ("Fit and suggest doses", "拟合并推荐剂量"),
+        "converged": ("converged", "已收敛"),
+        "not_converged": ("NOT converged", "未收敛"),
+        "observations": ("observation(s)", "个观测值"),
+        "map_parameters": (
+            "MAP parameters (typical, individual, 90 % Laplace interval)",
+            "最大后验参数（典型值、个体值、90% 拉普拉斯区间）",
+        ),
+        "fit_table": ("Observed and predicted troughs", "实测与预测谷浓度"),
+        "dose_options": (
+            "Dose options (predicted trough and probability in range)",
+            "剂量方案（预测谷浓度及达标概率）",
+        ),
         "add_regimen": ("+ regimen", "+ 添加方案"),
         "remove": ("remove", "删除"),
         "food": ("Food", "进食"),

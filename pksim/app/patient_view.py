@@ -1,9 +1,11 @@
-"""The one-patient page: covariates and dose history in, the typical trough course out."""
+"""The one-patient page: covariates and dose history in, the typical trough course out; below
+it, Bayesian individualisation from measured troughs (:mod:`pksim.app.mipd_view`)."""
 
 from __future__ import annotations
 
 import panel as pn
 
+from pksim.app.mipd_view import IndividualisationPanel
 from pksim.app.patient import PatientForm, patient_figure, predict
 from pksim.app.views import TABLE_CSS
 from pksim.app.widgets import NARROW, WIDE, Labels, drug_names
@@ -89,6 +91,7 @@ class PatientPage:
         self.plot = pn.Column(css_classes=["patient-plot"])
         self.troughs = pn.pane.HTML("", css_classes=["patient-troughs"], stylesheets=[TABLE_CSS])
         self.intro = add(pn.pane.Markdown(), "patient_intro", "object")
+        self.individualisation = IndividualisationPanel(labels, self)
         self.layout = pn.Column(
             self.intro,
             pn.Row(
@@ -106,6 +109,7 @@ class PatientPage:
             self.message,
             self.plot,
             self.troughs,
+            self.individualisation.layout,
         )
 
     def form(self) -> PatientForm:

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from pksim.app.over_time_form import OverTimeForm, over_time_form, write_over_time
 from pksim.scenario import DEFAULT_SCENARIO, scenario_path
 
 __all__ = [
@@ -71,7 +72,8 @@ class FormError(ValueError):
 @dataclass(frozen=True, slots=True)
 class RegimenForm:
     """A regimen as the form shows it; ``amount`` in mg/day or mg/kg/day (by ``dose_kind``),
-    ``bands`` as text (:func:`format_bands`), ``rounding`` "none", "capsules" or a step in mg."""
+    ``bands`` as text (:func:`format_bands`), ``rounding`` "none", "capsules" or a step in mg;
+    ``over_time`` its changes, holds and monitoring (:mod:`pksim.app.over_time_form`)."""
 
     name: str
     dose_kind: str = "daily_dose_mg"
@@ -81,6 +83,7 @@ class RegimenForm:
     formulation: str = "prograf"
     rounding: str = ROUND_NONE
     max_daily_dose_mg: float | None = None
+    over_time: OverTimeForm = field(default_factory=OverTimeForm)
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,6 +249,7 @@ def _regimen_form(table: Mapping[str, Any]) -> RegimenForm:
         formulation=str(table.get("formulation", "prograf")),
         rounding=rounding,
         max_daily_dose_mg=table.get("max_daily_dose_mg"),
+        over_time=over_time_form(table),
     )
 
 
@@ -284,6 +288,7 @@ def _regimen_table(
         table.pop("max_daily_dose_mg", None)
     else:
         table["max_daily_dose_mg"] = form.max_daily_dose_mg
+    write_over_time(form.over_time, table, original, where, problems)
     return table
 
 

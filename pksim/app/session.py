@@ -21,7 +21,8 @@ import pandas as pd
 
 from pksim.app.toml_text import to_toml
 from pksim.results.figures import course_figure, distribution_figure
-from pksim.results.html_report import html_report
+from pksim.results.html_report import html_report, over_time_html
+from pksim.results.over_time_tables import tidy_over_time
 from pksim.results.report import RunReport, run_report
 from pksim.results.tables import tidy_summary
 from pksim.scenario import DEFAULT_SCENARIO, Scenario, bundled_scenarios_dir, scenario_from_text
@@ -35,6 +36,8 @@ __all__ = [
     "comparison",
     "csv_bytes",
     "excel_bytes",
+    "over_time_figures",
+    "over_time_table",
     "report_bytes",
     "scenario_text",
     "simulate",
@@ -99,6 +102,29 @@ def main_figures(outcome: Outcome) -> list[Figure]:
     return figures
 
 
+def over_time_figures(outcome: Outcome) -> list[Figure]:
+    """The over-time plots of ``pksim run``: % in range day by day (more than one day
+    evaluated) and the realised daily dose (when some subject's dose changes)."""
+    from pksim.results.time_figures import dose_course_figure, pta_over_time_figure
+
+    report = outcome.report
+    if not report.over_time:
+        return []
+    result = report.over_time[0]
+    figures = []
+    if result.daily["day"].nunique() > 1:
+        figures.append(pta_over_time_figure(result, report.attrs))
+    if result.dose_varies:
+        figures.append(dose_course_figure(result.dose, report.attrs))
+    return figures
+
+
+def over_time_table(outcome: Outcome) -> str:
+    """The over-time summary by regimen as HTML (the report's table); "" for a one-day run."""
+    over_time = outcome.report.over_time
+    return over_time_html(over_time[0]) if over_time else ""
+
+
 def subgroup_figure(outcome: Outcome, subgroup: str) -> Figure:
     """The trough distribution per regimen split by ``subgroup``."""
     report = outcome.report
@@ -159,7 +185,9 @@ def csv_bytes(report: RunReport) -> bytes:
 
 
 def excel_bytes(report: RunReport) -> bytes:
-    """The tables as an Excel workbook, one sheet per table (needs the ``app`` extra)."""
+    """The tables as an Excel workbook, one sheet per table (needs the ``app`` extra); a run
+    of more than one day adds the over-time tables of ``pksim run`` (summary, day by day, the
+    realised dose when there is one)."""
     try:
         import openpyxl  # noqa: F401  (pandas writes .xlsx through it)
     except ImportError as error:
@@ -172,6 +200,13 @@ def excel_bytes(report: RunReport) -> bytes:
             sheet = "by regimen" if len(table.columns) and table.columns[1] == "n" else None
             sheet = sheet or f"by {table.columns[1]}"
             table.to_excel(writer, sheet_name=sheet[:31], index=False)
+        if report.over_time:
+            for part in ("summary", "daily"):
+                table = tidy_over_time(report.over_time, part)
+                table.to_excel(writer, sheet_name=f"over time, {part}", index=False)
+            dose = report.over_time[0].dose
+            if dose is not None:
+                dose.to_excel(writer, sheet_name="realised dose", index=False)
     return buffer.getvalue()
 
 

@@ -304,10 +304,12 @@ class CohortPage:
         self.subgroup = self.labels.add(pn.widgets.Select(width=WIDE), "subgroup")
         self.subgroup.param.watch(lambda e: self._subgroup_chosen(), "value")
         self.subgroup_view = pn.Column()
+        self.over_time = pn.Column(css_classes=["over-time-results"])
         self.result_tabs = [
             ("attainment", self.table),
             ("compare", self.side_by_side),
             ("plots", self.plots),
+            ("over_time_tab", self.over_time),
             ("subgroups", pn.Column(self.subgroup, self.subgroup_view)),
         ]
         self.drawn: set[str] = set()
@@ -345,6 +347,7 @@ class CohortPage:
         self.side_by_side.object = session.comparison(overall).to_html(classes="compare")
         self.drawn = set()  # plots are drawn when their tab is opened (drawing is the slow part)
         self.plots[:], self.subgroup_view[:] = [], []  # never an old plot beside a new table
+        self.over_time[:] = []
         split = session.split_subgroups(outcome)
         self.subgroup.options = {report.subgroup_titles.get(s, s): s for s in split}
         self.subgroup.value = split[0] if split else None
@@ -362,12 +365,14 @@ class CohortPage:
             return
         self.drawn.add(key)
         if key == "plots":
-            self.plots[:] = [
-                pn.pane.Matplotlib(fig, dpi=PLOT_DPI, tight=False, format="png", width=900)
-                for fig in session.main_figures(self.outcome)
-            ]
+            self.plots[:] = [_figure(fig) for fig in session.main_figures(self.outcome)]
         elif key == "subgroups":
             self._show_subgroup()
+        elif key == "over_time_tab":
+            self.over_time[:] = [
+                *(_figure(fig) for fig in session.over_time_figures(self.outcome)),
+                pn.pane.HTML(session.over_time_table(self.outcome), stylesheets=[TABLE_CSS]),
+            ]
 
     def _subgroup_chosen(self) -> None:
         self.drawn.discard("subgroups")
@@ -385,7 +390,7 @@ class CohortPage:
                 + attainment_html(table),
                 stylesheets=[TABLE_CSS],
             ),
-            pn.pane.Matplotlib(figure, dpi=PLOT_DPI, tight=False, format="png", width=900),
+            _figure(figure),
         ]
 
     def _toml_file(self) -> io.BytesIO:
@@ -403,3 +408,7 @@ class CohortPage:
 
     def _report_file(self) -> io.BytesIO:
         return io.BytesIO(session.report_bytes(self.outcome))
+
+
+def _figure(figure) -> pn.pane.Matplotlib:
+    return pn.pane.Matplotlib(figure, dpi=PLOT_DPI, tight=False, format="png", width=900)

@@ -12,6 +12,7 @@ from collections.abc import Callable
 import panel as pn
 
 from pksim.app.i18n import text
+from pksim.app.over_time_form import TDM_RULES, OverTimeForm
 from pksim.app.scenario_form import (
     DOSE_KINDS,
     ROUND_CAPSULES,
@@ -114,16 +115,20 @@ class RegimenRow:
         self.remove.on_click(lambda event: on_remove(self))
         self.kind.param.watch(lambda event: self._show_dose(), "value")
         self._show_dose()
-        self.layout = pn.Row(
-            self.name,
-            self.kind,
-            self.amount,
-            self.bands,
-            self.doses,
-            self.formulation,
-            self.rounding,
-            self.ceiling,
-            self.remove,
+        self.over_time = OverTimeInputs(form.over_time, labels)
+        self.layout = pn.Column(
+            pn.Row(
+                self.name,
+                self.kind,
+                self.amount,
+                self.bands,
+                self.doses,
+                self.formulation,
+                self.rounding,
+                self.ceiling,
+                self.remove,
+            ),
+            self.over_time.layout,
             css_classes=["regimen-row"],
         )
 
@@ -151,6 +156,67 @@ class RegimenRow:
             formulation=self.formulation.value,
             rounding=self.rounding.value,
             max_daily_dose_mg=_number(self.ceiling.value),
+            over_time=self.over_time.form(),
+        )
+
+
+class OverTimeInputs:
+    """A regimen's dose changes, holds and monitoring plan (texts of
+    :mod:`pksim.app.over_time_form`), in a card that is open when the regimen uses them."""
+
+    def __init__(self, form: OverTimeForm, labels: Labels):
+        add = labels.add
+        self.changes = add(pn.widgets.TextInput(value=form.changes, width=2 * WIDE), "changes")
+        self.holds = add(pn.widgets.TextInput(value=form.holds, width=MEDIUM), "holds")
+        self.rule = add(
+            pn.widgets.Select(options=list(TDM_RULES), value=form.rule, width=WIDE), "tdm_rule"
+        )
+        self.samples = add(pn.widgets.TextInput(value=form.sample_days, width=WIDE), "sample_days")
+        self.delay = add(
+            pn.widgets.IntInput(value=form.result_delay_days, start=0, width=NARROW),
+            "result_delay",
+        )
+        self.aim = add(
+            pn.widgets.FloatInput(value=form.aim_ng_per_ml, start=0, width=NARROW), "aim"
+        )
+        self.fold = add(
+            pn.widgets.FloatInput(value=form.max_fold_change, start=1, width=NARROW), "max_fold"
+        )
+        self.steps = add(pn.widgets.TextInput(value=form.steps, width=2 * WIDE), "steps")
+        self.rule.param.watch(lambda event: self._show_rule(), "value")
+        self._show_rule()
+        self.layout = add(
+            pn.Card(
+                pn.Row(self.changes, self.holds),
+                pn.Row(self.rule, self.samples, self.delay, self.aim, self.fold),
+                self.steps,
+                collapsed=not form.used,
+                css_classes=["over-time"],
+                margin=(0, 10, 8, 10),
+            ),
+            "over_time",
+            "title",
+        )
+
+    def _show_rule(self) -> None:
+        rule = self.rule.value
+        monitored = rule != TDM_RULES[0]
+        self.samples.visible = self.delay.visible = monitored
+        self.aim.visible = self.fold.visible = rule == "proportional"
+        self.steps.visible = rule == "steps"
+
+    def form(self) -> OverTimeForm:
+        """The card's values."""
+        delay = self.delay.value
+        return OverTimeForm(
+            changes=self.changes.value,
+            holds=self.holds.value,
+            rule=self.rule.value,
+            sample_days=self.samples.value,
+            result_delay_days=None if delay is None else int(delay),
+            aim_ng_per_ml=_number(self.aim.value),
+            max_fold_change=_number(self.fold.value),
+            steps=self.steps.value,
         )
 
 

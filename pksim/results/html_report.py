@@ -6,7 +6,9 @@ table with its confidence intervals, the standard plots (the PNGs of ``pksim run
 base64, so the file needs nothing beside it), the subgroup tables, the model and parameter set
 with their sources, evidence and limits, and the provenance (pksim version, seed, subjects,
 date, command, the scenario file itself). ``pksim run --report`` and the app's report button
-both call it. Every piece of user text is HTML-escaped.
+both call it. A run over more than one day adds attainment over time: the day-by-day plot, the
+realised dose when doses vary, and the summary table (time to range, time in range, exposure
+extremes, dose changes). Every piece of user text is HTML-escaped.
 """
 
 from __future__ import annotations
@@ -25,13 +27,21 @@ import pandas as pd
 from pksim.files import write_atomically
 from pksim.library.cited import EVIDENCE_TAGS, Cited
 from pksim.library.parameter_set import ParameterSet
+from pksim.results.over_time_tables import AttainmentOverTime
 from pksim.results.plots import write_plots
 from pksim.results.report import RunReport
 from pksim.results.scenario_words import describe_scenario
 from pksim.results.tables import EN_DASH
 from pksim.scenario import Scenario
 
-__all__ = ["LIMITS", "REPORT_NAME", "html_report", "write_html_report"]
+__all__ = [
+    "LIMITS",
+    "REPORT_NAME",
+    "html_report",
+    "over_time_html",
+    "time_plots",
+    "write_html_report",
+]
 
 REPORT_NAME = "report.html"
 """File name of the report in a run's output folder."""
@@ -53,6 +63,8 @@ PLOT_CAPTIONS = {
     "trough_distribution": "Trough distribution per regimen",
     "trough_course": "Trough course, day by day",
     "concentration_ribbons": "Concentration over time",
+    "pta_over_time": "Subjects in range day by day, with % below and above",
+    "realised_dose": "Realised daily dose (after changes, holds and monitoring decisions)",
 }
 """Captions of the standard plots by file stem; ``trough_distribution_by_X`` by subgroup X."""
 
@@ -98,13 +110,15 @@ def html_report(
     command: str = "",
     created: datetime | None = None,
     images: Sequence[tuple[str, bytes]] | None = None,
+    time_images: Sequence[tuple[str, bytes]] | None = None,
 ) -> str:
     """The report of a run as one HTML document (a string).
 
     ``report``: the run's reduced results (tables, courses and provenance ``attrs``);
     ``scenario``: the scenario it ran; ``command``: how it was started (shown as provenance);
     ``created``: its time (default now, UTC); ``images``: (file stem, PNG bytes) of the plots,
-    default the standard plots drawn from ``report``.
+    default the standard plots drawn from ``report``; ``time_images``: the same for the
+    over-time plots (default :func:`time_plots`; shown only when the run has ``over_time``).
     """
     created = created or datetime.now(UTC)
     attrs = report.attrs
@@ -130,6 +144,7 @@ def html_report(
         f"<p class='note'>{_e(_table_note(overall))}</p>",
         "<h2>Plots</h2>",
         *(_figure(stem, png, report.subgroup_titles) for stem, png in images),
+        *_over_time(report, time_images),
         "<h2 class='page'>Subgroups</h2>",
         *_subgroups(report),
         "<h2 class='page'>Model and parameter set</h2>",
@@ -178,6 +193,62 @@ def standard_plots(report: RunReport) -> list[tuple[str, bytes]]:
             subgroup_titles=report.subgroup_titles,
         )
         return [(path.stem, path.read_bytes()) for path in paths]
+
+
+def time_plots(report: RunReport) -> list[tuple[str, bytes]]:
+    """(file stem, PNG bytes) of the over-time plots ``pksim run`` writes for ``report``
+    (PTA over time; the realised dose when it varies); none for a one-day run."""
+    from pksim.results.time_figures import write_time_plots
+
+    if not report.over_time:
+        return []
+    with tempfile.TemporaryDirectory(prefix="pksim-report-") as folder:
+        paths = write_time_plots(folder, report.over_time[0], report.attrs)
+        return [(path.stem, path.read_bytes()) for path in paths]
+
+
+def over_time_html(result: AttainmentOverTime) -> str:
+    """The over-time summary as HTML: per regimen (and level), the day of the first in-range
+    trough (median and 25th-75th percentile), % never in range, % of the days in range (mean,
+    median and 25th-75th), % ever above / below the exposure limits and the dose changes."""
+    table = result.summary
+    first = list(table.columns[: table.columns.get_loc("n")])
+    above, below = table.attrs.get("above_ng_per_ml"), table.attrs.get("below_ng_per_ml")
+    head = [
+        *(_e(c.replace("_", " ")) for c in first),
+        "n",
+        f"first day in range: median (25th{EN_DASH}75th)",
+        "% never in range",
+        "% of days in range: mean",
+        f"median (25th{EN_DASH}75th)",
+        f"% ever above {_e(f'{above:g}')} ng/mL",
+        f"% ever below {_e(f'{below:g}')} ng/mL",
+    ]
+    changes = bool(table.attrs.get("dose_changes_known"))
+    head += ["dose changes per subject (mean)", "% with a dose change"] if changes else []
+    rows = []
+    for row in table.to_dict("records"):
+        cells = [f"<td>{_e(row[c])}</td>" for c in first]
+        cells += [
+            _num(f"{int(row['n']):,}"),
+            _num(
+                f"{_day(row['first_in_range_day_median'])} ({_day(row['first_in_range_day_p25'])}"
+                f"{EN_DASH}{_day(row['first_in_range_day_p75'])})"
+            ),
+            _num(_pct(row["pct_never_in_range"])),
+            _num(_pct(row["pct_time_in_range_mean"])),
+            _num(
+                f"{_pct(row['pct_time_in_range_median'])} ({_pct(row['pct_time_in_range_p25'])}"
+                f"{EN_DASH}{_pct(row['pct_time_in_range_p75'])})"
+            ),
+            _num(_pct(row["pct_ever_above"])),
+            _num(_pct(row["pct_ever_below"])),
+        ]
+        if changes:
+            cells += [_num(f"{row['mean_dose_changes']:.2f}"), _num(_pct(row["pct_dose_changed"]))]
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    header = "<tr>" + "".join(f"<th>{h}</th>" for h in head) + "</tr>"
+    return f"<table>\n<thead>{header}</thead>\n<tbody>\n" + "\n".join(rows) + "\n</tbody></table>"
 
 
 def attainment_html(table: pd.DataFrame) -> str:
@@ -240,6 +311,29 @@ def _figure(stem: str, png: bytes, titles: Mapping[str, str]) -> str:
     return (
         f"<figure><img alt='{_e(caption or stem)}' src='data:image/png;base64,{data}'>"
         f"<figcaption>{_e(caption or stem)}</figcaption></figure>"
+    )
+
+
+def _over_time(report: RunReport, images: Sequence[tuple[str, bytes]] | None) -> Iterable[str]:
+    if not report.over_time:
+        return
+    result = report.over_time[0]
+    summary = result.summary
+    first, last = int(summary.attrs["first_day"]), int(summary.attrs["last_day"])
+    yield "<h2 class='page'>Attainment over time</h2>"
+    yield (
+        f"<p>Target: {_e(summary.attrs.get('target', ''))}. Every day from day {first} to day "
+        f"{last}: the trough of day d is the concentration at the end of that day.</p>"
+    )
+    yield from (
+        _figure(stem, png, report.subgroup_titles)
+        for stem, png in (time_plots(report) if images is None else images)
+    )
+    yield over_time_html(result)
+    yield (
+        "<p class='note'>First day in range: inf for subjects never in range (a percentile "
+        "that reaches them is inf). Days in range: the share of the days evaluated on which "
+        "a subject's trough is in range.</p>"
     )
 
 
@@ -329,6 +423,10 @@ def _num(text: str) -> str:
 
 def _pct(value: float) -> str:
     return "n/a" if not math.isfinite(value) else f"{value:.{PERCENT_DECIMALS}f}"
+
+
+def _day(value: float) -> str:
+    return "inf" if math.isinf(value) else ("n/a" if math.isnan(value) else f"{value:g}")
 
 
 def _conc(value: float) -> str:

@@ -186,7 +186,7 @@ def test_scenario_and_report_downloads_and_opening_a_file(page, tmp_path):
     assert report.startswith("<!DOCTYPE html>") and "500 subjects" in report
     mine = tmp_path / "mine.toml"
     mine.write_text(text.replace('title = "LN induction', 'title = "Mine'), encoding="utf-8")
-    page.locator("input[type=file]").set_input_files(str(mine))
+    page.locator("input[type=file][accept='.toml']").set_input_files(str(mine))
     title = page.get_by_label("Title", exact=True)
     for _ in range(100):  # the form is filled once the server has read the file
         if title.input_value().startswith("Mine"):
@@ -240,3 +240,81 @@ def test_one_patient_page_predicts_a_trough_course(page):
     _set(page, "Weight (kg)", "5000")
     page.get_by_role("button", name="Predict", exact=True).click()
     page.get_by_text("outside the plausible range").wait_for()
+
+
+CHANGES = "Dose changes (e.g. 15: x0.3333; 29: advagraf, 1/day; 43: 5 mg)"
+
+
+def test_dosing_over_time_is_edited_and_shown(page):
+    page.get_by_label("Scenario", exact=True).select_option("voriconazole-dose-cut")
+    cut = page.locator(".regimen-row").nth(1).get_by_label(CHANGES, exact=True)
+    cut.wait_for()
+    for _ in range(100):  # the form is refilled by the server
+        if cut.input_value() == "15: x0.3333":
+            break
+        page.wait_for_timeout(100)
+    assert cut.input_value() == "15: x0.3333"
+    cut.fill("15: x0.5")
+    cut.press("Enter")
+    _set(page, "Subjects", "300")
+    _run(page, 1)
+    page.locator(".bk-tab", has_text="Over time").click()
+    images = page.locator(".over-time-results img")
+    images.nth(1).wait_for()  # PTA over time and the realised dose
+    assert images.count() == 2
+    table = page.locator(".over-time-results table").inner_text()
+    assert "cut to 1/3 on day 15 + TDM" in table and "% with a dose change" in table
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Scenario (TOML)").click()
+    scenario = scenario_from_text(Path(download.value.path()).read_text(encoding="utf-8"))
+    assert [c.dose_factor for c in scenario.regimens[1].changes] == [0.5]
+    assert scenario.regimens[2].tdm.sample_days == (18, 22, 29)
+
+
+def test_dose_response_page(page):
+    _set(page, "Subjects", "300")
+    page.locator(".bk-tab", has_text="Dose response").click()
+    page.get_by_label("Regimen", exact=True).select_option("1.5 mg BID")
+    page.get_by_role("button", name="Compute", exact=True).click()
+    page.locator(".best-dose").get_by_text(re.compile(r"^Best dose: [\d.]+ mg/day")).wait_for()
+    rows = page.locator(".dose-table table").inner_text().splitlines()
+    assert rows[0].startswith("dose (mg/day)") and len(rows) == 1 + 11  # 1:6:0.5
+    assert sum("best" in row for row in rows[1:]) == 1
+    assert page.locator(".dose-plot img").first.get_attribute("src").startswith("data:image")
+    _set(page, "Candidate doses (e.g. 1:6:0.5 or 2, 3, 4)", "two")
+    page.get_by_role("button", name="Compute", exact=True).click()
+    page.get_by_text("candidate doses 'two' is not a list of numbers").wait_for()
+
+
+def test_bayesian_individualisation(page):
+    page.locator(".bk-tab", has_text="One patient").click()
+    page.get_by_role("button", name="Fit and suggest doses", exact=True).click()
+    options = page.locator(".mipd-results table.mipd-options")
+    options.wait_for()
+    rows = options.inner_text().splitlines()
+    assert rows[0].startswith("regimen") and "P(in range)" in rows[0] and len(rows) > 1
+    fit = page.locator(".mipd-results table.mipd-fit").inner_text()
+    assert "4.1" in fit and "4.6" in fit
+    assert page.locator(".mipd-results img").first.get_attribute("src").startswith("data:image")
+    _set(page, "Measured troughs (day: ng/mL; …)", "3: 5.2")
+    page.get_by_role("button", name="Write history from the form", exact=True).click()
+    history = page.get_by_label("Dose history and troughs (CSV)", exact=True)
+    for _ in range(100):
+        if "patient,72,0,0,2,0,0,5.2" in history.input_value():
+            break
+        page.wait_for_timeout(100)
+    assert "patient,72,0,0,2,0,0,5.2" in history.input_value()
+    example = ROOT / "pksim" / "data" / "patients" / "example_mipd.csv"
+    page.locator("input[type=file][accept='.csv']").set_input_files(str(example))
+    for _ in range(100):  # the server puts the file into the text area
+        if history.input_value() == example.read_text(encoding="utf-8"):
+            break
+        page.wait_for_timeout(100)
+    assert history.input_value() == example.read_text(encoding="utf-8")
+    history.fill("ID,TIME,AMT,EVID,DV\nP,0,-1,1,.\n")
+    page.keyboard.press("Tab")
+    page.get_by_role("button", name="Fit and suggest doses", exact=True).click()
+    page.locator(".mipd-problems").get_by_text("AMT").first.wait_for()
+    page.get_by_role("button", name="中文", exact=True).click()
+    for text in ("贝叶斯个体化给药", "剂量-效应", "实测与预测谷浓度"):
+        page.get_by_text(text, exact=True).first.wait_for()

@@ -130,3 +130,29 @@ def test_every_interface_text_has_both_languages():
     assert text("run", "zh") == "运行"
     with pytest.raises(ValueError, match="language must be one of"):
         text("run", "fr")
+
+
+def test_over_time_results_when_doses_vary():
+    mapping = bundled_mapping("paxlovid-hold") | {"subjects": 150}
+    run = session.simulate(session.scenario_text(mapping, "test"))
+    figures = session.over_time_figures(run)
+    titles = [fig.get_suptitle() or fig.texts[0].get_text() for fig in figures]
+    assert len(figures) == 2, titles  # PTA over time, and the realised dose (held days)
+    dose = run.report.over_time[0].dose
+    held = dose[
+        (dose["day"] >= 15) & (dose["day"] <= 19) & (dose["regimen"] != "continue 2 mg/day")
+    ]
+    assert (held["pct_no_dose"] == 100).all()
+    table = session.over_time_table(run)
+    for row in run.report.over_time[0].summary.itertuples():
+        assert f"<td>{row.regimen}</td>" in table and f"{row.pct_never_in_range:.1f}" in table
+    workbook = pd.read_excel(io.BytesIO(session.excel_bytes(run.report)), sheet_name=None)
+    sheets = ["over time, summary", "over time, daily", "realised dose"]
+    assert list(workbook)[-3:] == sheets
+    summary = workbook["over time, summary"]
+    overall = summary[summary["subgroup"] == "all"]
+    assert overall["pct_never_in_range"].tolist() == pytest.approx(
+        run.report.over_time[0].summary["pct_never_in_range"].tolist()
+    )
+    one_day = session.simulate(session.scenario_text(bundled_mapping("new") | {"days": 1}, "t"))
+    assert session.over_time_figures(one_day) == [] and session.over_time_table(one_day) == ""

@@ -12,7 +12,12 @@ import pytest
 
 import pksim
 from pksim.cli import main
-from pksim.results.html_report import REPORT_NAME, attainment_html, html_report
+from pksim.results.html_report import (
+    PLOT_CAPTIONS,
+    REPORT_NAME,
+    attainment_html,
+    html_report,
+)
 from pksim.results.report import run_report
 from pksim.scenario import scenario_from_text
 
@@ -86,9 +91,11 @@ def test_report_shows_the_runs_own_numbers(induction):
         ci = f"{row.pct_in_range_ci_low:.1f}\N{EN DASH}{row.pct_in_range_ci_high:.1f}"
         assert re.search(rf"{re.escape(in_range)}\s*{re.escape(ci)}", words), row.regimen
         assert f"{row.median:.2f}" in words
-    # the plots of `pksim run`: the distribution, one per subgroup with levels, the course
+    # the plots of `pksim run`: the distribution, one per subgroup with levels, the course,
+    # and PTA over time (28 days; the dose does not vary, so no realised-dose plot)
     split = sum(t.iloc[:, 1].nunique() > 1 for t in report.tables[1:])
-    assert len(_parse(text).sources) == 1 + split + 1
+    assert len(_parse(text).sources) == 1 + split + 1 + 1
+    assert "Attainment over time" in words and "Realised daily dose" not in words
     for name in ("CYP3A5 genotype", "Weight band", "Renal impairment"):
         assert f"By {name}" in words
 
@@ -112,6 +119,45 @@ def test_report_says_the_scenario_model_and_provenance(induction):
         "[[regimens]]",  # the scenario file itself
     ):
         assert needle in words, needle
+
+
+def test_over_time_section_when_doses_vary():
+    scenario = pksim.load_scenario("voriconazole-dose-cut")
+    report = run_report(scenario, 120, 5, plots=False)
+    page = html_report(report, scenario, images=[])
+    parsed = _parse(page)
+    words = " ".join(parsed.text)
+    assert "Attainment over time" in words
+    captions = [PLOT_CAPTIONS["pta_over_time"], PLOT_CAPTIONS["realised_dose"]]
+    assert all(c in words for c in captions)
+    assert len(parsed.sources) == 2  # the two over-time plots (the standard ones left out)
+    summary = report.over_time[0].summary
+    assert "% with a dose change" in words
+    for row in summary.itertuples():
+        cells = (
+            f"{row.pct_never_in_range:.1f}",
+            f"{row.pct_time_in_range_mean:.1f}",
+            f"{row.pct_ever_above:.1f}",
+            f"{row.mean_dose_changes:.2f}",
+            f"{row.pct_dose_changed:.1f}",
+        )
+        line = re.search(
+            rf"<tr><td>{re.escape(row.regimen)}</td>.*?</tr>",
+            page.split("Attainment over time", 1)[1],
+        )
+        assert line, row.regimen
+        found = re.findall(r"<td class='num'>([^<]*)</td>", line.group(0))
+        assert [found[2], found[3], found[5], found[7], found[8]] == list(cells)
+        assert found[1].startswith(f"{row.first_in_range_day_median:g} (")
+    assert float(summary["pct_dose_changed"].iloc[2]) > 0  # TDM changed some doses
+
+
+def test_one_day_run_has_no_over_time_section():
+    text = "days = 1\n[[regimens]]\nname = 'a'\ndaily_dose_mg = 3\ndoses_per_day = 2\n"
+    scenario = scenario_from_text(text)
+    report = run_report(scenario, 20, 1, plots=False)
+    assert not report.over_time
+    assert "Attainment over time" not in html_report(report, scenario, images=[])
 
 
 def test_user_text_is_escaped():
