@@ -32,6 +32,7 @@ from pksim.checks import (
 from pksim.cohort.covariates import Covariates
 from pksim.cohort.variability import VariabilitySettings
 from pksim.dosing.absorption import FoodPlan
+from pksim.dosing.bayesian_checks import bayesian_problems
 from pksim.dosing.phases import run_problems
 from pksim.dosing.regimen import Regimen
 from pksim.errors import Invalid, Problems, ScenarioError, collect, shown, unknown_name
@@ -251,6 +252,8 @@ def scenario_from_mapping(
     food_plan = FoodPlan.from_mapping(get_table(data, "food", "", problems), "food", problems)
     comedications = _comedications(get_tables(data, "comedications", "", problems), days, problems)
     output = _output(get_table(data, "output", "", problems), problems)
+    if parameter_set is not None and not problems:
+        bayesian_problems(regimens, parameter_set, problems)
     if problems:
         raise ScenarioError(origin, problems)
     return Scenario(
