@@ -188,7 +188,7 @@ def test_typical_patients_are_dosed_from_a_brute_force_map():
     """No IIV, IOV or assay error: each prediction is the steady state of the MAP of a
     hand-written POSTHOC objective. That MAP is not the typical patient: the ln V term of
     FOCE-I puts its predictions below the (typical) observations, so it predicts a lower
-    trough per mg than the typical patient (by 2-4 % here), and doses a little higher."""
+    trough per mg than the typical patient (by 3-4 % here), and doses a little higher."""
     calls = []
     original = engine_titration.trough_per_mg
 
