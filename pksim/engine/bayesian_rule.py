@@ -10,8 +10,9 @@ co-medication courses it takes. Its MAP etas under the scenario's own parameter 
 :func:`steady_state_trough_per_mg` the trough (ng/mL) one mg/day would give at steady state
 under the regimen's dose times from the effective day on (troughs are linear in the dose; the
 daily dose split evenly over the day's doses; clearance and F with the co-medications in force
-on the effective day). The rule (:func:`pksim.dosing.titration.decide`) doses to
-aim / that prediction.
+on the *horizon* day, the day of the next draw or the run's last day: a course the clinic knows
+will start, or whose effect is still building up, is dosed for). The rule
+(:func:`pksim.dosing.titration.decide`) doses to aim / that prediction.
 
 Every subject is fitted from its own history alone: subjects are fitted together only with
 subjects that take the same co-medications (so their clearance change times are the same) and
@@ -127,17 +128,18 @@ def trough_per_mg(
     lloq_ng_per_ml: float,
     last_draw_day: int,
     effective_day: int,
+    horizon_day: int,
 ) -> FloatArray:
     """Predicted steady-state trough (ng/mL per mg/day, (n,)) of each subject from the doses
     ``prescribed`` (n, m) mg on days 1 .. ``last_draw_day`` and its results so far (``measured``
     and ``below_lloq`` (n, k) at ``draw_times`` (n, k) h), for the regimen's dose times on
-    ``effective_day``."""
+    ``effective_day`` with the clearance and F of ``horizon_day`` (its doses, and the trough at
+    its end)."""
     n = prescribed.shape[0]
     columns = slice(0, int(schedule.first_column[last_draw_day]))
     times = schedule.times[columns]
     today = slice(schedule.first_column[effective_day - 1], schedule.first_column[effective_day])
-    day_start = (effective_day - 1) * HOURS_PER_DAY
-    clock = schedule.times[today] - day_start
+    clock = schedule.times[today] - (effective_day - 1) * HOURS_PER_DAY
     doses_per_day = clock.size
     fits: list[Fit | None] = [None] * n
     groups: dict[tuple, list[int]] = {}
@@ -161,7 +163,12 @@ def trough_per_mg(
         ]
         for i, fit in zip(members, fit_many(histories, knowledge.pset), strict=True):
             fits[i] = fit
-    cl, v, ka, tlag, f = _parameters_on(fits, day_start + clock)  # type: ignore[arg-type]
+    horizon = (horizon_day - 1) * HOURS_PER_DAY
+    cl, v, ka, tlag, f = _parameters_on(
+        fits,  # type: ignore[arg-type]
+        horizon + clock,
+        horizon + HOURS_PER_DAY,
+    )
     return steady_state_trough_per_mg(cl, v, ka, tlag, f, clock)
 
 
@@ -170,9 +177,9 @@ def _expresser(knowledge: ClinicKnowledge, i: int) -> bool:
     return bool(codes is not None and codes[i] >= 1)
 
 
-def _parameters_on(fits: list[Fit], dose_times: FloatArray):
+def _parameters_on(fits: list[Fit], dose_times: FloatArray, trough_time: float):
     """MAP CL/F (L/h), V/F (L), ka (1/h), lag (h) (n,) and the relative F of each dose
-    (n, k) at ``dose_times`` (h), with the clearance in force at the first of them."""
+    (n, k) at ``dose_times`` (h), with the clearance in force at ``trough_time`` (h)."""
     n, k = len(fits), dose_times.size
     out = {p: np.empty(n) for p in ("cl", "v", "ka", "tlag")}
     f = np.empty((n, k))
@@ -181,7 +188,7 @@ def _parameters_on(fits: list[Fit], dose_times: FloatArray):
         scale = dict(zip(d.eta_parameter, np.exp(fit.eta[: len(d.eta_parameter)]), strict=True))
         for p in out:
             out[p][i] = d.typical[p] * scale.get(p, 1.0)
-        out["cl"][i] *= d.cl_factor_at(dose_times[:1])[0]
+        out["cl"][i] *= d.cl_factor_at(np.array([trough_time]))[0]
         f[i] = d.typical["f"] * scale.get("f", 1.0)
         if d.history.comedications:
             f[i] *= f_multipliers(d.history.comedications, dose_times, d.expresser)[0]

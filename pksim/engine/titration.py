@@ -124,6 +124,7 @@ def titrate(
                 lloq_ng_per_ml,
                 day,
                 first_effective,
+                plan.sample_days[k + 1] if k + 1 < len(plan.sample_days) else schedule.days,
             )
         decision = decide(
             plan,

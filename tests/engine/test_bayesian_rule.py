@@ -277,9 +277,21 @@ def test_bayesian_reaches_the_aim_at_least_as_well_as_proportional():
     assert inside["bayesian"] >= inside["proportional"]
 
 
+VORICONAZOLE_HALF = """
+[[comedications]]
+drug = "voriconazole"
+start_day = 10
+fraction = 0.5
+"""
+
+
 def test_bit_identical_at_any_chunking_and_threads():
-    scenario = cohort(COMPARISON, n=40, days=21)
+    """Half the subjects start voriconazole on day 10 (the clinic knows it): subjects are
+    fitted in groups by co-medication and genotype, and a subject's dose must not depend on
+    which others share its chunk."""
+    scenario = cohort(COMPARISON + VORICONAZOLE_HALF, n=40, days=21)
     whole = pksim.run(scenario)
+    assert 0 < (whole.comedication.values == "none").sum() < 40
     for kwargs in (
         {"chunk_subjects": 1},
         {"chunk_subjects": 7},
@@ -288,6 +300,18 @@ def test_bit_identical_at_any_chunking_and_threads():
         other = pksim.run(scenario, **kwargs)
         for name in ("trough", "trough_measured", "realised_daily_dose_mg", "dose_changes"):
             np.testing.assert_array_equal(other[name].values, whole[name].values)
+
+
+def test_a_planned_voriconazole_start_lowers_the_bayesian_dose():
+    """Voriconazole starts on day 16, the day the day-14 result takes effect: the clinic knows
+    the course, so the bayesian dose is for the clearance in force then and falls for those
+    who take it, while the proportional rule (last trough only) cannot see it coming."""
+    start = VORICONAZOLE_HALF.replace("start_day = 10", "start_day = 16")
+    ds = pksim.run(cohort(COMPARISON + start, n=200, days=21))
+    on = ds.comedication.values != "none"
+    dose = ds.realised_daily_dose_mg.sel(day=16)
+    ratio = dose.sel(regimen="bayesian").values / dose.sel(regimen="proportional").values
+    assert np.median(ratio[on]) < 0.75 * np.median(ratio[~on])
 
 
 def test_bad_settings_are_refused():
