@@ -33,6 +33,7 @@ from pksim.checks import (
 from pksim.cohort.covariates import Covariates
 from pksim.cohort.variability import VariabilitySettings
 from pksim.dosing.absorption import FoodPlan
+from pksim.dosing.bayesian_checks import bayesian_problems
 from pksim.dosing.phases import run_problems
 from pksim.dosing.regimen import Regimen
 from pksim.errors import Invalid, Problems, ScenarioError, shown, unknown_name
@@ -254,6 +255,8 @@ def scenario_from_mapping(
         get_tables(data, "comedications", "", problems), days, problems
     )
     output = _output(get_table(data, "output", "", problems), problems, days or MAX_DAYS)
+    if parameter_set is not None and not problems:
+        bayesian_problems(regimens, parameter_set, problems)
     if problems:
         raise ScenarioError(origin, problems)
     return Scenario(

@@ -18,6 +18,12 @@ rounding, else its capsule strengths):
   (default day 57, after two months), a trough below the target's lower bound raises the dose
   by ``step_mg_per_day`` up to ``max_mg_per_kg_per_day`` (0.1 mg/kg/day), one above the upper
   bound lowers it by the same step; a result acted on before ``from_day`` keeps the dose.
+- ``bayesian``: model-informed precision dosing (docs/mipd.md): from every result so far, the
+  doses prescribed and the covariates and co-medications the clinic knows, each subject's MAP
+  parameters under the scenario's own parameter set; the new dose is aim / the predicted
+  steady-state trough per mg/day, kept within ``max_fold_change`` of the dose in force
+  (``aim_ng_per_ml`` as for ``proportional``; the engine computes the prediction,
+  :mod:`pksim.engine.bayesian_rule`).
 
 Units: days are run days, concentrations ng/mL, doses mg/day.
 """
@@ -42,7 +48,7 @@ __all__ = [
     "TdmPlan",
 ]
 
-RULES = ("proportional", "steps", "consensus-escalation")
+RULES = ("proportional", "steps", "consensus-escalation", "bayesian")
 """The dose rules a monitoring plan may name."""
 
 DEFAULT_RESULT_DELAY_DAYS = 1
@@ -78,8 +84,8 @@ MAX_HOLD_DAYS = 14
 """Longest hold a step may order (days)."""
 
 MAX_FOLD_CHANGE = 10.0
-"""Largest ``max_fold_change`` of the proportional rule: beyond ten-fold a single result would
-be trusted more than any clinician does."""
+"""Largest ``max_fold_change`` of the proportional and bayesian rules: beyond ten-fold a
+single result would be trusted more than any clinician does."""
 
 TDM_KEYS = (
     "sample_days",
@@ -96,6 +102,7 @@ _RULE_KEYS = {
     "proportional": ("aim_ng_per_ml", "max_fold_change"),
     "steps": ("steps",),
     "consensus-escalation": ("from_day", "step_mg_per_day", "max_mg_per_kg_per_day"),
+    "bayesian": ("aim_ng_per_ml", "max_fold_change"),
 }
 _STEP_KEYS = ("from_ng_per_ml", "to_ng_per_ml", "change_mg_per_day", "hold_days")
 _STEP_EXAMPLE = (
@@ -214,7 +221,7 @@ def _settings(table: Mapping, found: Problems) -> dict[str, Any]:
         units="days",
     )
     settings: dict[str, Any] = {}
-    if rule == "proportional":
+    if rule in ("proportional", "bayesian"):
         settings["aim_ng_per_ml"] = get_number(
             table,
             "aim_ng_per_ml",

@@ -20,7 +20,7 @@ from pksim.dosing.schedule import Schedule, cap_and_round, give_strengths
 from pksim.dosing.tdm import TdmPlan
 from pksim.library import formulations
 
-__all__ = ["Decision", "apply_decision", "decide", "decided_days"]
+__all__ = ["Decision", "apply_decision", "decide", "decided_days", "subject_aim"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,23 +46,29 @@ def decide(
     upper: NDArray[np.float64],
     weight_kg: NDArray[np.float64],
     formulation: str,
+    trough_per_mg: NDArray[np.float64] | None = None,
 ) -> Decision:
     """The rule's decision on measured troughs (ng/mL, (n,)) whose result doses from
     ``effective_day``, for subjects on ``in_force`` mg/day with target bounds
-    ``lower``/``upper`` (ng/mL)."""
+    ``lower``/``upper`` (ng/mL). ``trough_per_mg`` (n,) ng/mL per mg/day: the predicted
+    steady-state trough of the ``bayesian`` rule (required by it, unused by the others)."""
     n = measured.size
     no_hold = np.zeros(n, dtype=np.int64)
     no_cap = np.full(n, np.inf)
     if plan.rule == "proportional":
         value = np.where(below_lloq, lloq_ng_per_ml, measured)
-        aim = (lower + upper) / 2
-        if plan.aim_ng_per_ml is not None:  # a subject whose own range excludes it (the
-            given = plan.aim_ng_per_ml  # renal ceiling) aims at the middle of that range
-            aim = np.where((lower <= given) & (given <= upper), given, aim)
         with np.errstate(divide="ignore"):
-            ratio = np.divide(aim, value)  # a 0 result asks for the largest step
+            ratio = np.divide(subject_aim(plan, lower, upper), value)  # 0 asks the largest step
         ratio = np.clip(ratio, 1 / plan.max_fold_change, plan.max_fold_change)
         return Decision(in_force * ratio, no_hold, no_cap)
+    if plan.rule == "bayesian":
+        if trough_per_mg is None:
+            raise ValueError("the bayesian rule needs the predicted trough per mg/day")
+        with np.errstate(divide="ignore"):
+            wanted = np.divide(subject_aim(plan, lower, upper), trough_per_mg)
+        fold = plan.max_fold_change
+        dose = np.clip(wanted, in_force / fold, in_force * fold)  # inf: the largest step up
+        return Decision(np.where(np.isnan(dose), in_force, dose), no_hold, no_cap)
     if plan.rule == "steps":
         value = np.where(below_lloq, 0.0, measured)
         edges = np.array([band.from_ng_per_ml for band in plan.steps])
@@ -83,6 +89,19 @@ def decide(
     dose = np.where(low, np.minimum(in_force + step, cap), in_force)
     dose = np.where(high, np.maximum(in_force - step, DOSE_RESOLUTION_MG), dose)
     return Decision(dose, no_hold, cap)
+
+
+def subject_aim(
+    plan: TdmPlan, lower: NDArray[np.float64], upper: NDArray[np.float64]
+) -> NDArray[np.float64]:
+    """Each subject's aim (ng/mL): the plan's ``aim_ng_per_ml``, or the middle of the
+    subject's target; a subject whose own range excludes the plan's aim (the renal ceiling)
+    aims at the middle of that range."""
+    aim = (lower + upper) / 2
+    if plan.aim_ng_per_ml is not None:
+        given = plan.aim_ng_per_ml
+        aim = np.where((lower <= given) & (given <= upper), given, aim)
+    return aim
 
 
 def decided_days(schedule: Schedule, effective_day: int) -> int:

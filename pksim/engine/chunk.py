@@ -25,6 +25,7 @@ from pksim.contract import ChunkArrays
 from pksim.dosing.absorption import absorption_arrays, draw_dose_conditions
 from pksim.dosing.events import DoseEvents, dose_events
 from pksim.dosing.regimen import Regimen
+from pksim.engine.bayesian_rule import ClinicKnowledge, clinic_knowledge
 from pksim.engine.plan import Plan, weight_band_labels
 from pksim.engine.titration import titrate
 from pksim.library import covariates as registry
@@ -274,6 +275,7 @@ def simulate_arrays(
                 lloq_ng_per_ml=settings.lloq_ng_per_ml,
                 target_bounds=(lower, upper),
                 weight_kg=np.asarray(cov.weight_kg, dtype=np.float64),
+                clinic=_clinic(plan, inputs) if regimen.tdm.rule == "bayesian" else None,
             )
             amounts, given = titration.amounts, titration.realised_daily_dose
             changed = titration.changes
@@ -316,6 +318,13 @@ def simulate_arrays(
         dose_changes=np.stack(changes) if monitored else None,
         individual=_individual_outputs(spec, pk, cl),
     )
+
+
+def _clinic(plan: Plan, inputs: ChunkInputs) -> ClinicKnowledge:
+    """What the clinic knows of a chunk's subjects (for the bayesian monitoring rule)."""
+    courses = [p.course for p in plan.scenario.comedications]
+    taking = None if plan.comedication is None else plan.comedication.combos[inputs.combo]
+    return clinic_knowledge(plan.scenario.parameter_set, inputs.cov, courses, taking)
 
 
 def _covariates(scenario: Scenario, seed: int, start: int, stop: int) -> Covariates:

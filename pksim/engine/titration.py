@@ -12,6 +12,9 @@ trough, so every regimen sees the same assay errors) and the rule
 
 The decided amounts are then integrated in full by the caller, so every reported trough comes
 from the realised dose list; a draw's value equals that day's final trough to rounding.
+
+The ``bayesian`` rule also needs each subject's predicted trough per mg/day, from a MAP fit of
+what the clinic knows (``clinic``; :mod:`pksim.engine.bayesian_rule`).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from pksim.dosing.events import DoseEvents
 from pksim.dosing.schedule import dose_amounts, give_strengths
 from pksim.dosing.tdm import TdmPlan
 from pksim.dosing.titration import apply_decision, decide, decided_days
+from pksim.engine.bayesian_rule import ClinicKnowledge, trough_per_mg
 from pksim.model.structural import StructuralModel
 
 __all__ = ["Measure", "Titration", "titrate"]
@@ -71,11 +75,15 @@ def titrate(
     lloq_ng_per_ml: float,
     target_bounds: tuple[NDArray[np.float64], NDArray[np.float64]],
     weight_kg: NDArray[np.float64],
+    clinic: ClinicKnowledge | None = None,
 ) -> Titration:
     """Run ``plan`` for the subjects of ``events`` (their doses at ``dose_times`` (n|1, m) h,
     with ``kernel_arguments`` as for :meth:`StructuralModel.simulate`) and return the realised
     doses. ``sample_times`` (n, days) h are the daily draw times; ``measure`` gives the assay
-    results of a draw."""
+    results of a draw; ``clinic`` what the clinic knows of the subjects (the bayesian rule
+    needs it)."""
+    if plan.rule == "bayesian" and clinic is None:
+        raise ValueError("the bayesian rule needs what the clinic knows (clinic)")
     schedule = events.schedule
     n = weight_kg.size
     amounts = np.array(np.broadcast_to(events.amounts, (n, schedule.day.size)))
@@ -86,6 +94,11 @@ def titrate(
     draw_times = sample_times[:, days - 1]
     running = np.zeros((n, days.size))
     measured = np.empty((n, days.size))
+    below = np.zeros((n, days.size), dtype=bool)
+    prescribed = None  # the doses ordered (none missed), for the bayesian rule
+    if plan.rule == "bayesian":
+        prescribed = np.zeros_like(amounts)
+        dose_amounts(schedule, in_force, held, strengths, prescribed)
     changes = np.zeros(n, dtype=np.int64)
     segment_first_day = 1
     for k, (day, first_effective) in enumerate(zip(plan.sample_days, effective, strict=True)):
@@ -97,7 +110,22 @@ def titrate(
         )
         result = measure(running[:, k : k + 1], day)
         measured[:, k] = result.measured[:, 0]
+        below[:, k] = result.below_lloq[:, 0]
         before = in_force[:, day - 1].copy()
+        per_mg = None
+        if clinic is not None and prescribed is not None:
+            per_mg = trough_per_mg(
+                clinic,
+                schedule,
+                prescribed,
+                draw_times[:, : k + 1],
+                measured[:, : k + 1],
+                below[:, : k + 1],
+                lloq_ng_per_ml,
+                day,
+                first_effective,
+                plan.sample_days[k + 1] if k + 1 < len(plan.sample_days) else schedule.days,
+            )
         decision = decide(
             plan,
             effective_day=first_effective,
@@ -109,16 +137,18 @@ def titrate(
             upper=target_bounds[1],
             weight_kg=weight_kg,
             formulation=schedule.phases[schedule.phase_of_day[day - 1]].regimen.formulation,
+            trough_per_mg=per_mg,
         )
         # The days up to the next draw's effect are final; the next decision rewrites the rest.
         last = decided_days(schedule, first_effective)
         until = last if k + 1 == len(effective) else min(last, effective[k + 1] - 1)
         apply_decision(schedule, decision, first_effective, until, in_force, held, weight_kg)
         changes += (in_force[:, first_effective - 1] != before) | (decision.hold_days > 0)
-        dose_amounts(schedule, in_force, held, strengths, amounts, first_effective, until)
         longest = int(decision.hold_days.max(initial=0))
-        if longest:  # a hold may reach past the rebuilt days, into planned ones
-            _zero_held(amounts, schedule, held, first_effective, first_effective + longest - 1)
+        for out in (amounts,) if prescribed is None else (amounts, prescribed):
+            dose_amounts(schedule, in_force, held, strengths, out, first_effective, until)
+            if longest:  # a hold may reach past the rebuilt days, into planned ones
+                _zero_held(out, schedule, held, first_effective, first_effective + longest - 1)
         segment_first_day = first_effective
     return Titration(amounts, in_force, held, changes, measured)
 
