@@ -32,6 +32,9 @@ SERVER_START_S = 60.0
 """Longest wait for the app's server to answer (it imports Panel and bokeh)."""
 STEP_TIMEOUT_MS = 30_000
 """Longest wait for one thing to appear on the page (a run of 2000 subjects takes < 1 s)."""
+FIRST_COMPUTE_TIMEOUT_MS = 90_000
+"""Longest wait for a page's first computation in a fresh server (it may compile kernels the
+warm-up did not, on a busy 2-core machine)."""
 SERVER_STOP_S = 15.0
 """Longest wait for the server to stop after SIGTERM before it is killed."""
 SUBJECTS = "2000"
@@ -276,7 +279,8 @@ def test_dose_response_page(page):
     page.locator(".bk-tab", has_text="Dose response").click()
     page.get_by_label("Regimen", exact=True).select_option("1.5 mg BID")
     page.get_by_role("button", name="Compute", exact=True).click()
-    page.locator(".best-dose").get_by_text(re.compile(r"^Best dose: [\d.]+ mg/day")).wait_for()
+    best = page.locator(".best-dose").get_by_text(re.compile(r"^Best dose: [\d.]+ mg/day"))
+    best.wait_for(timeout=FIRST_COMPUTE_TIMEOUT_MS)
     rows = page.locator(".dose-table table").inner_text().splitlines()
     assert rows[0].startswith("dose (mg/day)") and len(rows) == 1 + 11  # 1:6:0.5
     assert sum("best" in row for row in rows[1:]) == 1
