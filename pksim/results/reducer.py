@@ -35,6 +35,7 @@ __all__ = [
     "AttainmentCounts",
     "AttainmentReducer",
     "LevelCounts",
+    "check_result_dataset",
     "check_same_regimens",
     "judged_values",
     "level_codes",
@@ -180,6 +181,16 @@ def troughs(ds: xr.Dataset, variable: str) -> xr.DataArray:
             f"{tuple(str(d) for d in array.dims)}"
         )
     return array.transpose(*contract.TROUGH_DIMS)
+
+
+def check_result_dataset(ds: Any, measured: Any) -> None:
+    """A ValueError unless ``ds`` is a Dataset holding the variable judged (``measured``
+    troughs or true ones), so that a missing variable is named before any other argument
+    (a ``measured`` that is not a bool is left to the spec's checks)."""
+    if not isinstance(ds, xr.Dataset):
+        raise ValueError(f"ds must be an xarray.Dataset, got {type(ds).__name__}")
+    if isinstance(measured, bool):
+        troughs(ds, contract.MEASURED if measured else contract.TROUGH)
 
 
 def level_codes(ds: xr.Dataset, names: Sequence[str]) -> tuple[np.ndarray, tuple[Level, ...]]:
