@@ -35,6 +35,7 @@ __all__ = [
     "AttainmentCounts",
     "AttainmentReducer",
     "LevelCounts",
+    "attainment_flags",
     "check_result_dataset",
     "check_same_regimens",
     "judged_values",
@@ -132,12 +133,7 @@ class AttainmentReducer:
         if blq is not None:
             quantified = np.where(blq, -np.inf, values)
             flags[BELOW_LLOQ_CLASS] = np.any(blq, axis=2)
-        lo, hi = lower[None, :, None], upper[None, :, None]
-        flags = {
-            "pct_in_range": np.all(in_range(values, lo, hi), axis=2),
-            "pct_below": np.any(values < lo, axis=2),
-            "pct_above": np.any(values > hi, axis=2),
-        } | flags
+        flags = attainment_flags(values, lower, upper) | flags
         bins = TABLE_BINS.index(quantified) if spec.percentiles == "histogram" else None
 
         groups, codes = [], []
@@ -181,6 +177,20 @@ def troughs(ds: xr.Dataset, variable: str) -> xr.DataArray:
             f"{tuple(str(d) for d in array.dims)}"
         )
     return array.transpose(*contract.TROUGH_DIMS)
+
+
+def attainment_flags(
+    values: np.ndarray, lower: np.ndarray, upper: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Per :data:`CLASSES`, the (regimen, subject) flags of the (regimen, subject, day)
+    ``values`` against each subject's ``lower``/``upper`` target: in range on every day, below
+    on any day, above on any day."""
+    lo, hi = lower[None, :, None], upper[None, :, None]
+    return {
+        "pct_in_range": np.all(in_range(values, lo, hi), axis=2),
+        "pct_below": np.any(values < lo, axis=2),
+        "pct_above": np.any(values > hi, axis=2),
+    }
 
 
 def check_result_dataset(ds: Any, measured: Any) -> None:
