@@ -24,7 +24,7 @@ from pksim.results.dose_course import counted_percentile
 from pksim.results.over_time import DAILY_CLASSES, OverTimeCounts
 from pksim.results.over_time_spec import OverTimeSpec
 from pksim.results.percentiles import CONFIDENCE, PERCENTILES, wilson_interval
-from pksim.results.tables import level_order, target_ranges, target_text
+from pksim.results.tables import judged_attrs, level_order
 
 __all__ = [
     "OVER_TIME_FILES",
@@ -86,13 +86,7 @@ def assemble_over_time(
 ) -> list[AttainmentOverTime]:
     """One :class:`AttainmentOverTime` per grouping of ``spec`` from merged ``counts``."""
     attrs = {
-        "variable": spec.variable,
-        "long_name": counts.long_name,
-        "units": counts.units,
-        "target": target_text(spec.target, counts.targets, target_label),
-        "target_ranges": target_ranges(counts.targets),
-        "first_day": spec.first_day,
-        "last_day": spec.last_day,
+        **judged_attrs(spec, counts, target_label),
         "days_evaluated": int(counts.days.size),
         "above_ng_per_ml": spec.above_ng_per_ml,
         "below_ng_per_ml": spec.below_ng_per_ml,

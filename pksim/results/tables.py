@@ -32,6 +32,7 @@ __all__ = [
     "assemble",
     "format_attainment",
     "format_range",
+    "judged_attrs",
     "level_key",
     "level_order",
     "target_text",
@@ -61,13 +62,7 @@ def assemble(
     values = _all_values(counts) if exact else None
     classes = (*CLASSES, BELOW_LLOQ_CLASS) if spec.measured else CLASSES
     attrs = {
-        "variable": spec.variable,
-        "long_name": counts.long_name,
-        "units": counts.units,
-        "target": target_text(spec.target, counts.targets, target_label),
-        "target_ranges": target_ranges(counts.targets),
-        "first_day": spec.first_day,
-        "last_day": spec.last_day,
+        **judged_attrs(spec, counts, target_label),
         "window": spec.window,
         "confidence": CONFIDENCE,
         "subjects": counts.n_subjects,
@@ -104,6 +99,20 @@ def assemble(
         table.attrs.update(attrs)
         tables.append(table)
     return tables
+
+
+def judged_attrs(spec: Any, counts: Any, target_label: str) -> dict[str, Any]:
+    """The attrs every table of ``spec`` starts with: the variable judged (name, long name,
+    units), the target (text and ranges of ``counts``) and the days ``first_day``..``last_day``."""
+    return {
+        "variable": spec.variable,
+        "long_name": counts.long_name,
+        "units": counts.units,
+        "target": target_text(spec.target, counts.targets, target_label),
+        "target_ranges": target_ranges(counts.targets),
+        "first_day": spec.first_day,
+        "last_day": spec.last_day,
+    }
 
 
 def _frame(
