@@ -16,8 +16,8 @@ from typing import Any
 
 import xarray as xr
 
-from pksim import contract
 from pksim.results.spec import (
+    JudgedTroughs,
     _target_override,
     checked_groupings,
     checked_measured,
@@ -51,7 +51,7 @@ source LNConsensus, evidence V). A setting (``below_ng_per_ml=``)."""
 
 
 @dataclass(frozen=True, slots=True)
-class OverTimeSpec:
+class OverTimeSpec(JudgedTroughs):
     """What attainment over time evaluates.
 
     ``groupings``: per table, the subgroup coordinates after ``regimen``; the span
@@ -68,16 +68,6 @@ class OverTimeSpec:
     target: tuple[float, float] | None
     above_ng_per_ml: float
     below_ng_per_ml: float
-
-    @property
-    def variable(self) -> str:
-        """The Dataset variable judged."""
-        return contract.MEASURED if self.measured else contract.TROUGH
-
-    @property
-    def coordinates(self) -> frozenset[str]:
-        """Subject coordinates the groupings need."""
-        return frozenset(name for grouping in self.groupings for name in grouping)
 
 
 def over_time_spec(

@@ -26,6 +26,7 @@ from pksim.scenario import Scenario
 
 __all__ = [
     "AttainmentSpec",
+    "JudgedTroughs",
     "attainment_spec",
     "checked_groupings",
     "checked_measured",
@@ -40,8 +41,27 @@ REGIMEN = "regimen"
 """The grouping every table starts with (named in ``by`` or not)."""
 
 
+class JudgedTroughs:
+    """What every spec of trough tables derives from its ``measured`` flag and its
+    ``groupings`` (a base of the frozen spec dataclasses, which hold those fields)."""
+
+    __slots__ = ()
+    measured: bool
+    groupings: tuple[tuple[str, ...], ...]
+
+    @property
+    def variable(self) -> str:
+        """The Dataset variable judged."""
+        return contract.MEASURED if self.measured else contract.TROUGH
+
+    @property
+    def coordinates(self) -> frozenset[str]:
+        """Subject coordinates the groupings need."""
+        return frozenset(name for grouping in self.groupings for name in grouping)
+
+
 @dataclass(frozen=True, slots=True)
-class AttainmentSpec:
+class AttainmentSpec(JudgedTroughs):
     """What attainment tables evaluate.
 
     ``groupings``: per table, the subgroup coordinates after ``regimen``; ``first_day`` to
@@ -58,16 +78,6 @@ class AttainmentSpec:
     measured: bool
     target: tuple[float, float] | None
     percentiles: str
-
-    @property
-    def variable(self) -> str:
-        """The Dataset variable judged."""
-        return contract.MEASURED if self.measured else contract.TROUGH
-
-    @property
-    def coordinates(self) -> frozenset[str]:
-        """Subject coordinates the groupings need."""
-        return frozenset(name for grouping in self.groupings for name in grouping)
 
 
 def attainment_spec(
