@@ -309,10 +309,11 @@ def _concentration_text(value: float) -> str:
 def tidy_summary(tables: Sequence[pd.DataFrame]) -> pd.DataFrame:
     """One tidy table (``regimen``, ``subgroup``, ``level``, then the table's columns) from the
     overall table followed by tables split by one subgroup each; a subgroup with a single
-    level adds nothing to the overall rows and is left out."""
+    level adds nothing to the overall rows and is left out. The subgroup of a split table is
+    its column right after ``regimen``."""
     parts = [tables[0].assign(subgroup="all", level="all")]
     for table in tables[1:]:
-        (name,) = [c for c in table.columns[1 : table.columns.get_loc("n")]]
+        name = str(table.columns[1])
         if table[name].nunique() > 1:
             parts.append(table.rename(columns={name: "level"}).assign(subgroup=name))
     table = pd.concat(parts, ignore_index=True)
