@@ -356,7 +356,7 @@ def _lazy_commands(commands, command: str | None) -> None:
 
 
 def _run_arguments(run: argparse.ArgumentParser) -> None:
-    from pksim.engine import DEFAULT_CHUNK_SUBJECTS, MAX_DEFAULT_THREADS
+    from pksim.results.dose_response_report import add_chunk_arguments
     from pksim.results.percentiles import PERCENTILE_METHODS
     from pksim.scenario import DEFAULT_SCENARIO
 
@@ -388,19 +388,7 @@ def _run_arguments(run: argparse.ArgumentParser) -> None:
     run.add_argument(
         "--zarr", action="store_true", help="write result.zarr (Zarr) instead of result.nc"
     )
-    run.add_argument(
-        "--chunk-subjects",
-        type=int,
-        default=DEFAULT_CHUNK_SUBJECTS,
-        metavar="N",
-        help=f"subjects simulated together; bounds memory (default {DEFAULT_CHUNK_SUBJECTS})",
-    )
-    run.add_argument(
-        "--threads",
-        type=int,
-        metavar="N",
-        help=f"chunks simulated at once (default: one per CPU core, at most {MAX_DEFAULT_THREADS})",
-    )
+    add_chunk_arguments(run)
     run.add_argument(
         "--dask", metavar="ADDRESS", help="run chunks on the Dask scheduler at ADDRESS"
     )

@@ -25,9 +25,8 @@ from collections.abc import Sequence
 import pandas as pd
 import xarray as xr
 
-from pksim import contract
 from pksim.results.percentiles import CONFIDENCE, PERCENTILES, wilson_interval
-from pksim.results.reducer import AttainmentReducer, troughs
+from pksim.results.reducer import AttainmentReducer, check_result_dataset
 from pksim.results.spec import dataset_spec
 from pksim.results.tables import assemble, format_attainment, format_range
 
@@ -89,10 +88,7 @@ def target_attainment(
         ``DataFrame.attrs`` holds ``variable``, ``units``, ``target`` (text), ``target_ranges``,
         ``first_day``, ``last_day``, ``window``, ``confidence`` and ``percentiles``.
     """
-    if not isinstance(ds, xr.Dataset):
-        raise ValueError(f"ds must be an xarray.Dataset, got {type(ds).__name__}")
-    if isinstance(measured, bool):  # a missing variable is named before anything else
-        troughs(ds, contract.MEASURED if measured else contract.TROUGH)
+    check_result_dataset(ds, measured)
     spec = dataset_spec(
         ds,
         [by],

@@ -23,12 +23,12 @@ import xarray as xr
 from pksim import contract, units
 from pksim.engine.dose_response import CandidateChunk, DoseRequest, candidate_chunk
 from pksim.engine.plan import Plan
-from pksim.library.targets import in_range
 from pksim.results.percentiles import TABLE_BINS
 from pksim.results.reducer import (
     BELOW_LLOQ_CLASS,
     AttainmentCounts,
     LevelCounts,
+    attainment_flags,
     level_codes,
     target_counts,
 )
@@ -94,12 +94,7 @@ def candidate_counts(
         values = quantified = chunk.all_troughs()
         if not np.isfinite(values).all():
             raise ValueError(f"{int((~np.isfinite(values)).sum())} non-finite troughs")
-    lo, hi = lower[None, :, None], upper[None, :, None]
-    flags = {
-        "pct_in_range": np.all(in_range(values, lo, hi), axis=2),
-        "pct_below": np.any(values < lo, axis=2),
-        "pct_above": np.any(values > hi, axis=2),
-    }
+    flags = attainment_flags(values, lower, upper)
     if spec.measured:
         flags[BELOW_LLOQ_CLASS] = below_lloq
     codes, levels = level_codes(

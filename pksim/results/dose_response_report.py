@@ -38,6 +38,7 @@ __all__ = [
     "CSV_NAME",
     "PLOT_NAME",
     "add_arguments",
+    "add_chunk_arguments",
     "command",
     "dose_response_figure",
     "format_dose_response",
@@ -230,23 +231,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-n", type=int, help="number of subjects (overrides the scenario)")
     parser.add_argument("--seed", type=int, help="random seed (overrides the scenario)")
     parser.add_argument("--no-plot", action="store_true", help=f"skip {PLOT_NAME}")
+    add_chunk_arguments(parser)
+    parser.add_argument(
+        "--allow-files-outside",
+        action="store_true",
+        help="let a scenario read files (population.patients_csv) outside its own folder",
+    )
+
+
+def add_chunk_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of how a streamed run is chunked: ``--chunk-subjects`` and ``--threads``
+    (``pksim run`` and ``pksim dose-response``)."""
     parser.add_argument(
         "--chunk-subjects",
         type=int,
         default=DEFAULT_CHUNK_SUBJECTS,
         metavar="N",
-        help=f"subjects simulated together (default {DEFAULT_CHUNK_SUBJECTS})",
+        help=f"subjects simulated together; bounds memory (default {DEFAULT_CHUNK_SUBJECTS})",
     )
     parser.add_argument(
         "--threads",
         type=int,
         metavar="N",
-        help=f"chunks simulated at once (default: one per core, at most {MAX_DEFAULT_THREADS})",
-    )
-    parser.add_argument(
-        "--allow-files-outside",
-        action="store_true",
-        help="let a scenario read files (population.patients_csv) outside its own folder",
+        help=f"chunks simulated at once (default: one per CPU core, at most {MAX_DEFAULT_THREADS})",
     )
 
 

@@ -28,8 +28,8 @@ from pksim.files import write_atomically
 from pksim.library.cited import EVIDENCE_TAGS, Cited
 from pksim.library.parameter_set import ParameterSet
 from pksim.results.over_time_tables import AttainmentOverTime
-from pksim.results.plots import write_plots
 from pksim.results.report import RunReport
+from pksim.results.run_outputs import write_standard_plots
 from pksim.results.scenario_words import describe_scenario
 from pksim.results.tables import EN_DASH
 from pksim.scenario import Scenario
@@ -184,14 +184,7 @@ def write_html_report(
 def standard_plots(report: RunReport) -> list[tuple[str, bytes]]:
     """(file stem, PNG bytes) of the plots ``pksim run`` writes for ``report``."""
     with tempfile.TemporaryDirectory(prefix="pksim-report-") as folder:
-        paths = write_plots(
-            folder,
-            report.tables,
-            report.attrs,
-            trough_course=report.trough_course,
-            ribbons=report.ribbons,
-            subgroup_titles=report.subgroup_titles,
-        )
+        paths = write_standard_plots(folder, report)
         return [(path.stem, path.read_bytes()) for path in paths]
 
 

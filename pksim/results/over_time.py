@@ -38,10 +38,14 @@ from pksim.results.over_time_spec import OverTimeSpec
 from pksim.results.reducer import (
     Level,
     TargetKey,
-    _below_lloq,
     _targets,
+    check_same_regimens,
+    judged_values,
     level_codes,
+    merge_groups,
+    merge_targets,
     target_counts,
+    trough_outputs,
     troughs,
 )
 
@@ -113,25 +117,13 @@ class OverTimeCounts:
 
     def __add__(self, other: OverTimeCounts) -> OverTimeCounts:
         """These chunks and ``other``'s (exact integer sums)."""
-        if list(self.regimens) != list(other.regimens):
-            raise ValueError(
-                f"chunks disagree on the regimens: {list(self.regimens)} and {list(other.regimens)}"
-            )
+        check_same_regimens(self.regimens, other.regimens)
         if not np.array_equal(self.days, other.days):
             raise ValueError("chunks disagree on the evaluated days: a pksim bug")
         if (self.doses is None) != (other.doses is None) or (
             self.has_dose_changes != other.has_dose_changes
         ):
             raise ValueError("chunks disagree on whether they hold realised doses: a pksim bug")
-        groups = []
-        for mine, theirs in zip(self.groups, other.groups, strict=True):
-            merged = dict(mine)
-            for level, counts in theirs.items():
-                merged[level] = merged[level] + counts if level in merged else counts
-            groups.append(merged)
-        targets = dict(self.targets)
-        for key, count in other.targets.items():
-            targets[key] = targets.get(key, 0) + count
         dosed = self.doses is not None
         return OverTimeCounts(
             regimens=self.regimens,
@@ -139,8 +131,8 @@ class OverTimeCounts:
             long_name=self.long_name,
             units=self.units,
             n_subjects=self.n_subjects + other.n_subjects,
-            groups=tuple(groups),
-            targets=targets,
+            groups=merge_groups(self.groups, other.groups),
+            targets=merge_targets(self.targets, other.targets),
             doses=self.doses + other.doses if dosed else None,
             dose_varies=self.dose_varies + other.dose_varies if dosed else None,
             has_dose_changes=self.has_dose_changes,
@@ -155,13 +147,7 @@ class OverTimeReducer:
 
     @property
     def outputs(self) -> Outputs:
-        spec = self.spec
-        return Outputs(
-            days=(spec.first_day, spec.last_day),
-            measured=spec.measured,
-            coordinates=spec.coordinates | {contract.RENAL_IMPAIRMENT},
-            profiles=False,
-        )
+        return trough_outputs(self.spec)
 
     def reduce(self, chunk: xr.Dataset) -> OverTimeCounts:
         """Counts of the subjects of ``chunk`` (see the module doc)."""
@@ -171,18 +157,7 @@ class OverTimeReducer:
         days = np.asarray(array["day"].values, dtype=np.int64)
         n_regimens, n_subjects, n_days = values.shape
         lower, upper = _targets(chunk, spec.target, n_subjects)
-        if spec.measured:
-            blq = _below_lloq(chunk, spec, values.shape)
-            unflagged = np.isnan(values) & ~blq
-            if unflagged.any():
-                raise ValueError(
-                    f"{contract.MEASURED} has {int(unflagged.sum())} NaN values not flagged in "
-                    f"{contract.BELOW_LLOQ}"
-                )
-            values = np.where(blq, 0.0, values)
-        elif not np.isfinite(values).all():
-            bad = int((~np.isfinite(values)).sum())
-            raise ValueError(f"{spec.variable} has {bad} non-finite values")
+        values, _ = judged_values(chunk, spec, values)
         lo, hi = lower[None, :, None], upper[None, :, None]
         daily = {
             "in_range": in_range(values, lo, hi),

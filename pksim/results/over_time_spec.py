@@ -14,11 +14,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import xarray as xr
 
-from pksim import contract
-from pksim.results.spec import _target_override, grouping
+from pksim.results.spec import (
+    JudgedTroughs,
+    _target_override,
+    checked_groupings,
+    checked_measured,
+    dataset_days_and_coordinates,
+    scenario_coordinates,
+)
 from pksim.scenario import Scenario
 
 __all__ = [
@@ -46,7 +51,7 @@ source LNConsensus, evidence V). A setting (``below_ng_per_ml=``)."""
 
 
 @dataclass(frozen=True, slots=True)
-class OverTimeSpec:
+class OverTimeSpec(JudgedTroughs):
     """What attainment over time evaluates.
 
     ``groupings``: per table, the subgroup coordinates after ``regimen``; the span
@@ -63,16 +68,6 @@ class OverTimeSpec:
     target: tuple[float, float] | None
     above_ng_per_ml: float
     below_ng_per_ml: float
-
-    @property
-    def variable(self) -> str:
-        """The Dataset variable judged."""
-        return contract.MEASURED if self.measured else contract.TROUGH
-
-    @property
-    def coordinates(self) -> frozenset[str]:
-        """Subject coordinates the groupings need."""
-        return frozenset(name for grouping in self.groupings for name in grouping)
 
 
 def over_time_spec(
@@ -92,11 +87,8 @@ def over_time_spec(
     ``span``: (first_day, last_day) or None for every day of ``days``; ``coordinates``: subject
     coordinate -> whether it is categorical; ``source``: what holds them, for messages.
     """
-    if isinstance(groupings, str) or not isinstance(groupings, Sequence) or not groupings:
-        raise ValueError(f"groupings must be a non-empty list of groupings, got {groupings!r}")
-    checked = tuple(grouping(by, coordinates) for by in groupings)
-    if not isinstance(measured, bool):
-        raise ValueError(f"measured must be True or False, got {measured!r}")
+    checked = checked_groupings(groupings, coordinates)
+    checked_measured(measured)
     first, last = _span(span, days, source)
     return OverTimeSpec(
         groupings=checked,
@@ -113,16 +105,7 @@ def dataset_over_time_spec(
     ds: xr.Dataset, groupings: Sequence[str | Sequence[str]], **arguments: Any
 ) -> OverTimeSpec:
     """:func:`over_time_spec` against a result Dataset: its days and its subject coordinates."""
-    if "day" not in ds.coords:
-        raise ValueError("dataset has no 'day' coordinate")
-    days = [int(d) for d in np.atleast_1d(ds["day"].values)]
-    if not days:
-        raise ValueError("dataset has no days")
-    coordinates = {
-        str(name): coord.dtype.kind not in "fc"
-        for name, coord in ds.coords.items()
-        if coord.dims == ("subject",) and name != "subject"
-    }
+    days, coordinates = dataset_days_and_coordinates(ds)
     return over_time_spec(
         groupings, days=days, coordinates=coordinates, source="dataset", **arguments
     )
@@ -133,13 +116,10 @@ def scenario_over_time_spec(
 ) -> OverTimeSpec:
     """:func:`over_time_spec` against what a run of ``scenario`` will hold: days 1..days and
     the contract's subject coordinates."""
-    coordinates = {
-        name: name not in contract.CONTINUOUS_COORDINATES for name in contract.SUBJECT_COORDINATES
-    }
     return over_time_spec(
         groupings,
         days=range(1, scenario.days + 1),
-        coordinates=coordinates,
+        coordinates=scenario_coordinates(),
         source="scenario",
         **arguments,
     )

@@ -24,7 +24,7 @@ from pksim.results.dose_course import counted_percentile
 from pksim.results.over_time import DAILY_CLASSES, OverTimeCounts
 from pksim.results.over_time_spec import OverTimeSpec
 from pksim.results.percentiles import CONFIDENCE, PERCENTILES, wilson_interval
-from pksim.results.tables import level_order, target_ranges, target_text
+from pksim.results.tables import judged_attrs, level_order, tidy_summary
 
 __all__ = [
     "OVER_TIME_FILES",
@@ -86,13 +86,7 @@ def assemble_over_time(
 ) -> list[AttainmentOverTime]:
     """One :class:`AttainmentOverTime` per grouping of ``spec`` from merged ``counts``."""
     attrs = {
-        "variable": spec.variable,
-        "long_name": counts.long_name,
-        "units": counts.units,
-        "target": target_text(spec.target, counts.targets, target_label),
-        "target_ranges": target_ranges(counts.targets),
-        "first_day": spec.first_day,
-        "last_day": spec.last_day,
+        **judged_attrs(spec, counts, target_label),
         "days_evaluated": int(counts.days.size),
         "above_ng_per_ml": spec.above_ng_per_ml,
         "below_ng_per_ml": spec.below_ng_per_ml,
@@ -247,16 +241,7 @@ def tidy_over_time(results: Sequence[AttainmentOverTime], part: str) -> pd.DataF
     """One tidy table (``regimen``, ``subgroup``, ``level``, then the columns) of ``part``
     (``"daily"``, ``"weekly"`` or ``"summary"``) from the overall result followed by results
     split by one subgroup each; a subgroup with a single level adds nothing and is left out."""
-    tables = [getattr(result, part) for result in results]
-    parts = [tables[0].assign(subgroup="all", level="all")]
-    for table in tables[1:]:
-        name = str(table.columns[1])  # the one subgroup, right after the regimen
-        if table[name].nunique() > 1:
-            parts.append(table.rename(columns={name: "level"}).assign(subgroup=name))
-    table = pd.concat(parts, ignore_index=True)
-    table["level"] = table["level"].astype(str)
-    front = ["regimen", "subgroup", "level"]
-    return table[front + [c for c in table.columns if c not in front]]
+    return tidy_summary([getattr(result, part) for result in results])
 
 
 def write_over_time_csv(

@@ -35,9 +35,16 @@ __all__ = [
     "AttainmentCounts",
     "AttainmentReducer",
     "LevelCounts",
+    "attainment_flags",
+    "check_result_dataset",
+    "check_same_regimens",
+    "judged_values",
     "level_codes",
+    "merge_groups",
+    "merge_targets",
     "python_scalar",
     "target_counts",
+    "trough_outputs",
     "troughs",
 ]
 
@@ -90,26 +97,14 @@ class AttainmentCounts:
 
     def __add__(self, other: AttainmentCounts) -> AttainmentCounts:
         """These chunks and ``other``'s, in that subject order (exact integer sums)."""
-        if list(self.regimens) != list(other.regimens):
-            raise ValueError(
-                f"chunks disagree on the regimens: {list(self.regimens)} and {list(other.regimens)}"
-            )
-        groups = []
-        for mine, theirs in zip(self.groups, other.groups, strict=True):
-            merged = dict(mine)
-            for level, counts in theirs.items():
-                merged[level] = merged[level] + counts if level in merged else counts
-            groups.append(merged)
-        targets = dict(self.targets)
-        for key, count in other.targets.items():
-            targets[key] = targets.get(key, 0) + count
+        check_same_regimens(self.regimens, other.regimens)
         return AttainmentCounts(
             regimens=self.regimens,
             long_name=self.long_name,
             units=self.units,
             n_subjects=self.n_subjects + other.n_subjects,
-            groups=tuple(groups),
-            targets=targets,
+            groups=merge_groups(self.groups, other.groups),
+            targets=merge_targets(self.targets, other.targets),
             values=self.values + other.values,
             codes=self.codes + other.codes,
         )
@@ -123,13 +118,7 @@ class AttainmentReducer:
 
     @property
     def outputs(self) -> Outputs:
-        spec = self.spec
-        return Outputs(
-            days=(spec.first_day, spec.last_day),
-            measured=spec.measured,
-            coordinates=spec.coordinates | {contract.RENAL_IMPAIRMENT},
-            profiles=False,
-        )
+        return trough_outputs(self.spec)
 
     def reduce(self, chunk: xr.Dataset) -> AttainmentCounts:
         """Counts (and histograms or values) of the subjects of ``chunk``."""
@@ -138,28 +127,13 @@ class AttainmentReducer:
         values = array.sel(day=slice(spec.first_day, spec.last_day)).values
         n_regimens, n_subjects, _ = values.shape
         lower, upper = _targets(chunk, spec.target, n_subjects)
+        values, blq = judged_values(chunk, spec, values)
         quantified = values
         flags: dict[str, np.ndarray] = {}
-        if spec.measured:
-            blq = _below_lloq(chunk, spec, values.shape)
-            unflagged = np.isnan(values) & ~blq
-            if unflagged.any():
-                raise ValueError(
-                    f"{contract.MEASURED} has {int(unflagged.sum())} NaN values not flagged in "
-                    f"{contract.BELOW_LLOQ}"
-                )
-            values = np.where(blq, 0.0, values)
+        if blq is not None:
             quantified = np.where(blq, -np.inf, values)
             flags[BELOW_LLOQ_CLASS] = np.any(blq, axis=2)
-        elif not np.isfinite(values).all():
-            bad = int((~np.isfinite(values)).sum())
-            raise ValueError(f"{spec.variable} has {bad} non-finite values")
-        lo, hi = lower[None, :, None], upper[None, :, None]
-        flags = {
-            "pct_in_range": np.all(in_range(values, lo, hi), axis=2),
-            "pct_below": np.any(values < lo, axis=2),
-            "pct_above": np.any(values > hi, axis=2),
-        } | flags
+        flags = attainment_flags(values, lower, upper) | flags
         bins = TABLE_BINS.index(quantified) if spec.percentiles == "histogram" else None
 
         groups, codes = [], []
@@ -203,6 +177,30 @@ def troughs(ds: xr.Dataset, variable: str) -> xr.DataArray:
             f"{tuple(str(d) for d in array.dims)}"
         )
     return array.transpose(*contract.TROUGH_DIMS)
+
+
+def attainment_flags(
+    values: np.ndarray, lower: np.ndarray, upper: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Per :data:`CLASSES`, the (regimen, subject) flags of the (regimen, subject, day)
+    ``values`` against each subject's ``lower``/``upper`` target: in range on every day, below
+    on any day, above on any day."""
+    lo, hi = lower[None, :, None], upper[None, :, None]
+    return {
+        "pct_in_range": np.all(in_range(values, lo, hi), axis=2),
+        "pct_below": np.any(values < lo, axis=2),
+        "pct_above": np.any(values > hi, axis=2),
+    }
+
+
+def check_result_dataset(ds: Any, measured: Any) -> None:
+    """A ValueError unless ``ds`` is a Dataset holding the variable judged (``measured``
+    troughs or true ones), so that a missing variable is named before any other argument
+    (a ``measured`` that is not a bool is left to the spec's checks)."""
+    if not isinstance(ds, xr.Dataset):
+        raise ValueError(f"ds must be an xarray.Dataset, got {type(ds).__name__}")
+    if isinstance(measured, bool):
+        troughs(ds, contract.MEASURED if measured else contract.TROUGH)
 
 
 def level_codes(ds: xr.Dataset, names: Sequence[str]) -> tuple[np.ndarray, tuple[Level, ...]]:
@@ -313,3 +311,63 @@ def target_counts(
             counts[k]
         )
     return out
+
+
+def trough_outputs(spec: Any) -> Outputs:
+    """What a reducer of the troughs of ``spec`` (days, measured, coordinates) needs of a run."""
+    return Outputs(
+        days=(spec.first_day, spec.last_day),
+        measured=spec.measured,
+        coordinates=spec.coordinates | {contract.RENAL_IMPAIRMENT},
+        profiles=False,
+    )
+
+
+def judged_values(
+    chunk: xr.Dataset, spec: Any, values: np.ndarray
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """The (regimen, subject, day) troughs of the span of ``spec`` to judge, measured values
+    flagged below the LLOQ as 0 ng/mL, and those flags (None unless ``spec.measured``); a
+    ValueError for an unflagged NaN measured value or a non-finite simulated one."""
+    if not spec.measured:
+        if not np.isfinite(values).all():
+            bad = int((~np.isfinite(values)).sum())
+            raise ValueError(f"{spec.variable} has {bad} non-finite values")
+        return values, None
+    blq = _below_lloq(chunk, spec, values.shape)
+    unflagged = np.isnan(values) & ~blq
+    if unflagged.any():
+        raise ValueError(
+            f"{contract.MEASURED} has {int(unflagged.sum())} NaN values not flagged in "
+            f"{contract.BELOW_LLOQ}"
+        )
+    return np.where(blq, 0.0, values), blq
+
+
+def check_same_regimens(mine: np.ndarray, theirs: np.ndarray) -> None:
+    """A ValueError unless two chunks' counts are of the same regimens, in the same order."""
+    if list(mine) != list(theirs):
+        raise ValueError(f"chunks disagree on the regimens: {list(mine)} and {list(theirs)}")
+
+
+def merge_groups(
+    mine: Sequence[Mapping[Level, Any]], theirs: Sequence[Mapping[Level, Any]]
+) -> tuple[dict[Level, Any], ...]:
+    """Per grouping, the counts of every level of two chunks added (a level of one alone kept)."""
+    groups = []
+    for ours, others in zip(mine, theirs, strict=True):
+        merged = dict(ours)
+        for level, counts in others.items():
+            merged[level] = merged[level] + counts if level in merged else counts
+        groups.append(merged)
+    return tuple(groups)
+
+
+def merge_targets(
+    mine: Mapping[TargetKey, int], theirs: Mapping[TargetKey, int]
+) -> dict[TargetKey, int]:
+    """Subjects per target of two chunks added."""
+    targets = dict(mine)
+    for key, count in theirs.items():
+        targets[key] = targets.get(key, 0) + count
+    return targets

@@ -18,7 +18,7 @@ from pksim.results.summary_csv import write_summary_csv
 from pksim.results.tables import format_attainment
 from pksim.results.time_figures import write_time_plots
 
-__all__ = ["needed_bytes", "tables_text", "write_run_outputs"]
+__all__ = ["needed_bytes", "tables_text", "write_run_outputs", "write_standard_plots"]
 
 SUMMARY_BYTES = 2**16
 """Room (bytes) for summary.csv, the over-time CSVs and the manifest in the free-space check."""
@@ -46,18 +46,23 @@ def write_run_outputs(folder: Path, report: RunReport, plots: bool) -> list[str]
     if report.over_time:
         names += [path.name for path in write_over_time_csv(folder, report.over_time)]
     if plots:
-        written = write_plots(
-            folder,
-            report.tables,
-            report.attrs,
-            trough_course=report.trough_course,
-            ribbons=report.ribbons,
-            subgroup_titles=report.subgroup_titles,
-        )
-        names += [path.name for path in written]
+        names += [path.name for path in write_standard_plots(folder, report)]
         if report.over_time:
             names += [p.name for p in write_time_plots(folder, report.over_time[0], report.attrs)]
     return names
+
+
+def write_standard_plots(folder: str | Path, report: RunReport) -> list[Path]:
+    """Write the standard PNG plots of ``report`` (distribution, course, ribbons, subgroups)
+    into ``folder``; their paths."""
+    return write_plots(
+        folder,
+        report.tables,
+        report.attrs,
+        trough_course=report.trough_course,
+        ribbons=report.ribbons,
+        subgroup_titles=report.subgroup_titles,
+    )
 
 
 def needed_bytes(plan: Any, store_name: str | None, plots: bool) -> int:

@@ -24,14 +24,44 @@ from pksim.checks import unknown_name_message
 from pksim.results.percentiles import PERCENTILE_METHODS
 from pksim.scenario import Scenario
 
-__all__ = ["AttainmentSpec", "attainment_spec", "dataset_spec", "grouping", "scenario_spec"]
+__all__ = [
+    "AttainmentSpec",
+    "JudgedTroughs",
+    "attainment_spec",
+    "checked_groupings",
+    "checked_measured",
+    "dataset_days_and_coordinates",
+    "dataset_spec",
+    "grouping",
+    "scenario_coordinates",
+    "scenario_spec",
+]
 
 REGIMEN = "regimen"
 """The grouping every table starts with (named in ``by`` or not)."""
 
 
+class JudgedTroughs:
+    """What every spec of trough tables derives from its ``measured`` flag and its
+    ``groupings`` (a base of the frozen spec dataclasses, which hold those fields)."""
+
+    __slots__ = ()
+    measured: bool
+    groupings: tuple[tuple[str, ...], ...]
+
+    @property
+    def variable(self) -> str:
+        """The Dataset variable judged."""
+        return contract.MEASURED if self.measured else contract.TROUGH
+
+    @property
+    def coordinates(self) -> frozenset[str]:
+        """Subject coordinates the groupings need."""
+        return frozenset(name for grouping in self.groupings for name in grouping)
+
+
 @dataclass(frozen=True, slots=True)
-class AttainmentSpec:
+class AttainmentSpec(JudgedTroughs):
     """What attainment tables evaluate.
 
     ``groupings``: per table, the subgroup coordinates after ``regimen``; ``first_day`` to
@@ -48,16 +78,6 @@ class AttainmentSpec:
     measured: bool
     target: tuple[float, float] | None
     percentiles: str
-
-    @property
-    def variable(self) -> str:
-        """The Dataset variable judged."""
-        return contract.MEASURED if self.measured else contract.TROUGH
-
-    @property
-    def coordinates(self) -> frozenset[str]:
-        """Subject coordinates the groupings need."""
-        return frozenset(name for grouping in self.groupings for name in grouping)
 
 
 def attainment_spec(
@@ -79,11 +99,8 @@ def attainment_spec(
     ``day`` nor ``window`` is given; ``coordinates``: subject coordinate -> whether it is
     categorical (groupable); ``source``: what holds them, for messages ("dataset", "scenario").
     """
-    if isinstance(groupings, str) or not isinstance(groupings, Sequence) or not groupings:
-        raise ValueError(f"groupings must be a non-empty list of groupings, got {groupings!r}")
-    checked = tuple(grouping(by, coordinates) for by in groupings)
-    if not isinstance(measured, bool):
-        raise ValueError(f"measured must be True or False, got {measured!r}")
+    checked = checked_groupings(groupings, coordinates)
+    checked_measured(measured)
     if percentiles not in PERCENTILE_METHODS:
         raise ValueError(
             unknown_name_message("percentiles method", str(percentiles), PERCENTILE_METHODS)
@@ -105,16 +122,7 @@ def dataset_spec(
 ) -> AttainmentSpec:
     """:func:`attainment_spec` against a result Dataset: its days, its categorical subject
     coordinates, and by default the target days in its attrs (else its last day)."""
-    if "day" not in ds.coords:
-        raise ValueError("dataset has no 'day' coordinate")
-    days = [int(d) for d in np.atleast_1d(ds["day"].values)]
-    if not days:
-        raise ValueError("dataset has no days")
-    coordinates = {
-        str(name): coord.dtype.kind not in "fc"
-        for name, coord in ds.coords.items()
-        if coord.dims == ("subject",) and name != "subject"
-    }
+    days, coordinates = dataset_days_and_coordinates(ds)
     return attainment_spec(
         groupings,
         days=days,
@@ -131,17 +139,53 @@ def scenario_spec(
     """:func:`attainment_spec` against what a run of ``scenario`` will hold: days 1..days,
     the contract's subject coordinates, by default the scenario's target days."""
     first, last = contract.target_days(scenario)
-    coordinates = {
-        name: name not in contract.CONTINUOUS_COORDINATES for name in contract.SUBJECT_COORDINATES
-    }
     return attainment_spec(
         groupings,
         days=range(1, scenario.days + 1),
         default=(first, last, scenario.target.window is not None),
-        coordinates=coordinates,
+        coordinates=scenario_coordinates(),
         source="scenario",
         **arguments,
     )
+
+
+def dataset_days_and_coordinates(ds: xr.Dataset) -> tuple[list[int], dict[str, bool]]:
+    """A result Dataset's day numbers and its subject coordinates (name -> categorical), or a
+    ValueError when it has no days."""
+    if "day" not in ds.coords:
+        raise ValueError("dataset has no 'day' coordinate")
+    days = [int(d) for d in np.atleast_1d(ds["day"].values)]
+    if not days:
+        raise ValueError("dataset has no days")
+    coordinates = {
+        str(name): coord.dtype.kind not in "fc"
+        for name, coord in ds.coords.items()
+        if coord.dims == ("subject",) and name != "subject"
+    }
+    return days, coordinates
+
+
+def scenario_coordinates() -> dict[str, bool]:
+    """The subject coordinates a run of any scenario holds (name -> categorical)."""
+    return {
+        name: name not in contract.CONTINUOUS_COORDINATES for name in contract.SUBJECT_COORDINATES
+    }
+
+
+def checked_groupings(
+    groupings: Any, coordinates: Mapping[str, bool]
+) -> tuple[tuple[str, ...], ...]:
+    """Each :func:`grouping` of a non-empty list of them, checked against ``coordinates``."""
+    if isinstance(groupings, str) or not isinstance(groupings, Sequence) or not groupings:
+        raise ValueError(f"groupings must be a non-empty list of groupings, got {groupings!r}")
+    return tuple(grouping(by, coordinates) for by in groupings)
+
+
+def checked_measured(measured: Any) -> bool:
+    """``measured`` when it is True or False, else a ValueError."""
+    if not isinstance(measured, bool):
+        raise ValueError(f"measured must be True or False, got {measured!r}")
+    return measured
 
 
 def _dataset_target_days(ds: xr.Dataset, days: list[int]) -> tuple[int, int, bool]:

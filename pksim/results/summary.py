@@ -21,7 +21,8 @@ Only what the tables need is simulated: the evaluated days, the assay error only
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,7 @@ import pandas as pd
 
 from pksim.engine.execution import DEFAULT_CHUNK_SUBJECTS, Progress
 from pksim.engine.plan import prepare
-from pksim.engine.run import reduce_run
+from pksim.engine.run import ChunkReducer, reduce_run
 from pksim.results.percentiles import (
     HISTOGRAM_BINS_PER_DECADE,
     HISTOGRAM_HIGH_NG_PER_ML,
@@ -49,6 +50,7 @@ __all__ = [
     "HISTOGRAM_RELATIVE_ERROR",
     "PERCENTILE_METHODS",
     "attainment_tables",
+    "streamed_counts",
     "summarize",
 ]
 
@@ -115,22 +117,52 @@ def attainment_tables(
 ) -> list[pd.DataFrame]:
     """One attainment table per grouping (each like ``by`` of :func:`summarize`), all from a
     single streamed simulation."""
-    plan = prepare(scenario, n_subjects, seed)
-    spec = scenario_spec(
-        plan.scenario,
-        groupings,
+    spec_of = partial(
+        scenario_spec,
+        groupings=groupings,
         day=day,
         window=window,
         measured=measured,
         target=target,
         percentiles=percentiles,
     )
-    (counts,) = reduce_run(
-        plan,
-        [AttainmentReducer(spec)],
+    spec, counts, label = streamed_counts(
+        scenario,
+        n_subjects,
+        seed,
+        spec_of,
+        AttainmentReducer,
         chunk_subjects=chunk_subjects,
         threads=threads,
         client=client,
         progress=progress,
     )
-    return assemble(spec, counts, target_label=plan.scenario.target.target.label)
+    return assemble(spec, counts, target_label=label)
+
+
+def streamed_counts(
+    scenario: Scenario | str | Path,
+    n_subjects: int | None,
+    seed: int | None,
+    spec_of: Callable[[Scenario], Any],
+    reducer_of: Callable[[Any], ChunkReducer],
+    *,
+    chunk_subjects: int,
+    threads: int | None,
+    client: Any,
+    progress: Progress | None,
+) -> tuple[Any, Any, str]:
+    """Prepare ``scenario``, check what to evaluate against it (``spec_of``) and reduce every
+    chunk of its run with ``reducer_of(spec)``: the spec, the merged counts and the scenario's
+    target label."""
+    plan = prepare(scenario, n_subjects, seed)
+    spec = spec_of(plan.scenario)
+    (counts,) = reduce_run(
+        plan,
+        [reducer_of(spec)],
+        chunk_subjects=chunk_subjects,
+        threads=threads,
+        client=client,
+        progress=progress,
+    )
+    return spec, counts, plan.scenario.target.target.label

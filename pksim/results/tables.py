@@ -32,6 +32,7 @@ __all__ = [
     "assemble",
     "format_attainment",
     "format_range",
+    "judged_attrs",
     "level_key",
     "level_order",
     "target_text",
@@ -61,13 +62,7 @@ def assemble(
     values = _all_values(counts) if exact else None
     classes = (*CLASSES, BELOW_LLOQ_CLASS) if spec.measured else CLASSES
     attrs = {
-        "variable": spec.variable,
-        "long_name": counts.long_name,
-        "units": counts.units,
-        "target": target_text(spec.target, counts.targets, target_label),
-        "target_ranges": target_ranges(counts.targets),
-        "first_day": spec.first_day,
-        "last_day": spec.last_day,
+        **judged_attrs(spec, counts, target_label),
         "window": spec.window,
         "confidence": CONFIDENCE,
         "subjects": counts.n_subjects,
@@ -104,6 +99,20 @@ def assemble(
         table.attrs.update(attrs)
         tables.append(table)
     return tables
+
+
+def judged_attrs(spec: Any, counts: Any, target_label: str) -> dict[str, Any]:
+    """The attrs every table of ``spec`` starts with: the variable judged (name, long name,
+    units), the target (text and ranges of ``counts``) and the days ``first_day``..``last_day``."""
+    return {
+        "variable": spec.variable,
+        "long_name": counts.long_name,
+        "units": counts.units,
+        "target": target_text(spec.target, counts.targets, target_label),
+        "target_ranges": target_ranges(counts.targets),
+        "first_day": spec.first_day,
+        "last_day": spec.last_day,
+    }
 
 
 def _frame(
@@ -300,10 +309,11 @@ def _concentration_text(value: float) -> str:
 def tidy_summary(tables: Sequence[pd.DataFrame]) -> pd.DataFrame:
     """One tidy table (``regimen``, ``subgroup``, ``level``, then the table's columns) from the
     overall table followed by tables split by one subgroup each; a subgroup with a single
-    level adds nothing to the overall rows and is left out."""
+    level adds nothing to the overall rows and is left out. The subgroup of a split table is
+    its column right after ``regimen``."""
     parts = [tables[0].assign(subgroup="all", level="all")]
     for table in tables[1:]:
-        (name,) = [c for c in table.columns[1 : table.columns.get_loc("n")]]
+        name = str(table.columns[1])
         if table[name].nunique() > 1:
             parts.append(table.rename(columns={name: "level"}).assign(subgroup=name))
     table = pd.concat(parts, ignore_index=True)

@@ -11,15 +11,13 @@ merge exactly, so they give the same numbers (see :class:`AttainmentOverTime` fo
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import xarray as xr
 
-from pksim import contract
 from pksim.engine.execution import DEFAULT_CHUNK_SUBJECTS, Progress
-from pksim.engine.plan import prepare
-from pksim.engine.run import reduce_run
 from pksim.results.over_time import OverTimeReducer
 from pksim.results.over_time_spec import (
     OVER_EXPOSURE_NG_PER_ML,
@@ -28,7 +26,8 @@ from pksim.results.over_time_spec import (
     scenario_over_time_spec,
 )
 from pksim.results.over_time_tables import AttainmentOverTime, assemble_over_time
-from pksim.results.reducer import troughs
+from pksim.results.reducer import check_result_dataset
+from pksim.results.summary import streamed_counts
 from pksim.scenario import Scenario
 
 __all__ = [
@@ -80,10 +79,7 @@ def attainment_over_time(
         ``daily``, ``weekly``, ``summary`` tables and ``dose`` (realised dose percentiles per
         regimen and day, or None); see :class:`AttainmentOverTime`.
     """
-    if not isinstance(ds, xr.Dataset):
-        raise ValueError(f"ds must be an xarray.Dataset, got {type(ds).__name__}")
-    if isinstance(measured, bool):  # a missing variable is named before anything else
-        troughs(ds, contract.MEASURED if measured else contract.TROUGH)
+    check_result_dataset(ds, measured)
     spec = dataset_over_time_spec(
         ds,
         [by],
@@ -150,22 +146,24 @@ def over_time_tables(
     progress: Progress | None = None,
 ) -> list[AttainmentOverTime]:
     """One :class:`AttainmentOverTime` per grouping, all from a single streamed simulation."""
-    plan = prepare(scenario, n_subjects, seed)
-    spec = scenario_over_time_spec(
-        plan.scenario,
-        groupings,
+    spec_of = partial(
+        scenario_over_time_spec,
+        groupings=groupings,
         span=span,
         measured=measured,
         target=target,
         above_ng_per_ml=above_ng_per_ml,
         below_ng_per_ml=below_ng_per_ml,
     )
-    (counts,) = reduce_run(
-        plan,
-        [OverTimeReducer(spec)],
+    spec, counts, label = streamed_counts(
+        scenario,
+        n_subjects,
+        seed,
+        spec_of,
+        OverTimeReducer,
         chunk_subjects=chunk_subjects,
         threads=threads,
         client=client,
         progress=progress,
     )
-    return assemble_over_time(spec, counts, target_label=plan.scenario.target.target.label)
+    return assemble_over_time(spec, counts, target_label=label)

@@ -125,23 +125,17 @@ def dose_course_figure(dose: pd.DataFrame, attrs: Mapping[str, Any]) -> Figure:
             values = frame[column].to_numpy(dtype=np.float64)
             return np.append(values, values[-1])
 
-        outer = ax.fill_between(
-            edges,
-            steps("dose_p5"),
-            steps("dose_p95"),
-            color="tab:purple",
-            alpha=OUTER_ALPHA,
-            step="post",
-            linewidth=0,
-        )
-        inner = ax.fill_between(
-            edges,
-            steps("dose_p25"),
-            steps("dose_p75"),
-            color="tab:purple",
-            alpha=INNER_ALPHA,
-            step="post",
-            linewidth=0,
+        outer, inner = (
+            ax.fill_between(
+                edges,
+                steps(f"dose_{low}"),
+                steps(f"dose_{high}"),
+                color="tab:purple",
+                alpha=alpha,
+                step="post",
+                linewidth=0,
+            )
+            for low, high, alpha in (("p5", "p95", OUTER_ALPHA), ("p25", "p75", INNER_ALPHA))
         )
         (median,) = ax.step(edges, steps("dose_median"), where="post", color="tab:purple")
         outer.set_label(f"5th{EN_DASH}95th percentile")
