@@ -31,7 +31,10 @@ def register(commands: argparse._SubParsersAction) -> None:
     dose = commands.add_parser(
         "dose", help="individualise a patient from measured troughs and propose doses"
     )
-    dose.add_argument("patient", help="NONMEM-style CSV (ID TIME AMT EVID ... DV, covariates)")
+    dose.add_argument(
+        "patient",
+        help="NONMEM-style CSV, or .xlsx (first sheet) (ID TIME AMT EVID ... DV, covariates)",
+    )
     dose.add_argument(
         "--target",
         default="induction",

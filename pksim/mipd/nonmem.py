@@ -25,6 +25,7 @@ from pksim.library import covariates as registry
 from pksim.library.drugs import lookup_drug
 from pksim.mipd import columns as cols
 from pksim.mipd.covariate_cells import covariate_value, fill_covariates
+from pksim.mipd.excel import EXCEL_SUFFIXES, excel_as_csv
 from pksim.mipd.history import COVARIATE_RULES, NOCB, PatientHistory
 from pksim.modifiers.courses import CoMedication
 from pksim.units import HOURS_PER_DAY
@@ -47,7 +48,8 @@ def read_nonmem(
     covariate_rule: str = NOCB,
     ignore_columns: Sequence[str] = (),
 ) -> tuple[PatientHistory, ...]:
-    """The patients of a NONMEM-style CSV file (a path or an open text stream), in file order.
+    """The patients of a NONMEM-style CSV file (a path or an open text stream), or of the first
+    sheet of an Excel workbook (``.xlsx``, :mod:`pksim.mipd.excel`), in file order.
 
     ``concentration_units``: units of ``DV`` and ``LLOQ`` (``ng/mL``, ``ug/L`` or ``mg/L``).
     ``covariate_rule``: ``nocb`` (NONMEM) or ``locf`` (see :mod:`pksim.mipd.history`).
@@ -66,7 +68,10 @@ def read_nonmem(
         raise ValueError(f"{path}: no such file (a NONMEM-style CSV dataset)")
     if path.stat().st_size > MAX_DATASET_BYTES:
         raise ValueError(f"{path}: larger than {MAX_DATASET_BYTES // 2**20} MiB; split it")
-    text = path.read_text(encoding="utf-8-sig")
+    if path.suffix.lower() in EXCEL_SUFFIXES:
+        text = excel_as_csv(path)
+    else:
+        text = path.read_text(encoding="utf-8-sig")
     return read_nonmem_text(
         text,
         name=str(path),
