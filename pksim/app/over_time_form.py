@@ -25,6 +25,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from pksim.dosing import tdm as tdm_plan
+
 __all__ = [
     "NO_TDM",
     "TDM_RULES",
@@ -35,8 +37,8 @@ __all__ = [
 
 NO_TDM = "none"
 """Monitoring choice of a regimen without a ``[regimens.tdm]`` table."""
-TDM_RULES = (NO_TDM, "proportional", "steps", "consensus-escalation")
-"""Monitoring rules the form offers (pksim/dosing/tdm.py)."""
+TDM_RULES = (NO_TDM, *tdm_plan.RULES)
+"""Monitoring choices the form offers: none, or every rule of pksim/dosing/tdm.py."""
 FORM_TDM_KEYS = (
     "sample_days",
     "result_delay_days",
@@ -47,7 +49,7 @@ FORM_TDM_KEYS = (
 )
 """``[regimens.tdm]`` keys the form shows; the others are kept from the file while the rule is
 unchanged."""
-RULE_ONLY_KEYS = ("from_day", "step_mg_per_day", "max_mg_per_kg_per_day")
+RULE_ONLY_KEYS = tuple(key for key in tdm_plan.TDM_KEYS if key not in FORM_TDM_KEYS)
 """Settings of the consensus rule the form keeps from the file (dropped on a rule change)."""
 CHANGES_HELP = (
     'write changes as "DAY: ITEM, ...; ...", e.g. "15: x0.3333; 29: advagraf, 1/day; 43: 5 mg"; '
