@@ -236,9 +236,14 @@ def simulate_arrays(
     renal_flags, lower, upper = subject_targets(scenario, cov)
     over_time = any(regimen.varies_over_time for regimen in scenario.regimens)
     monitored = any(regimen.tdm is not None for regimen in scenario.regimens)
+    # Residual draws up to the last day measured: the troughs kept, and every monitoring draw.
+    drawn_days = max(
+        [last if measured else 0]
+        + [max(r.tdm.sample_days) for r in scenario.regimens if r.tdm is not None]
+    )
     residual_u = None
-    if not typical_only and (measured or monitored):
-        residual_u = variability.residual_uniforms(seed, start, stop, scenario.days)
+    if not typical_only and drawn_days:
+        residual_u = variability.residual_uniforms(seed, start, stop, drawn_days)
 
     def measure(true: np.ndarray, first_day: int) -> variability.Measurements:
         """Assay results of true troughs (n, s) drawn on days first_day, first_day + 1, ..."""
