@@ -58,24 +58,31 @@ class Score:
     why_not: str = ""
 
 
-def load_observations(path: Path = OBSERVATIONS) -> list[Observation]:
-    """Every observation of ``observations.toml``; an unknown or missing field is refused."""
-    raw = tomllib.loads(path.read_text(encoding="utf-8"))["observation"]
+def observation_files(folder: Path = FOLDER) -> list[Path]:
+    """``observations.toml``, then every ``observations_<area>.toml`` beside it (by name)."""
+    return [folder / OBSERVATIONS.name, *sorted(folder.glob("observations_*.toml"))]
+
+
+def load_observations(paths: list[Path] | None = None) -> list[Observation]:
+    """Every observation of the observation files; an unknown or missing field is refused."""
     out = []
     fields = set(Observation.__dataclass_fields__)
-    for i, table in enumerate(raw):
-        extra = set(table) - fields - {"n"}
-        if extra:
-            raise ValueError(f"{path.name}: observation[{i}]: unknown keys {sorted(extra)}")
-        values = {k: v for k, v in table.items() if k in fields}
-        if "range" in values:
-            low, high = values["range"]
-            values["range"] = (float(low), float(high))
-        values["value"] = float(values["value"])
-        out.append(Observation(**values))
+    for path in observation_files() if paths is None else paths:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))["observation"]
+        for i, table in enumerate(raw):
+            extra = set(table) - fields - {"n"}
+            if extra:
+                raise ValueError(f"{path.name}: observation[{i}]: unknown keys {sorted(extra)}")
+            values = {k: v for k, v in table.items() if k in fields}
+            if "range" in values:
+                low, high = values["range"]
+                values["range"] = (float(low), float(high))
+            values["value"] = float(values["value"])
+            out.append(Observation(**values))
     ids = [o.id for o in out]
-    if len(set(ids)) != len(ids):
-        raise ValueError(f"{path.name}: observation ids must be unique")
+    duplicated = sorted({i for i in ids if ids.count(i) > 1})
+    if duplicated:
+        raise ValueError(f"observation ids must be unique across the files; repeated: {duplicated}")
     return out
 
 
@@ -256,9 +263,10 @@ def markdown(results: dict[str, list[Score]], figure: str | None) -> str:
         "",
     ]
     lines += [
-        "Rebuilt by `python -m validation` (or `make validate`) from `validation/observations.toml`"
-        " (published values, each with its source, location and evidence tag) and",
-        "`validation/recipes.py` (how each point is simulated, with what was assumed). "
+        "Rebuilt by `python -m validation` (or `make validate`) from "
+        "`validation/observations*.toml` (published values, each with its source, location and "
+        "evidence tag) and",
+        "`validation/recipes*.py` (how each point is simulated, with what was assumed). "
         f"Scoring: inside a published range; at or above a stated lower bound; otherwise within "
         f"a factor {TOLERANCE:g} of the published value (percent changes as ratios). Predictions "
         "are typical patients (a CYP3A5 genotype mix where the cohort mixes genotypes) through "
