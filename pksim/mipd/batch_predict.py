@@ -14,8 +14,19 @@ import numpy as np
 from numpy.typing import NDArray
 
 from pksim.mipd.design import Design
-from pksim.mipd.kernels import simulate_serial
-from pksim.mipd.predict import BOLUS_KA, Predictor, check_bolus_decay, steady_state_amounts
+from pksim.mipd.kernels import (
+    simulate_serial,
+    simulate_serial_two_compartment,
+    steady_state_virtual_doses,
+)
+from pksim.mipd.predict import (
+    BOLUS_KA,
+    SETTLE_H,
+    Predictor,
+    check_bolus_decay,
+    micro_constants,
+    steady_state_amounts,
+)
 
 __all__ = ["BatchPredictor"]
 
@@ -30,6 +41,10 @@ class BatchPredictor:
         names = {d.eta_names for d in designs}
         if len(names) != 1:
             raise ValueError(f"a batch needs patients with the same etas, got {sorted(names)}")
+        models = {d.pset.structural_model for d in designs}
+        if len(models) != 1:
+            raise ValueError(f"a batch needs one structural model, got {sorted(models)}")
+        self.two_compartment = designs[0].two_compartment
         self.designs = designs
         singles = [Predictor(d, d.history.obs_times) for d in designs]
         self.n_obs = np.array([d.history.n_observations for d in designs])
@@ -78,7 +93,7 @@ class BatchPredictor:
         self._iiv = {q: names.index(q) for q in names}
         self.typical = {
             q: np.array([d.typical[q] if q != "f" else 1.0 for d in designs])
-            for q in ("cl", "v", "ka", "tlag", "f")
+            for q in designs[0].parameter_names
         }
         self._varies = bool(self.ss_piece.any() or (self.eta_col >= 0).any())
 
@@ -109,7 +124,10 @@ class BatchPredictor:
         base = offset[who] + piece_of_row
         p = self.parameters(eta, sel)
         pick = {q: np.ascontiguousarray(v[who, row]) for q, v in p.items()}
-        k = pick["cl"] / pick["v"]
+        if self.two_compartment:
+            k, k12, k21 = micro_constants(pick)
+        else:
+            k = pick["cl"] / pick["v"]
         ka = np.empty((base.size, 2))
         ka[:, 0] = pick["ka"]
         ka[:, 1] = BOLUS_KA
@@ -126,10 +144,47 @@ class BatchPredictor:
                 b = base[i]
                 ke = k[i] * self.ss_factor[b]
                 check_bolus_decay(self.ss_tau[b], pick["tlag"][i])
-                gut, central = steady_state_amounts(ke, ka[i, 0], self.ss_tau[b], self.ss_amount[b])
-                amounts[i, 0] = gut
-                amounts[i, 1] = central * (BOLUS_KA - ke) / BOLUS_KA
+                if self.two_compartment:
+                    virtual = np.empty((i.size, 3))
+                    steady_state_virtual_doses(
+                        ke,
+                        k12[i],
+                        k21[i],
+                        ka[i, 0],
+                        BOLUS_KA,
+                        self.ss_tau[b],
+                        self.ss_amount[b],
+                        SETTLE_H,
+                        virtual,
+                    )
+                    amounts[i, :3] = virtual
+                else:
+                    gut, central = steady_state_amounts(
+                        ke, ka[i, 0], self.ss_tau[b], self.ss_amount[b]
+                    )
+                    amounts[i, 0] = gut
+                    amounts[i, 1] = central * (BOLUS_KA - ke) / BOLUS_KA
         out = np.empty((base.size, self.samples.shape[1]))
+        if self.two_compartment:
+            simulate_serial_two_compartment(
+                k,
+                k12,
+                k21,
+                pick["v"],
+                pick["tlag"],
+                pick["f"],
+                ka,
+                np.zeros(2),
+                self.times[base],
+                amounts,
+                self.klass[base],
+                np.ascontiguousarray(dose_f),
+                self.samples[base],
+                self.change_times,
+                self.k_mult[base],
+                out,
+            )
+            return self._gather(out, r, pieces, offset, sel)
         simulate_serial(
             k,
             pick["v"],
@@ -146,6 +201,10 @@ class BatchPredictor:
             self.k_mult[base],
             out,
         )
+        return self._gather(out, r, pieces, offset, sel)
+
+    def _gather(self, out, r, pieces, offset, sel) -> FloatArray:
+        """(B', r, S) from the kernel's rows (patient, eta row, piece)."""
         # kernel row of (patient b, eta row j, piece p): start_b + j * P_b + p
         start = np.concatenate([[0], np.cumsum(r * pieces[:-1])])
         gather = self.gather[sel]

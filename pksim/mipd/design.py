@@ -27,13 +27,24 @@ from pksim.library.drugs import lookup_drug
 from pksim.library.parameter_set import ParameterSet
 from pksim.library.parameters import SET_LEVEL_COVARIATES
 from pksim.mipd.history import PatientHistory
-from pksim.model.structural import ONE_COMPARTMENT_ORAL_LAG
+from pksim.model.structural import ONE_COMPARTMENT_ORAL_LAG, TWO_COMPARTMENT_ORAL_LAG
 from pksim.modifiers.interactions import ClGrid, cl_multiplier_grid, f_multipliers
 
-__all__ = ["STRUCTURAL_PARAMETERS", "Design", "design", "omega_matrix"]
+__all__ = [
+    "STRUCTURAL_PARAMETERS",
+    "SUPPORTED_MODELS",
+    "TWO_COMPARTMENT_PARAMETERS",
+    "Design",
+    "design",
+    "omega_matrix",
+]
 
 STRUCTURAL_PARAMETERS = ("cl", "v", "ka", "tlag", "f")
 """The one-compartment model's individual parameters, in order."""
+TWO_COMPARTMENT_PARAMETERS = (*STRUCTURAL_PARAMETERS, "q", "v2")
+"""The two-compartment model's individual parameters, in order (``v`` is V1/F)."""
+SUPPORTED_MODELS = (ONE_COMPARTMENT_ORAL_LAG.name, TWO_COMPARTMENT_ORAL_LAG.name)
+"""Structural models a patient can be individualised under."""
 
 IOV_PREFIX = "iov_f"
 """Name of an occasion eta: ``iov_f[3]`` is the eta of occasion 3 on F."""
@@ -45,7 +56,8 @@ FloatArray = NDArray[np.float64]
 class Design:
     """Everything a prediction of one patient needs that does not depend on the etas.
 
-    ``typical``: the baseline typical value of each structural parameter (L/h, L, 1/h, h, 1).
+    ``typical``: the baseline typical value of each structural parameter (L/h, L, 1/h, h, 1;
+    a two-compartment set adds Q/F L/h and V2/F L; ``v`` is then V1/F).
     ``eta_names``: IIV parameters (in the set's order) then occasion etas; ``eta_parameter``:
     the structural parameter each IIV eta acts on. ``omega``: their covariance matrix.
     ``change_times`` (c,) h and ``cl_factor`` (c + 1,): CL/F in each segment relative to the
@@ -66,6 +78,16 @@ class Design:
     dose_eta: NDArray[np.int64]
     comedication: ClGrid | None = None
     expresser: bool = False
+
+    @property
+    def two_compartment(self) -> bool:
+        """True under the two-compartment model (Q/F and V2/F besides CL/F, V1/F, ka, lag)."""
+        return self.pset.structural_model == TWO_COMPARTMENT_ORAL_LAG.name
+
+    @property
+    def parameter_names(self) -> tuple[str, ...]:
+        """The structural model's individual parameters, in order."""
+        return TWO_COMPARTMENT_PARAMETERS if self.two_compartment else STRUCTURAL_PARAMETERS
 
     @property
     def n_eta(self) -> int:
@@ -110,11 +132,11 @@ def omega_matrix(pset: ParameterSet, n_occasions: int) -> tuple[tuple[str, ...],
 
 def design(history: PatientHistory, pset: ParameterSet) -> Design:
     """Compile ``history`` under ``pset``; a covariate an effect needs but the data lack, or a
-    model other than the one-compartment oral model, is refused with what to give."""
-    if pset.structural_model != ONE_COMPARTMENT_ORAL_LAG.name:
+    model other than the one- and two-compartment oral models, is refused with what to give."""
+    if pset.structural_model not in SUPPORTED_MODELS:
         raise ValueError(
             f"parameter set {pset.name!r} uses the structural model {pset.structural_model!r}; "
-            f"individualisation supports {ONE_COMPARTMENT_ORAL_LAG.name!r}"
+            f"individualisation supports {', '.join(repr(m) for m in SUPPORTED_MODELS)}"
         )
     _check_covariates(history, pset)
     occasions = history.occasions if pset.iov_f_sd > 0 else ()
@@ -130,7 +152,7 @@ def design(history: PatientHistory, pset: ParameterSet) -> Design:
     )
     # one evaluation of the covariate model: baseline, each covariate segment, each dose
     tv = _typical(pset, history, np.concatenate([[start], inside, history.dose_times]))
-    typical = {p: float(tv[p][0]) for p in STRUCTURAL_PARAMETERS}
+    typical = {p: float(tv[p][0]) for p in tv}
     if changes.size:
         cl = tv["cl"][1 : 1 + inside.size] / typical["cl"]
         keep = np.flatnonzero(np.diff(cl) != 0)
@@ -219,4 +241,11 @@ def _typical(
             values[covariate.name] = np.full(times.size, fill)
     cov = Covariates(**values)
     pk = typical_parameters(pset, cov)
-    return {p: getattr(pk, p) for p in STRUCTURAL_PARAMETERS}
+    return {p: getattr(pk, p) for p in STRUCTURAL_PARAMETERS + _model_extra(pset)}
+
+
+def _model_extra(pset: ParameterSet) -> tuple[str, ...]:
+    """Q/F and V2/F under the two-compartment model, else nothing."""
+    if pset.structural_model == TWO_COMPARTMENT_ORAL_LAG.name:
+        return TWO_COMPARTMENT_PARAMETERS[len(STRUCTURAL_PARAMETERS) :]
+    return ()

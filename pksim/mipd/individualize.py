@@ -17,7 +17,6 @@ from pksim import units
 from pksim.library.parameter_set import ParameterSet
 from pksim.library.parameters import load_parameter_set, parameter_set_from_dict
 from pksim.mipd.batch_fit import fit_many
-from pksim.mipd.design import STRUCTURAL_PARAMETERS
 from pksim.mipd.fit import Fit, residual_error
 from pksim.mipd.history import PatientHistory
 from pksim.mipd.nonmem import read_nonmem, read_nonmem_text
@@ -40,6 +39,8 @@ PARAMETER_UNITS = {
     "ka": units.RATE_CONSTANT,
     "tlag": units.TIME,
     "f": "1",
+    "q": units.CLEARANCE,
+    "v2": units.VOLUME,
 }
 PARAMETER_NAMES = {
     "cl": "apparent clearance CL/F",
@@ -47,6 +48,8 @@ PARAMETER_NAMES = {
     "ka": "absorption rate constant",
     "tlag": "absorption lag time",
     "f": "relative bioavailability",
+    "q": "apparent inter-compartmental clearance Q/F",
+    "v2": "apparent peripheral volume V2/F",
 }
 
 Data = str | os.PathLike[str] | PatientHistory | Iterable[PatientHistory]
@@ -168,14 +171,14 @@ def fit_dataset(fit: Fit) -> xr.Dataset:
     typical = dict(d.typical)
     individual = fit.individual()
     low, high = {}, {}
-    for p in STRUCTURAL_PARAMETERS:
+    for p in d.parameter_names:
         if p in d.eta_parameter:
             j = d.eta_parameter.index(p)
             low[p] = individual[p] * np.exp(-INTERVAL_Z * sd[j])
             high[p] = individual[p] * np.exp(INTERVAL_Z * sd[j])
         else:
             low[p] = high[p] = individual[p]
-    params = list(STRUCTURAL_PARAMETERS)
+    params = list(d.parameter_names)
     error = residual_error(d.pset)
     var = error.variance(fit.ipred)
     iwres = np.where(h.obs_blq, np.nan, (h.obs_values - fit.ipred) / np.sqrt(var))

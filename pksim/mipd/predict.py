@@ -14,6 +14,15 @@ the central amount is exactly ``A·exp(-k·t) - A·exp(-BOLUS_KA·t)``, whose la
 the smallest float64 before the steady-state dose itself arrives. Clearance before a
 steady-state dose is held at its value at that dose (NONMEM computes the steady state with the
 parameters of the SS record).
+
+Under the two-compartment model (``design.two_compartment``) the peripheral amount cannot be
+placed through a gut, so a steady-state piece starts with three virtual doses
+(:func:`pksim.mipd.kernels.steady_state_virtual_doses`): the steady-state gut amount into the
+gut one interval earlier, and two doses into the ka = :data:`BOLUS_KA` gut (one and two
+intervals earlier) whose amounts are solved so that the (central, peripheral) state equals the
+closed-form steady state exactly once their guts have underflowed (:data:`MIN_BOLUS_DECAY`
+/ :data:`BOLUS_KA` h after the last one, before the steady-state dose arrives); from then on
+the exact flow keeps it equal.
 """
 
 from __future__ import annotations
@@ -24,16 +33,30 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from pksim.mipd.design import Design
-from pksim.mipd.kernels import simulate_serial
+from pksim.mipd.kernels import (
+    simulate_serial,
+    simulate_serial_two_compartment,
+    steady_state_virtual_doses,
+)
 from pksim.model import kernels
 
-__all__ = ["BOLUS_KA", "MIN_BOLUS_DECAY", "Predictor", "check_bolus_decay", "steady_state_amounts"]
+__all__ = [
+    "BOLUS_KA",
+    "MIN_BOLUS_DECAY",
+    "SETTLE_H",
+    "Predictor",
+    "check_bolus_decay",
+    "micro_constants",
+    "steady_state_amounts",
+]
 
 BOLUS_KA = 1.0e7
 """Absorption rate constant (1/h) of the virtual gut that places the steady-state central
 amount: exp(-BOLUS_KA·t) is 0 in float64 for t above 7.5e-5 h."""
 MIN_BOLUS_DECAY = 746.0
 """exp(-x) underflows to 0 in float64 for x above this; BOLUS_KA·(II - lag) must exceed it."""
+SETTLE_H = MIN_BOLUS_DECAY / BOLUS_KA
+"""Time (h) after which a dose in the ka = BOLUS_KA gut is absorbed to the last float64."""
 
 FloatArray = NDArray[np.float64]
 
@@ -79,7 +102,8 @@ class Predictor:
         rows = []
         for p in self.pieces:
             rows.append(np.flatnonzero(piece_of_dose == p))
-        virtual = [2 if (rows[i].size and ss[rows[i][0]]) else 0 for i in range(n_pieces)]
+        n_virtual = 3 if design.two_compartment else 2
+        virtual = [n_virtual if (rows[i].size and ss[rows[i][0]]) else 0 for i in range(n_pieces)]
         m = max([r.size + v for r, v in zip(rows, virtual, strict=True)], default=0) or 1
         s_per = [np.flatnonzero(piece_of_sample == p) for p in self.pieces]
         s = max([x.size for x in s_per], default=0) or 1
@@ -113,10 +137,13 @@ class Predictor:
             if v:
                 first = doses[0]
                 tau = ii[first]
-                self.times[i, :2] = times[first] - tau
-                self.klass[i, 1] = 1
-                self.base_f[i, :2] = dose_f[first]
-                self.eta_col[i, :2] = dose_eta[first]
+                self.times[i, :v] = times[first] - tau
+                if v == 3:  # two-compartment: bolus two intervals before, gut, bolus
+                    self.times[i, 0] = times[first] - 2 * tau
+                    self.klass[i, 0] = 1
+                self.klass[i, v - 1] = 1
+                self.base_f[i, :v] = dose_f[first]
+                self.eta_col[i, :v] = dose_eta[first]
                 self.ss_amount[i], self.ss_tau[i] = amounts[first], tau
                 self.ss_factor[i] = factors[0]  # clearance of the SS record (held before it)
             idx = idx[np.argsort(samples[idx], kind="stable")]  # the kernel walks them in order
@@ -161,6 +188,29 @@ class Predictor:
         r, n_p = e.shape[0], self.pieces.size
         if self.n_samples == 0:
             return np.zeros((r, 0))
+        if self.design.two_compartment:
+            rows = self.kernel_rows(e)
+            out = np.empty((r * n_p, self.samples.shape[1]))
+            simulate_serial_two_compartment(
+                rows["k10"],
+                rows["k12"],
+                rows["k21"],
+                rows["v"],
+                rows["tlag"],
+                rows["f"],
+                rows["ka"],
+                self.class_lag,
+                rows["times"],
+                rows["amounts"],
+                rows["klass"],
+                rows["dose_f"],
+                rows["samples"],
+                self.design.change_times,
+                rows["k_mult"],
+                out,
+            )
+            out = out.reshape(r, n_p, -1)
+            return out[:, self.where[:, 0], self.where[:, 1]]
         p = self.parameters(e)
         k = np.repeat(p["cl"] / p["v"], n_p)
         v, tlag, f = (np.repeat(p[x], n_p) for x in ("v", "tlag", "f"))
@@ -197,6 +247,66 @@ class Predictor:
         out = out.reshape(r, n_p, -1)
         return out[:, self.where[:, 0], self.where[:, 1]]
 
+    def kernel_rows(self, eta: FloatArray) -> dict[str, FloatArray]:
+        """The kernel's inputs for eta rows (r, q), one row per (eta row, piece) (r·P rows):
+        individual parameters (``v`` is V1/F), micro-constants k10, k12, k21 (1/h; 0, 0 for
+        one compartment), ``ka`` (r·P, 2: the gut, the bolus gut), and the dose, sample and
+        clearance rows (steady-state virtual amounts and occasion etas applied)."""
+        e = np.atleast_2d(np.asarray(eta, dtype=np.float64))
+        r, n_p = e.shape[0], self.pieces.size
+        p = {x: np.repeat(values, n_p) for x, values in self.parameters(e).items()}
+        k10, k12, k21 = micro_constants(p)
+        ka = np.empty((r * n_p, 2))
+        ka[:, 0] = p["ka"]
+        ka[:, 1] = BOLUS_KA
+        occasion = np.where(self.eta_col >= 0, self.eta_col, 0)
+        iov = np.where(self.eta_col[None] >= 0, np.exp(e[:, occasion]), 1.0)  # (r, P, m)
+        dose_f = (self.base_f[None] * iov).reshape(r * n_p, -1)
+        amounts = np.broadcast_to(self.amounts, (r, *self.amounts.shape)).copy()
+        if self.ss_piece.any():
+            if self.design.two_compartment:
+                self._steady_state_two(amounts, k10, k12, k21, p, n_p)
+            else:
+                self._steady_state(amounts, k10.reshape(r, n_p), p["ka"].reshape(r, n_p), p["tlag"])
+        times, klass, samples, k_mult = (
+            np.broadcast_to(a, (r, *a.shape)).reshape(r * n_p, -1)
+            for a in (self.times, self.klass, self.samples, self.k_mult)
+        )
+        return {
+            **p,
+            "k10": k10,
+            "k12": k12,
+            "k21": k21,
+            "ka": ka,
+            "times": np.ascontiguousarray(times),
+            "amounts": amounts.reshape(r * n_p, -1),
+            "klass": np.ascontiguousarray(klass),
+            "dose_f": np.ascontiguousarray(dose_f),
+            "samples": np.ascontiguousarray(samples),
+            "k_mult": np.ascontiguousarray(k_mult),
+        }
+
+    def _steady_state_two(self, amounts, k10, k12, k21, p, n_p) -> None:
+        """Write the three virtual two-compartment steady-state doses of each SS piece into
+        ``amounts`` (r, P, m)."""
+        r = amounts.shape[0]
+        for i in np.flatnonzero(self.ss_piece):
+            rows = np.arange(r) * n_p + i
+            check_bolus_decay(self.ss_tau[i], p["tlag"][rows])
+            out = np.empty((r, 3))
+            steady_state_virtual_doses(
+                k10[rows] * self.ss_factor[i],
+                k12[rows],
+                k21[rows],
+                p["ka"][rows],
+                BOLUS_KA,
+                np.full(r, self.ss_tau[i]),
+                np.full(r, self.ss_amount[i]),
+                SETTLE_H,
+                out,
+            )
+            amounts[:, i, :3] = out
+
     def _steady_state(self, amounts: FloatArray, k: FloatArray, ka: FloatArray, tlag) -> None:
         """Write the two virtual steady-state doses of each SS piece into ``amounts`` (r, P, m)."""
         for i in np.flatnonzero(self.ss_piece):
@@ -214,6 +324,15 @@ def steady_state_amounts(k, ka, tau, dose) -> tuple[FloatArray, FloatArray]:
     gut = dose / -np.expm1(-ka * tau)
     central = gut * ka * _transfer(ka, k, tau) / -np.expm1(-k * tau)
     return gut, central
+
+
+def micro_constants(p: dict[str, FloatArray]) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """k10 = CL/V1, k12 = Q/V1, k21 = Q/V2 (1/h) from individual parameters by name; a
+    one-compartment set (no ``q``) gives k12 = k21 = 0."""
+    k10 = p["cl"] / p["v"]
+    if "q" not in p:
+        return k10, np.zeros_like(k10), np.zeros_like(k10)
+    return k10, p["q"] / p["v"], p["q"] / p["v2"]
 
 
 def check_bolus_decay(tau, tlag) -> None:
