@@ -138,7 +138,7 @@ def report(fit: Fit, current, options: list[DoseOption], target: TargetRange, da
         "MAP parameters (baseline covariates)       typical    individual   90 % (Laplace)",
     ]
     individual = fit.individual()
-    units = {"cl": "L/h", "v": "L", "ka": "1/h", "tlag": "h", "f": ""}
+    units = {"cl": "L/h", "v": "L", "ka": "1/h", "tlag": "h", "f": "", "q": "L/h", "v2": "L"}
     for p, value in individual.items():
         interval = ""
         if p in d.eta_parameter:
@@ -170,4 +170,31 @@ def report(fit: Fit, current, options: list[DoseOption], target: TargetRange, da
             f"  {o.regimen.label:38s} {o.trough_map:6.2f} {o.trough_median:7.2f} "
             f"{o.p_in_range:10.0%} {reach:>10s}"
         )
+    lines += exposure_lines(current, options, days)
     return "\n".join(lines)
+
+
+def exposure_lines(current, options: list[DoseOption], days: int) -> list[str]:
+    """The printed daily AUC0-24 and Cmax: the current regimen's on day ``days`` (MAP and
+    90 % band) and the MAP values of each option on that day."""
+    auc = current["auc_percentile"].values[:, -1]
+    cmax = current["cmax_percentile"].values[:, -1]
+    lines = [
+        "",
+        f"exposure on day {days}, current regimen: AUC0-24 "
+        f"{current['auc_map'].values[-1]:.4g} ng*h/mL (90 %: {auc[0]:.4g}-{auc[2]:.4g}), "
+        f"Cmax {current['cmax_map'].values[-1]:.3g} ng/mL (90 %: {cmax[0]:.3g}-{cmax[2]:.3g}) "
+        f"at {current['tmax_map'].values[-1]:.2f} h after the day's first dose",
+    ]
+    if options:
+        lines += [
+            f"dose options, MAP exposure on day {days}:",
+            "  regimen                                   trough   AUC0-24 (ng*h/mL)   "
+            "Cmax (ng/mL)  tmax (h)",
+        ]
+        for o in options:
+            lines.append(
+                f"  {o.regimen.label:38s} {o.trough_map:8.2f} {o.auc_map:14.4g} "
+                f"{o.cmax_map:16.3g} {o.tmax_map:9.2f}"
+            )
+    return lines

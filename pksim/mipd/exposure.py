@@ -28,8 +28,10 @@ from pksim.mipd.kernels import STATE_CENTRAL, STATE_SLOPE, exposure_state
 from pksim.mipd.predict import Predictor
 from pksim.units import MG_PER_L_TO_NG_PER_ML
 
-__all__ = ["BISECTIONS", "CMAX_GRID_H", "Exposure", "window_exposure"]
+__all__ = ["AUC_UNITS", "BISECTIONS", "CMAX_GRID_H", "Exposure", "window_exposure"]
 
+AUC_UNITS = "ng*h/mL"
+"""Units of an AUC of the whole-blood concentration."""
 CMAX_GRID_H = 0.25
 """Grid step (h) on which the concentration's maxima are bracketed."""
 BISECTIONS = 40

@@ -4,7 +4,9 @@ The posterior of the etas is approximated by the Laplace normal ``N(eta_MAP, Cov
 by sampling-importance resampling (SIR: draws from the Laplace normal weighted by
 posterior / proposal, resampled). Occasion etas keep their estimates for the doses of their
 occasion and are 0 for future doses. A trough is the concentration just before the first dose
-of a day (ng/mL, the true concentration: no residual error).
+of a day (ng/mL, the true concentration: no residual error). Each forecast day (from one
+first dose of the day to the next) also has its exact AUC0-24 (ng·h/mL), Cmax (ng/mL) and tmax
+(h after the day's first dose), from :mod:`pksim.mipd.exposure`, for either structural model.
 """
 
 from __future__ import annotations
@@ -17,10 +19,18 @@ from numpy.typing import NDArray
 
 from pksim import units
 from pksim.errors import shown
+from pksim.mipd.exposure import AUC_UNITS, Exposure, window_exposure
 from pksim.mipd.fit import Fit, objective_for
 from pksim.mipd.predict import Predictor
 
-__all__ = ["FutureRegimen", "current_regimen", "forecast", "posterior_etas", "regimen_troughs"]
+__all__ = [
+    "FutureRegimen",
+    "current_regimen",
+    "forecast",
+    "posterior_etas",
+    "regimen_exposure",
+    "regimen_troughs",
+]
 
 FloatArray = NDArray[np.float64]
 HOURS_PER_DAY = units.HOURS_PER_DAY
@@ -120,6 +130,24 @@ def regimen_troughs(
     return Predictor(fit.design, trough_times, times, amounts)(etas)
 
 
+def regimen_exposure(
+    fit: Fit,
+    regimen: FutureRegimen,
+    start: float,
+    days: int,
+    etas: FloatArray,
+    *,
+    from_day: int = 1,
+) -> Exposure:
+    """AUC0-24, Cmax and tmax (r, days - from_day + 1) of each day from_day..days of
+    ``regimen`` from ``start`` (h; a day runs from its first dose to the next day's), for
+    each eta row."""
+    times, amounts = regimen.doses(start, days + 1)
+    first = start + HOURS_PER_DAY * np.arange(from_day - 1, days)
+    windows = np.column_stack([first, first + HOURS_PER_DAY])
+    return window_exposure(fit.design, etas, windows, times, amounts)
+
+
 def forecast(
     fit: Fit,
     regimen: FutureRegimen | None = None,
@@ -143,8 +171,21 @@ def forecast(
     first = min(0.0, float(fit.history.record_times.min(initial=0.0)))
     grid = np.arange(first, end + CURVE_STEP_H / 2, CURVE_STEP_H)
     curve = Predictor(fit.design, grid, times, amounts)(etas)
+    exposure = regimen_exposure(fit, regimen, start, days, etas)
     pct = list(PERCENTILES)
     conc = {"units": units.CONCENTRATION}
+    daily = {}
+    for name, values, unit, what in (
+        ("auc", exposure.auc, AUC_UNITS, "AUC0-24"),
+        ("cmax", exposure.cmax, units.CONCENTRATION, "Cmax"),
+        ("tmax", exposure.tmax, units.TIME, "tmax after the day's first dose"),
+    ):
+        daily[f"{name}_map"] = ("day", values[0], {"units": unit, "long_name": f"{what}, MAP"})
+        daily[f"{name}_percentile"] = (
+            ("percentile", "day"),
+            np.percentile(values, pct, axis=0),
+            {"units": unit, "long_name": f"{what}, posterior percentiles"},
+        )
     return xr.Dataset(
         {
             "trough_map": ("day", troughs[0], {**conc, "long_name": "trough, MAP"}),
@@ -159,6 +200,7 @@ def forecast(
                 np.percentile(curve, pct, axis=0),
                 {**conc, "long_name": "concentration, posterior percentiles"},
             ),
+            **daily,
         },
         coords={
             "day": ("day", np.arange(1, days + 1), {"long_name": "day of the forecast regimen"}),

@@ -8,6 +8,8 @@ Each is continued from when the next dose is due; its trough after ``days`` days
 for the MAP etas and for posterior draws (:func:`pksim.mipd.forecast.posterior_etas`):
 ``p_in_range`` is the fraction of draws in ``[lower, upper]`` (bounds inclusive).
 ``days_to_range``: the first day from which the MAP trough stays in range (None: never).
+Each option also has the MAP patient's exact AUC0-24, Cmax and tmax on day ``days``
+(:func:`pksim.mipd.forecast.regimen_exposure`).
 """
 
 from __future__ import annotations
@@ -20,7 +22,13 @@ from pksim.dosing.rounding import can_make, split_daily_dose
 from pksim.library.formulations import lookup_formulation
 from pksim.library.targets import TargetRange, resolve_target
 from pksim.mipd.fit import Fit
-from pksim.mipd.forecast import FutureRegimen, current_regimen, posterior_etas, regimen_troughs
+from pksim.mipd.forecast import (
+    FutureRegimen,
+    current_regimen,
+    posterior_etas,
+    regimen_exposure,
+    regimen_troughs,
+)
 
 __all__ = ["DoseOption", "dose_options"]
 
@@ -33,13 +41,17 @@ MAX_CANDIDATES = 40
 @dataclass(frozen=True, slots=True)
 class DoseOption:
     """A regimen with its MAP trough (ng/mL) and posterior median, its probability of being in
-    range, and the first day from which the MAP trough stays in range."""
+    range, the first day from which the MAP trough stays in range, and the MAP AUC0-24
+    (ng·h/mL), Cmax (ng/mL) and tmax (h after the day's first dose) on the last day."""
 
     regimen: FutureRegimen
     trough_map: float
     trough_median: float
     p_in_range: float
     days_to_range: int | None
+    auc_map: float = float("nan")
+    cmax_map: float = float("nan")
+    tmax_map: float = float("nan")
 
 
 def dose_options(
@@ -77,6 +89,7 @@ def dose_options(
             troughs = regimen_troughs(fit, regimen, start, days, etas)
             final = troughs[:, -1]
             inside = (final >= goal.lower) & (final <= goal.upper)
+            exposure = regimen_exposure(fit, regimen, start, days, etas[:1], from_day=days)
             options.append(
                 DoseOption(
                     regimen,
@@ -84,6 +97,9 @@ def dose_options(
                     float(np.median(final)),
                     float(inside.mean()),
                     _days_to_range(troughs[0], goal),
+                    float(exposure.auc[0, 0]),
+                    float(exposure.cmax[0, 0]),
+                    float(exposure.tmax[0, 0]),
                 )
             )
     if aim is None:
