@@ -110,23 +110,21 @@ def _auc(rows: dict, win: FloatArray) -> FloatArray:
     bounds = [
         np.unique(np.concatenate([w, changes[(changes > w[0]) & (changes < w[1])]])) for w in win
     ]
-    nodes = np.concatenate(bounds)
+    nodes = np.unique(np.concatenate(bounds))  # the walk needs ascending samples
     state = _state(rows, nodes[None])
     total = state[..., :3].sum(axis=2)  # (n, s): gut + central + peripheral (mg)
     arrival = rows["times"] + rows["tlag"][:, None]  # NaN for no dose
     given = rows["amounts"] * rows["f"][:, None] * rows["dose_f"]
     scale = MG_PER_L_TO_NG_PER_ML / rows["v"]
     out = np.zeros((rows["k10"].size, win.shape[0]))
-    at = 0
     for w, b in enumerate(bounds):
         for x, y in itertools.pairwise(b):
             inside = (arrival >= x) & (arrival < y)
             arrived = np.where(inside, given, 0.0).sum(axis=1)
             seg = int(np.searchsorted(changes, x, side="right"))
             k10 = rows["k10"] * rows["k_mult"][:, seg]
-            out[:, w] += (total[:, at] + arrived - total[:, at + 1]) / k10 * scale
-            at += 1
-        at += 1
+            i, j = np.searchsorted(nodes, [x, y])
+            out[:, w] += (total[:, i] + arrived - total[:, j]) / k10 * scale
     return out
 
 
