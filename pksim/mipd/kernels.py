@@ -30,9 +30,11 @@ __all__ = [
     "steady_state_virtual_doses",
 ]
 
-STATE_GUT, STATE_CENTRAL, STATE_PERIPHERAL, STATE_SLOPE = 0, 1, 2, 3
+STATE_GUT, STATE_CENTRAL, STATE_PERIPHERAL, STATE_SLOPE, STATE_CURVATURE = 0, 1, 2, 3, 4
 """Columns of :func:`exposure_state`'s output: total gut amount, central amount, peripheral
-amount (mg per unit of the dose's F) and d(central)/dt (mg/h)."""
+amount (mg), d(central)/dt (mg/h) and d²(central)/dt² (mg/h²)."""
+N_STATE = 5
+"""Number of columns of :func:`exposure_state`'s output."""
 
 
 # fmt: off
@@ -128,10 +130,11 @@ def steady_state_virtual_doses(k10, k12, k21, ka, bolus_ka, tau, dose, settle, o
 @nb.njit(cache=True, nogil=True)
 def exposure_state(k10, k12, k21, tlag, f, ka, times, amounts, klass, dose_f, samples,
                    change_times, k_mult, out):
-    """Amounts at each sample of each row, written into ``out`` (n, s, 4) (columns
-    :data:`STATE_GUT` ...): gut (all classes), central, peripheral (mg) and d(central)/dt
-    (mg/h), exact (closed-form propagation between events; ``k12 = k21 = 0`` is the
-    one-compartment model). A sample at an arrival time is taken before that dose.
+    """Amounts at each sample of each row, written into ``out`` (n, s, 5) (columns
+    :data:`STATE_GUT` ...): gut (all classes), central, peripheral (mg), d(central)/dt
+    (mg/h) and d²(central)/dt² (mg/h²), exact (closed-form propagation between events;
+    ``k12 = k21 = 0`` is the one-compartment model). A sample at an arrival time is taken
+    before that dose.
 
     As :func:`simulate_serial_two_compartment` but every class shares the row's lag (no class
     lags: doses arrive in dose-time order) and ``samples`` (n|1, s) are ascending; dose rows
@@ -187,13 +190,16 @@ def exposure_state(k10, k12, k21, tlag, f, ka, times, amounts, klass, dose_f, sa
                 now = t_sample
             total = 0.0
             slope = -(kk + q1) * a1 + q2 * a2
+            input_slope = 0.0  # d/dt of the absorption rate
             for c in range(n_classes):
                 total += gut[c]
                 slope += ka[i, c] * gut[c]
+                input_slope -= ka[i, c] * ka[i, c] * gut[c]
             out[i, s, 0] = total
             out[i, s, 1] = a1
             out[i, s, 2] = a2
             out[i, s, 3] = slope
+            out[i, s, 4] = input_slope - (kk + q1) * slope + q2 * (q1 * a1 - q2 * a2)
 
 
 @nb.njit(cache=True, inline="always")
