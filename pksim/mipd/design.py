@@ -7,7 +7,7 @@ The individual parameters are ``P = TV(covariates) · exp(eta)`` for each parame
 dose without an occasion and for every future dose).
 
 Covariates: CL/F follows them over time (piecewise constant between records, exact in the
-kernel's clearance grid); F per dose takes the values at the dose; V/F, ka and the lag take
+kernel's clearance grid); F per dose takes the values at the dose; V/F, ka, the lag (Q/F, V2/F) take
 the values of the first record (baseline).
 """
 
