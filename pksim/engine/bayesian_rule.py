@@ -20,7 +20,8 @@ that have the same number of observations, and every step of the batched fit is 
 computation, so a subject's dose does not depend on which subjects share its chunk
 (tests/engine/test_bayesian_rule.py checks it at several chunk sizes).
 
-Model: the one-compartment oral model with lag (the only model :mod:`pksim.mipd` fits);
+Model: the one-compartment oral model with lag (:mod:`pksim.mipd` also fits two-compartment
+sets, but this rule's dose step is the one-compartment steady state: other sets are refused);
 prednisone tapers are not followed (the baseline dose is the clinic's covariate). Units: h,
 mg, ng/mL, L, L/h.
 """
@@ -40,6 +41,7 @@ from pksim.library.parameter_set import ParameterSet
 from pksim.mipd.batch_fit import fit_many
 from pksim.mipd.fit import Fit
 from pksim.mipd.history import PatientHistory
+from pksim.model.structural import ONE_COMPARTMENT_ORAL_LAG
 from pksim.modifiers.courses import CoMedication
 from pksim.modifiers.interactions import f_multipliers
 from pksim.units import HOURS_PER_DAY, MG_PER_L_TO_NG_PER_ML
@@ -135,6 +137,13 @@ def trough_per_mg(
     and ``below_lloq`` (n, k) at ``draw_times`` (n, k) h), for the regimen's dose times on
     ``effective_day`` with the clearance and F of ``horizon_day`` (its doses, and the trough at
     its end)."""
+    if knowledge.pset.structural_model != ONE_COMPARTMENT_ORAL_LAG.name:
+        raise ValueError(
+            f"the bayesian rule supports the {ONE_COMPARTMENT_ORAL_LAG.name!r} model only (its "
+            f"dose step is that model's steady state); parameter set {knowledge.pset.name!r} "
+            f"uses {knowledge.pset.structural_model!r}: choose a one-compartment set "
+            "or another rule"
+        )
     n = prescribed.shape[0]
     columns = slice(0, int(schedule.first_column[last_draw_day]))
     times = schedule.times[columns]

@@ -166,6 +166,8 @@ class BatchPredictor:
                     amounts[i, 1] = central * (BOLUS_KA - ke) / BOLUS_KA
         out = np.empty((base.size, self.samples.shape[1]))
         if self.two_compartment:
+            if not self.ss_piece[base].any():
+                ka = np.ascontiguousarray(ka[:, :1])  # no bolus gut: one absorption class
             simulate_serial_two_compartment(
                 k,
                 k12,

@@ -250,15 +250,16 @@ class Predictor:
     def kernel_rows(self, eta: FloatArray) -> dict[str, FloatArray]:
         """The kernel's inputs for eta rows (r, q), one row per (eta row, piece) (r·P rows):
         individual parameters (``v`` is V1/F), micro-constants k10, k12, k21 (1/h; 0, 0 for
-        one compartment), ``ka`` (r·P, 2: the gut, the bolus gut), and the dose, sample and
+        one compartment), ``ka`` (r·P, 1 or 2: the gut, the bolus gut of steady-state
+        pieces), and the dose, sample and
         clearance rows (steady-state virtual amounts and occasion etas applied)."""
         e = np.atleast_2d(np.asarray(eta, dtype=np.float64))
         r, n_p = e.shape[0], self.pieces.size
         p = {x: np.repeat(values, n_p) for x, values in self.parameters(e).items()}
         k10, k12, k21 = micro_constants(p)
-        ka = np.empty((r * n_p, 2))
+        ka = np.empty((r * n_p, 2 if self.ss_piece.any() else 1))  # the bolus gut: SS only
         ka[:, 0] = p["ka"]
-        ka[:, 1] = BOLUS_KA
+        ka[:, 1:] = BOLUS_KA
         occasion = np.where(self.eta_col >= 0, self.eta_col, 0)
         iov = np.where(self.eta_col[None] >= 0, np.exp(e[:, occasion]), 1.0)  # (r, P, m)
         dose_f = (self.base_f[None] * iov).reshape(r * n_p, -1)
