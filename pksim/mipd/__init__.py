@@ -9,7 +9,8 @@ under a parameter set), :mod:`~pksim.mipd.predict` and :mod:`~pksim.mipd.batch_p
 :mod:`~pksim.mipd.kernels`), :mod:`~pksim.mipd.objective` (NONMEM's POSTHOC objective),
 :mod:`~pksim.mipd.fit` and :mod:`~pksim.mipd.batch_fit` (the MAP optimiser, Laplace),
 :mod:`~pksim.mipd.individualize` (Datasets), :mod:`~pksim.mipd.forecast` and
-:mod:`~pksim.mipd.recommend` (forecasts, dose options), :mod:`~pksim.mipd.calibrate`,
+:mod:`~pksim.mipd.recommend` (forecasts, dose options), :mod:`~pksim.mipd.exposure` (exact
+daily AUC, Cmax and tmax), :mod:`~pksim.mipd.calibrate`,
 :mod:`~pksim.mipd.simulate` (simulated TDM data), :mod:`~pksim.mipd.plot` and
 :mod:`~pksim.mipd.command` (``pksim dose``, ``pksim calibrate``).
 """
