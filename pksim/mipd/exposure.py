@@ -165,15 +165,17 @@ def _cmax(rows: dict, win: FloatArray) -> tuple[FloatArray, FloatArray]:
         slope = state[..., STATE_SLOPE]
         row, cell = np.nonzero((slope[:, :-1] > 0) & (slope[:, 1:] <= 0))
         if row.size:
-            c, t = _bisect(rows, row, nodes[row, cell], nodes[row, cell + 1])
+            c, t = _slope_root(rows, row, nodes[row, cell], nodes[row, cell + 1])
             c = c * scale[row, 0]
-            for i in np.flatnonzero(c > cmax[row, w]):  # few: one per peak at most
+            for i in np.flatnonzero(c > cmax[row, w]):  # few: the peaks above the grid
                 if c[i] > cmax[row[i], w]:
                     cmax[row[i], w], tmax[row[i], w] = c[i], t[i]
     return cmax, tmax
 
 
-def _bisect(rows: dict, which, low: FloatArray, high: FloatArray) -> tuple[FloatArray, FloatArray]:
+def _slope_root(
+    rows: dict, which, low: FloatArray, high: FloatArray
+) -> tuple[FloatArray, FloatArray]:
     """Central amount (mg) and time (h) of the root of d(central)/dt in each bracket
     (positive at ``low``, non-positive at ``high``): Newton steps on the exact second
     derivative from the middle, a bisection wherever Newton leaves the bracket."""
