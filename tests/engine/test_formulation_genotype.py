@@ -50,12 +50,13 @@ def test_expressers_pr_troughs_fall_by_the_multiplier_and_nothing_else_moves(mon
     those of the same run without the genotype effect; everything else is unchanged."""
     from pksim.library.formulations import Formulation
 
+    multiplier = lookup_formulation("advagraf").relative_f_for(True)
+    assert multiplier == pytest.approx(0.773)
     with_effect = run(scenario_from_text(SCENARIO))
     monkeypatch.setattr(Formulation, "expresser_f_multiplier", property(lambda _self: 1.0))
     without = run(scenario_from_text(SCENARIO))
     expresser = with_effect["cyp3a5_expresser"].values
-    multiplier = lookup_formulation("advagraf").relative_f_for(True)
-    assert multiplier == pytest.approx(0.773)
+    assert expresser.any() and not expresser.all()
     pr, pr0 = (d["trough"].sel(regimen="PR QD").values for d in (with_effect, without))
     np.testing.assert_allclose(pr[expresser], multiplier * pr0[expresser], rtol=1e-12)
     np.testing.assert_array_equal(pr[~expresser], pr0[~expresser])
