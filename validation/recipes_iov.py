@@ -9,8 +9,8 @@ import functools
 import numpy as np
 
 from pksim.library.parameter_set import ParameterSet
-from validation.exposure import steady
-from validation.patients import BID, IPV_DAYS, KIDNEY_EUROPEAN, QD, metric_of
+from validation.exposure import STEADY_DAYS, Segment, steady
+from validation.patients import BID, IPV_DAYS, KIDNEY_EUROPEAN, QD, metric_of, switch
 from validation.recipes import Recipe
 
 FORMULATION_IPV_SCENARIO = """
@@ -86,6 +86,19 @@ IOV_RECIPES: dict[str, Recipe] = {
     "bunthof2020-lcpt-ipv-mean": Recipe(
         "as park2021-ipv-tertile-ratio, Envarsus QD arm; mean of the per-subject CVs",
         lambda p: float(np.mean(_cvs(p, "LCP QD"))),
+    ),
+    "kaminska2008-advagraf-c0-ratio-day14": Recipe(
+        "stable European kidney patient; 4.4 mg/day IR BID to steady state, then the same daily "
+        "dose as PR QD for 14 days; trough day 14 / before",
+        lambda p: (
+            metric_of(
+                p,
+                KIDNEY_EUROPEAN,
+                switch(Segment(2.2, BID, STEADY_DAYS), Segment(4.4, QD, 14, "pr")),
+                "trough",
+            )
+            / metric_of(p, KIDNEY_EUROPEAN, steady(2.2, BID), "trough")
+        ),
     ),
     "envarsus-smpc-conversion-ratio": Recipe(
         "stable European kidney patient; Envarsus daily dose giving the IR AUC = AUC24 IR BID / "

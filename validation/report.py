@@ -226,6 +226,7 @@ WHY_OUTSIDE_BY_SET: dict[tuple[str, str], str] = {
     ("bergmann2014", "livertx2020-advagraf-c0d-expresser"): _SLOW_PR,
     ("bergmann2014", "livertx2020-advagraf-c0d-nonexpresser"): _SLOW_PR,
     ("bergmann2014", "livertx2011-advagraf-c0-ratio"): _SLOW_PR,
+    ("bergmann2014", "kaminska2008-advagraf-c0-ratio-day14"): _SLOW_PR,
     ("bergmann2014", "wu2011-ipv-qd"): _SLOW_PR + "; IOV does not depend on the formulation",
     ("bergmann2014", "wu2011-ir-trough-maintenance"): "evidence: CL/F at the 180-day cap "
     "(about 15 L/h at 60 kg) is low for these patients",
