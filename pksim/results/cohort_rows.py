@@ -134,7 +134,7 @@ def regimen_lines(
         cells.append(_comed_cells(columns.courses, chunk.taking[subject], time))
     segment = np.searchsorted(records.cl_change_times, time, side="left")
     cells.append(_numbers(records.cl[subject, segment]))
-    cells += [_numbers(records.disposition[p][subject]) for p in columns.disposition]
+    cells += [_per_subject(records.disposition[p], subject) for p in columns.disposition]
     cells.append(_numbers(records.dose_ka[subject, dose_j], dose))
     cells.append(_numbers(records.dose_lag[subject, dose_j], dose))
     cells.append(_numbers(records.dose_f[subject, dose_j], dose))
@@ -173,29 +173,40 @@ def _subject_rows(chunk: ChunkRecords, records: RegimenRecords, days, courses, i
 
 
 def _covariate_cells(scenario, chunk, name: str, subject, time) -> list[str]:
-    values = np.asarray(chunk.cov[name])[subject]
+    values = np.asarray(chunk.cov[name])
     covariate = registry.get(name)
     if covariate.kind == registry.CATEGORICAL:
         labels = list(covariate.categories)
         if name == "cyp3a5":  # NONMEM coding, read back by pksim: the number of *1 alleles
             labels = [str(k) for k in range(len(labels))]
-        return [MISSING if v == registry.UNKNOWN_CODE else labels[v] for v in values.tolist()]
+        texts = [MISSING if v == registry.UNKNOWN_CODE else labels[v] for v in values.tolist()]
+        return [texts[s] for s in subject.tolist()]
     taper = scenario.population.prednisone_taper
     if name == PREDNISONE and taper is not None:
-        values = prednisone_mg_per_day_at(values, taper, time[:, None])[:, 0]
-    return _numbers(values, np.isfinite(values))
+        values = prednisone_mg_per_day_at(values[subject], taper, time[:, None])[:, 0]
+        return _numbers(values, np.isfinite(values))
+    return _per_subject(values, subject)
 
 
 def _comed_cells(courses, taking, time) -> list[str]:
     """The co-medications taken at each row's time (``+``-joined; empty: none)."""
-    taken = np.zeros((time.size, len(courses)), dtype=bool)
+    code = np.zeros(time.size, dtype=np.int64)
     for k, course in enumerate(courses):
         start, stop = course_hours(course)
-        taken[:, k] = taking[:, k] & (start <= time) & (time < stop)
+        code |= (taking[:, k] & (start <= time) & (time < stop)).astype(np.int64) << k
     names = [c.drug for c in courses]
-    return [
-        cols.COMED_SEPARATOR.join(sorted({names[k] for k in np.flatnonzero(row)})) for row in taken
+    labels = [
+        cols.COMED_SEPARATOR.join(sorted({names[k] for k in range(len(names)) if c >> k & 1}))
+        for c in range(1 << len(names))
     ]
+    return [labels[c] for c in code.tolist()]
+
+
+def _per_subject(values, subject) -> list[str]:
+    """:func:`_numbers` of one value per subject, repeated on each of its rows."""
+    values = np.asarray(values, dtype=np.float64)
+    texts = _numbers(values, np.isfinite(values))
+    return [texts[s] for s in subject.tolist()]
 
 
 def _whole(values) -> list[str]:

@@ -14,8 +14,10 @@ temporary files that replace the targets only once every regimen is complete.
 
 from __future__ import annotations
 
+import argparse
 import os
 import re
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -28,10 +30,18 @@ from pksim.engine.dose_records import chunk_records
 from pksim.engine.execution import DEFAULT_CHUNK_SUBJECTS
 from pksim.engine.plan import Plan, prepare
 from pksim.errors import shown, unknown_name
+from pksim.mipd.nonmem import MAX_DATASET_BYTES
 from pksim.results.cohort_rows import cohort_columns, regimen_lines
 from pksim.scenario import Scenario, scenario_from_text
 
-__all__ = ["MAX_ROWS_PER_FILE", "cohort_file_names", "write_cohort_nonmem"]
+__all__ = [
+    "MAX_ROWS_PER_FILE",
+    "add_nonmem_argument",
+    "check_cohort_nonmem",
+    "cohort_file_names",
+    "write_cohort_nonmem",
+    "write_for_run",
+]
 
 MAX_ROWS_PER_FILE = 20_000_000
 """Most rows written to one file (about 3-4 GB of text): a larger cohort is refused (write
@@ -61,13 +71,9 @@ def write_cohort_nonmem(
     """
     plan, dataset = _plan(source, n_subjects, seed)
     scenario = plan.scenario
-    chosen = _chosen(scenario, regimens)
-    day_index = _days(scenario, days)
+    chosen, day_index = check_cohort_nonmem(plan, directory, regimens=regimens, days=days)
     names = cohort_file_names([scenario.regimens[i].name for i in chosen])
-    _check_size(plan, chosen, day_index.size)
     directory = Path(directory)
-    if directory.exists() and not directory.is_dir():
-        raise ValueError(f"{shown(str(directory))} exists and is not a folder; give a folder")
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as error:
@@ -83,7 +89,64 @@ def write_cohort_nonmem(
     finally:
         for temporary in temporaries:
             files.remove(temporary)
+    for target in targets:
+        if target.stat().st_size > MAX_DATASET_BYTES:
+            warnings.warn(
+                f"{target} is {target.stat().st_size / 2**20:.0f} MiB, more than "
+                f"pksim.mipd.read_nonmem reads ({MAX_DATASET_BYTES // 2**20} MiB); NONMEM, "
+                "nlmixr2 and mrgsolve read it, and fewer subjects or trough days make a file "
+                "pksim reads",
+                stacklevel=2,
+            )
     return {scenario.regimens[i].name: t for i, t in zip(chosen, targets, strict=True)}
+
+
+def check_cohort_nonmem(
+    plan: Plan,
+    directory: str | os.PathLike[str],
+    *,
+    regimens: Sequence[str] | None = None,
+    days: Sequence[int] | None = None,
+) -> tuple[list[int], np.ndarray]:
+    """Refuse, before anything is simulated, what :func:`write_cohort_nonmem` would refuse:
+    an unknown regimen or day, a ``directory`` that is a file, a file above
+    :data:`MAX_ROWS_PER_FILE` rows. Returns the regimens' indices and the 0-based days."""
+    chosen = _chosen(plan.scenario, regimens)
+    day_index = _days(plan.scenario, days)
+    _check_size(plan, chosen, day_index.size)
+    directory = Path(directory)
+    if directory.exists() and not directory.is_dir():
+        raise ValueError(f"{shown(str(directory))} exists and is not a folder; give a folder")
+    return chosen, day_index
+
+
+def add_nonmem_argument(parser: argparse.ArgumentParser) -> None:
+    """``pksim run --nonmem DIR``."""
+    parser.add_argument(
+        "--nonmem",
+        metavar="DIR",
+        help="also write the cohort as NONMEM-style datasets into DIR, one CSV per regimen: "
+        "every dose as simulated, the measured troughs, the covariates and the true "
+        "parameters (docs/mipd.md; the cohort is simulated a second time for it)",
+    )
+
+
+def write_for_run(
+    plan: Plan,
+    directory: str | os.PathLike[str],
+    chunk_subjects: int = DEFAULT_CHUNK_SUBJECTS,
+    progress: Callable[[int, int], None] | None = None,
+) -> str:
+    """``pksim run --nonmem DIR``: write the run's cohort; what was written, in words."""
+    written = write_cohort_nonmem(
+        plan.scenario,
+        directory,
+        n_subjects=plan.n_subjects,
+        seed=plan.seed,
+        chunk_subjects=chunk_subjects,
+        progress=progress,
+    )
+    return "wrote NONMEM-style datasets (docs/mipd.md): " + ", ".join(map(str, written.values()))
 
 
 def cohort_file_names(regimens: Sequence[str]) -> list[str]:

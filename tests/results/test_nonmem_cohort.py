@@ -321,3 +321,32 @@ def test_file_names_are_unique_and_plain():
         "3-mg-day-bid-2.csv",
         "regimen.csv",
     ]
+
+
+def test_a_file_too_large_for_the_reader_is_written_with_a_warning(tmp_path, monkeypatch):
+    from pksim.results import nonmem_cohort
+
+    monkeypatch.setattr(nonmem_cohort, "MAX_DATASET_BYTES", 1000)
+    with pytest.warns(UserWarning, match="more than pksim.mipd.read_nonmem reads"):
+        (path,) = write_cohort_nonmem(scenario_from_text(FIXED), tmp_path).values()
+    assert path.stat().st_size > 1000
+
+
+def test_pksim_run_writes_the_cohort_with_nonmem(tmp_path, capsys):
+    from pksim.cli import EXIT_BAD_INPUT, EXIT_OK, main
+
+    scenario = tmp_path / "s.toml"
+    scenario.write_text(FIXED)
+    out, nonmem = tmp_path / "out", tmp_path / "nm"
+    argv = ["run", str(scenario), "-n", "6", "--out", str(out), "--no-plots"]
+    assert main([*argv, "--nonmem", str(nonmem)]) == EXIT_OK
+    assert "wrote NONMEM-style datasets" in capsys.readouterr().out
+    (path,) = nonmem.iterdir()
+    assert len(read_nonmem(path)) == 6
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    assert main([*argv, "--out", str(tmp_path / "out2"), "--nonmem", str(blocker)]) == (
+        EXIT_BAD_INPUT
+    )
+    assert "is not a folder" in capsys.readouterr().err
+    assert not (tmp_path / "out2").exists()  # refused before the run
