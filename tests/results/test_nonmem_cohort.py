@@ -350,3 +350,69 @@ def test_pksim_run_writes_the_cohort_with_nonmem(tmp_path, capsys):
     )
     assert "is not a folder" in capsys.readouterr().err
     assert not (tmp_path / "out2").exists()  # refused before the run
+
+
+MIPD_READY = (
+    HEAD.format(days=20).replace(
+        "prednisone_mg_per_day = 20",
+        """prednisone_mg_per_day = 30
+prednisone_taper_step_mg = 5
+prednisone_taper_every_days = 3
+prednisone_taper_first_step_day = 5
+prednisone_taper_floor_mg = 10""",
+    )
+    + """
+[parameters]
+name = "default"
+[parameters.overrides]
+"iov.f" = 0
+
+[food]
+condition = "fasted"
+
+[[regimens]]
+name = "3 mg/day BID"
+daily_dose_mg = 3
+doses_per_day = 2
+"""
+)
+"""What the MAP model describes too: no IOV, no random food, the IR product (the prednisone
+taper is a time-varying PRED column)."""
+
+
+def _mipd_troughs(path, pset):
+    """Each subject's troughs through pksim.mipd's design and predictor, at the etas that
+    give its true parameters (SIM_ columns of its first record and first dose)."""
+    from pksim.mipd.design import design
+    from pksim.mipd.predict import Predictor
+
+    by_id = _rows_by_id(path)
+    out = []
+    for h in read_nonmem(path):
+        d = design(h, pset)
+        rows = by_id[int(h.id)]
+        dose = next(r for r in rows if r["EVID"] == "1")
+        true = {"cl": rows[0]["SIM_CL"], "v": rows[0]["SIM_V"], "ka": dose["SIM_KA"]}
+        true |= {"tlag": dose["SIM_TLAG"], "f": dose["SIM_F"]}
+        typical = dict(d.typical) | {"f": d.dose_f[0]}  # F's covariates sit on the doses
+        eta = [np.log(float(true[p]) / typical[p]) for p in d.eta_parameter]
+        out.append(Predictor(d, h.obs_times)(np.array(eta))[0])
+    return np.array(out)
+
+
+def test_the_mipd_prediction_path_gives_the_true_troughs(tmp_path):
+    scenario = scenario_from_text(MIPD_READY)
+    ds = pksim.run(scenario)
+    (path,) = write_cohort_nonmem(ds, tmp_path / "a").values()
+    true = ds["trough"].values[0]
+    np.testing.assert_allclose(_mipd_troughs(path, scenario.parameter_set), true, rtol=RTOL)
+    # a co-medication course: its clearance grid is rebuilt from COMED, so within its tolerance
+    from pksim.modifiers.interactions import DEFAULT_LOG_TOLERANCE
+
+    course = '\n[[comedications]]\ndrug = "nirmatrelvir_ritonavir"\nstart_day = 4\nstop_day = 8\n'
+    scenario = scenario_from_text(MIPD_READY + course)
+    ds = pksim.run(scenario)
+    (path,) = write_cohort_nonmem(ds, tmp_path / "b").values()
+    predicted = _mipd_troughs(path, scenario.parameter_set)
+    error = np.abs(predicted / ds["trough"].values[0] - 1)
+    assert 0 < error.max() < DEFAULT_LOG_TOLERANCE
