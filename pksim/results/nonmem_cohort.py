@@ -44,8 +44,8 @@ __all__ = [
 ]
 
 MAX_ROWS_PER_FILE = 20_000_000
-"""Most rows written to one file (about 3-4 GB of text): a larger cohort is refused (write
-fewer subjects, fewer trough days or fewer regimens at a time)."""
+"""Most rows written to one file (about 4-5 GB of text at about 235 bytes a row): a larger
+cohort is refused before anything is simulated (write fewer subjects or fewer trough days)."""
 
 
 def write_cohort_nonmem(

@@ -12,8 +12,10 @@ import pytest
 import pksim
 from pksim.mipd import read_nonmem
 from pksim.model import concentrations_general, concentrations_two_compartment
-from pksim.results.nonmem_cohort import cohort_file_names, write_cohort_nonmem
+from pksim.results.nonmem_cohort import cohort_file_names
 from pksim.scenario import scenario_from_text
+
+write_cohort_nonmem = pksim.write_cohort_nonmem  # the public name
 
 N = 24
 RTOL = 1e-9
