@@ -141,7 +141,8 @@ def regimen_lines(
     cells.append(_numbers(records.trough[subject, obs_j], obs))
     if columns.patient_id:
         ids = chunk.cov.patient_id
-        cells.append([ids[s] for s in subject.tolist()])
+        texts = [_quoted(str(text)) for text in ids]
+        cells.append([texts[s] for s in subject.tolist()])
     return [",".join(row) for row in zip(*cells, strict=True)]
 
 
@@ -200,6 +201,13 @@ def _comed_cells(courses, taking, time) -> list[str]:
         for c in range(1 << len(names))
     ]
     return [labels[c] for c in code.tolist()]
+
+
+def _quoted(text: str) -> str:
+    """A text cell as CSV writes it (quoted when it holds a comma, quote or line end)."""
+    if any(c in text for c in ',"\r\n'):
+        return '"' + text.replace('"', '""') + '"'
+    return text
 
 
 def _per_subject(values, subject) -> list[str]:

@@ -418,3 +418,26 @@ def test_the_mipd_prediction_path_gives_the_true_troughs(tmp_path):
     predicted = _mipd_troughs(path, scenario.parameter_set)
     error = np.abs(predicted / ds["trough"].values[0] - 1)
     assert 0 < error.max() < DEFAULT_LOG_TOLERANCE
+
+
+def test_a_patient_table_cohort_keeps_its_patient_ids(tmp_path):
+    table = tmp_path / "patients.csv"
+    table.write_text(
+        "patient_id,sex,age_y,weight_kg,hematocrit_pct,cyp3a5,egfr,cyp2c19\n"
+        'LN-001,female,28,52.5,33.0,*3/*3,90,poor\n"B, ""2""",male,41,70,40,unknown,60,\n',
+        encoding="utf-8",
+    )
+    text = FIXED.replace(
+        'name = "chinese-adult-ln"', 'name = "chinese-adult-ln"\npatients_csv = "patients.csv"'
+    )
+    scenario = scenario_from_text(text.replace("subjects = 24", "subjects = 2"), base_dir=tmp_path)
+    ds = pksim.run(scenario)
+    (path,) = write_cohort_nonmem(scenario, tmp_path / "nm").values()
+    by_id = _rows_by_id(path)
+    assert [rows[0]["SIM_PATIENT_ID"] for rows in by_id.values()] == ["LN-001", 'B, "2"']
+    assert by_id[1][0]["CYP2C19"] == "poor"
+    assert by_id[2][0]["CYP3A5"] in {"0", "1", "2"}  # imputed with the run's seed, written
+    histories = read_nonmem(path)
+    for i, rows in enumerate(by_id.values()):
+        np.testing.assert_allclose(_reintegrate(rows), ds["trough"].values[0, i], rtol=RTOL)
+    assert histories[1].covariates["weight_kg"][0] == 70.0
