@@ -19,9 +19,10 @@ from numpy.typing import NDArray
 from pksim.cohort import variability
 from pksim.cohort.covariates import Covariates
 from pksim.engine.bayesian_rule import clinic_knowledge
-from pksim.engine.chunk import RegimenInputs, regimen_kernel_inputs, subject_targets
+from pksim.engine.chunk import ChunkInputs, RegimenInputs, regimen_kernel_inputs, subject_targets
 from pksim.engine.plan import Plan
-from pksim.engine.titration import titrate
+from pksim.engine.titration import Measure, titrate
+from pksim.model.structural import StructuralModel
 
 __all__ = ["ChunkRecords", "RegimenRecords", "chunk_records"]
 
@@ -136,8 +137,17 @@ def chunk_records(
     return ChunkRecords(start, stop, inputs.cov, taking, tuple(out))
 
 
-def _records(plan, spec, regimen_inputs: RegimenInputs, times, amounts, inputs, measure):
-    """The records of one regimen, its troughs integrated from ``times`` and ``amounts``."""
+def _records(
+    plan: Plan,
+    spec: StructuralModel,
+    regimen_inputs: RegimenInputs,
+    times: FloatArray,
+    amounts: FloatArray,
+    inputs: ChunkInputs,
+    measure: Measure,
+) -> RegimenRecords:
+    """The records of one regimen, its troughs integrated from ``times`` (n, m) h and
+    ``amounts`` (n, m) mg."""
     scenario, settings = plan.scenario, plan.scenario.variability
     n = times.shape[0]
     individual, arguments = regimen_inputs.individual, regimen_inputs.arguments

@@ -441,3 +441,12 @@ def test_a_patient_table_cohort_keeps_its_patient_ids(tmp_path):
     for i, rows in enumerate(by_id.values()):
         np.testing.assert_allclose(_reintegrate(rows), ds["trough"].values[0, i], rtol=RTOL)
     assert histories[1].covariates["weight_kg"][0] == 70.0
+
+
+@pytest.mark.parametrize("name", pksim.scenario.list_scenarios())
+def test_every_bundled_scenario_reads_back_and_reintegrates(name, tmp_path):
+    for path in write_cohort_nonmem(name, tmp_path, n_subjects=3).values():
+        assert len(read_nonmem(path)) == 3
+        for rows in _rows_by_id(path).values():
+            true = _column(rows, "SIM_IPRED", lambda r: r["EVID"] == "0")
+            np.testing.assert_allclose(_reintegrate(rows), true, rtol=RTOL, atol=0)
