@@ -14,7 +14,8 @@ import numpy as np
 from pksim.library.parameter_set import ParameterSet
 from pksim.modifiers.interactions import CoMedication
 from validation.ddi_courses import concentrations_with
-from validation.patients import EAST_ASIAN, KIDNEY_ASIAN, drug_ratio
+from validation.exposure import steady
+from validation.patients import BID, EAST_ASIAN, KIDNEY_ASIAN, drug_ratio, metric_of, with_drug
 from validation.recipes import Recipe, _not
 
 HOURS_PER_DAY = 24.0
@@ -87,7 +88,38 @@ def lansoprazole_auc_ratio(pset: ParameterSet, cyp2c19: dict[str, float]) -> flo
     return float(out)
 
 
+CHENHSU_FLUCONAZOLE = "fluconazole_100mg"
+"""Chenhsu 2000 stopped 'empiric fluconazole' when rifampin started, dose not given: the
+catalogue's lower dose is assumed (fluconazole_200mg would give about three times more)."""
+
+
+def dose_ratio_rifampicin_for_fluconazole(pset: ParameterSet) -> float:
+    """Dose ratio for the same steady-state trough when rifampicin replaces fluconazole:
+    trough on fluconazole / trough on rifampicin at the same dose, East Asian CYP3A5 mix."""
+    total = sum(EAST_ASIAN.values())
+    out = 0.0
+    for genotype, weight in EAST_ASIAN.items():
+        patient = replace(KIDNEY_ASIAN, genotypes={genotype: 1.0})
+        base = steady(1.0, BID)
+        expresser = genotype != "*3/*3"
+        on_fluconazole = with_drug(base, CHENHSU_FLUCONAZOLE, expresser)
+        on_rifampicin = with_drug(base, "rifampicin", expresser)
+        out += (
+            weight
+            / total
+            * metric_of(pset, patient, on_fluconazole, "trough")
+            / metric_of(pset, patient, on_rifampicin, "trough")
+        )
+    return out
+
+
 DDI_RECIPES: dict[str, Recipe] = {
+    "chenhsu2000-rifampin-dose": Recipe(
+        "stable East Asian kidney patient; rifampicin started and fluconazole stopped together "
+        "(fluconazole 100 mg/day assumed: dose not given); dose ratio for the same trough = "
+        "steady-state trough on fluconazole / on rifampicin",
+        dose_ratio_rifampicin_for_fluconazole,
+    ),
     "yan2025-nmvr-tac-held": Recipe(
         "stable kidney patient *3/*3 on 2 mg BID; last tacrolimus dose 24 h before a 5-day "
         "ritonavir course, baseline the trough 12 h before it; catalogue time course (onset "

@@ -177,8 +177,10 @@ WHY_OUTSIDE: dict[str, str] = {
     "effect than the one case of Erba 2023 gives; this source's own fit, CL x0.35 / F x18.7, "
     "kept 35 % of clearance and no longer sets pksim)",
     "li2017-wuzhi-c0d-expressers": "missing feature: Wuzhi acts more strongly in expressers",
-    "chenhsu2000-rifampin-dose": "evidence: the label's single-dose F/CL effect (x0.34 "
-    "exposure) understates induction at steady state",
+    "chenhsu2000-rifampin-dose": "evidence: the label's induction (measured at steady state "
+    "after 18 days, Hebert 1999) plus stopping fluconazole at the assumed 100 mg/day gives "
+    "about 4.6-4.9-fold; the case's >10-fold needs its unstated fluconazole dose to be "
+    "200 mg/day (about 10-fold) or stronger induction in this patient",
     "zong2024-ccb-c0d-increase": "evidence: nifedipine x1.25 [M] and amlodipine (x2.2 in "
     "expressers only, healthy volunteers) differ from these patients' pooled +42-46 %",
     "jacobson2012-elderly-c0d": "missing feature: no age effect on CL/F in the default set",
