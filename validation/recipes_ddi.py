@@ -15,7 +15,15 @@ from pksim.library.parameter_set import ParameterSet
 from pksim.modifiers.interactions import CoMedication
 from validation.ddi_courses import concentrations_with
 from validation.exposure import steady
-from validation.patients import BID, EAST_ASIAN, KIDNEY_ASIAN, drug_ratio, metric_of, with_drug
+from validation.patients import (
+    BID,
+    EARLY_KIDNEY,
+    EAST_ASIAN,
+    KIDNEY_ASIAN,
+    drug_ratio,
+    metric_of,
+    with_drug,
+)
 from validation.recipes import Recipe, _not
 
 HOURS_PER_DAY = 24.0
@@ -126,6 +134,21 @@ DDI_RECIPES: dict[str, Recipe] = {
         "from residual CYP3A activity, recovery by resynthesis); lowest 12-hourly trough / "
         "baseline over the course",
         ritonavir_held,
+    ),
+    "guzmancordero2024-nmvr-held-min-ratio": Recipe(
+        "as yan2025-nmvr-tac-held (the same hold and course; lowest 12-hourly trough / baseline)",
+        ritonavir_held,
+    ),
+    "lumlertgul2006-fluconazole-aucd-ratio": Recipe(
+        "early kidney transplant (East Asian mix); steady-state AUC0-12 ratio with / without "
+        "fluconazole, mean of the 100 and 200 mg/day entries (the cohort's split not given)",
+        lambda p: (
+            0.5
+            * (
+                drug_ratio(p, EARLY_KIDNEY, "fluconazole_100mg", "auc")
+                + drug_ratio(p, EARLY_KIDNEY, "fluconazole_200mg", "auc")
+            )
+        ),
     ),
     "naganawa2024-nmvr-c0-fold": Recipe(
         "as above, tacrolimus 2 mg BID continued through the 5-day course (catalogue CL grid "
