@@ -133,7 +133,7 @@ def test_lansoprazole_scenario_troughs_rise_by_cyp2c19_status(tmp_path: Path):
 def test_ritonavir_inactivates_cyp3a_within_hours_and_recovers_over_days():
     """Turnover model with the cited residual activity E_ss = 0.042 (Greenblatt 2009): onset
     rate kdeg / E_ss (t1/2 = 72 h x 0.042 = 3.0 h), recovery at kdeg (t1/2 72 h). The CL
-    multiplier (linear in the inactivated fraction phi) is within 1 % of its full x0.35 a day
+    multiplier (linear in the inactivated fraction phi) is within 1 % of its full x0.061 a day
     after the start, and halfway back 72 h after the stop."""
     drug = drugs.lookup_drug("ritonavir")
     turnover = drugs.default_turnover()
