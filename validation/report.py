@@ -146,19 +146,17 @@ WHY_OUTSIDE: dict[str, str] = {
     "non-expressers (x0.773 in CYP3A5 expressers, LiverConversion2020), which this mostly "
     "non-expresser cohort, titrated over 6 months (dose +29 %, C0 -22 %), undercuts; other "
     "conversion cohorts (LiverPhase3QD2011, Wu 2011, TransplRes2016 *3/*3) agree with 1:1",
-    "annpharm2023-vori-c0d-increase-nonexpresser": "missing feature: voriconazole effect is "
-    "one healthy-volunteer ratio (x3.2), not genotype-dependent",
-    "annpharm2023-vori-c0d-increase-expresser": "missing feature: voriconazole effect not "
-    "genotype-dependent",
-    "annpharm2023-vori-c0d-nonexpresser": "missing feature: genotype-dependent voriconazole "
-    "effect; baseline C0/D of the set",
-    "annpharm2023-vori-c0d-expresser": "missing feature: genotype-dependent voriconazole effect",
-    "cjcp2024-vori-c0-ratio": "missing feature: voriconazole effect in Chinese patients larger "
-    "than the label ratio",
-    "zhao2022-vori-c0d-fold": "missing feature: voriconazole effect in Chinese patients larger "
-    "than the label ratio",
+    "annpharm2023-vori-c0d-nonexpresser": "evidence: the set's baseline C0/D is low (CL/F of "
+    "the transplant set); the voriconazole ratio itself is set from this source",
+    "annpharm2023-vori-c0d-expresser": "evidence: the set's baseline C0/D is low; the "
+    "voriconazole ratio itself is set from this source",
+    "cjcp2024-vori-c0-ratio": "evidence: the Chinese kidney-patient effect (x3.3 expressers, "
+    "x4.2 non-expressers, Ann Pharmacother 2023) with the dose cut at the midpoint of 50-87.5 % "
+    "gives more than this 11-patient cohort's 2.33",
+    "zhao2022-vori-c0d-fold": "evidence: this cohort's about 6-fold (real-world dosing) exceeds "
+    "the x3.3-4.2 per CYP3A5 group of Ann Pharmacother 2023 that pksim uses",
     "zhou2025-vori-clf-ratio": "evidence: the population estimate (lung transplant, partly "
-    "titrated) is weaker than the label's x3.2",
+    "titrated) is weaker than the kidney cohorts' x3.3-4.2",
     "zhou2025-posa-clf-ratio": "evidence: posaconazole suspension in lung transplant acts far "
     "less than the healthy-volunteer tablet ratio x4.6",
     "hikasa2020-letermovir-on-vori": "missing feature: letermovir's CYP2C19 induction lowers "
@@ -181,15 +179,22 @@ WHY_OUTSIDE: dict[str, str] = {
     "dominates at the low troughs it predicts",
     "sablik2018-ipv-mean-controls": "evidence: the set's immunoassay additive error "
     "(0.88 ng/mL) dominates at the low troughs it predicts",
-    "yan2025-nmvr-tac-held": "evidence: the onset is now fast (residual CYP3A activity 4.2 %, "
-    "Greenblatt 2009: t1/2 3 h), but the catalogue's split CL x0.35 / F x18.7, fitted to one "
-    "case, keeps 35 % of clearance, so levels fall too fast when tacrolimus is held; "
-    "CL and F must be refit together to near-complete inactivation",
-    "pmid37924724-nmvr-c0": "set from this case (CL x0.35, F x18.7) under a slower onset; with "
-    "the fast mechanism-based onset the full effect from the first dose over-predicts",
+    "yan2025-nmvr-tac-held": "evidence/recipe: the baseline is the trough 12 h after the last "
+    "dose and the dose 12 h before the course is skipped, so the trough falls 14-28 % (by the "
+    "set's own half-life) before ritonavir starts; under near-complete inactivation (CL x0.061, "
+    "Erba 2023) it falls little after that",
+    "naganawa2024-nmvr-c0-fold": "evidence: the tacrolimus-specific F x2.04 (Erba 2023: one "
+    "case, V/F against a literature reference) with near-zero clearance raises a continued "
+    "trough about 4-5-fold in 5 days at the sets' own half-lives; the >10-fold of these cases "
+    "needs a larger F rise (at most 1/F0, about 4-6) or a shorter baseline half-life",
+    "pmid37924724-nmvr-c0": "evidence: as naganawa2024-nmvr-c0-fold (the rise needs a larger F "
+    "effect than the one case of Erba 2023 gives; this source's own fit, CL x0.35 / F x18.7, "
+    "kept 35 % of clearance and no longer sets pksim)",
     "li2017-wuzhi-c0d-expressers": "missing feature: Wuzhi acts more strongly in expressers",
-    "chenhsu2000-rifampin-dose": "evidence: the label's single-dose F/CL effect (x0.34 "
-    "exposure) understates induction at steady state",
+    "chenhsu2000-rifampin-dose": "evidence: the label's induction (measured at steady state "
+    "after 18 days, Hebert 1999) plus stopping fluconazole at the assumed 100 mg/day gives "
+    "about 4.6-4.9-fold; the case's >10-fold needs its unstated fluconazole dose to be "
+    "200 mg/day (about 10-fold) or stronger induction in this patient",
     "zong2024-ccb-c0d-increase": "evidence: nifedipine x1.25 [M] and amlodipine (x2.2 in "
     "expressers only, healthy volunteers) differ from these patients' pooled +42-46 %",
     "jacobson2012-elderly-c0d": "missing feature: no age effect on CL/F in the default set",
