@@ -178,7 +178,7 @@ WHY_OUTSIDE: dict[str, str] = {
     "exposure) understates induction at steady state",
     "zong2024-ccb-c0d-increase": "evidence: nifedipine x1.25 [M] and amlodipine (x2.2 in "
     "expressers only, healthy volunteers) differ from these patients' pooled +42-46 %",
-    "jacobson2012-elderly-c0d": "missing feature: no age effect on CL/F in the default set",
+    "jacobson2012-elderly-c0d": "missing feature: no age effect on CL/F in the set",
     "dai2024-mn-trough-diff-le1mo": "evidence: lower exposure of the set at these doses shrinks "
     "the genotype difference",
     "etm2015-c0d-12mo-cyp3a5-13": "evidence: CL/F of the transplant set (23 L/h, no steroid "
@@ -220,6 +220,13 @@ WHY_OUTSIDE_BY_SET: dict[tuple[str, str], str] = {
     ("bergmann2014", "jacobson2012-elderly-c0d"): "missing feature: the set has no age effect",
     ("bergmann2014", "uchida2010-ln-cmax"): "structure/evidence: peak too low with the label's "
     "with-meal ka (x0.25) on ka 0.35 1/h",
+    # covariates (age, prednisone, albumin)
+    ("default", "dai2024-mn-trough-diff-le1mo"): "evidence: the age effect (reference 33 y, the "
+    "LN cohort) lowers CL/F of the 45-year-old patient assumed here by about 12 %, and the "
+    "untitrated genotype difference widens with exposure",
+    ("default", "livertx2020-advagraf-c0d-nonexpresser"): "evidence: the age effect (lower CL/F "
+    "at 50 y) flattens the profile, so the QD / BID trough ratio drifts towards 1 (at the edge: "
+    "1.25-fold the published); Advagraf relative F is the label's 1:1",
 }
 """Reasons that hold for one set only; they take precedence over :data:`WHY_OUTSIDE`."""
 
