@@ -430,3 +430,6 @@ RECIPES["mo2019-ipv-median-cv"] = Recipe(
     "as wu2011-ipv-bid (IR BID); median of the individual trough CVs",
     lambda p: float(np.median(ipv_cvs(p, "IR BID"))),
 )
+from validation.recipes_cov import COV_RECIPES  # noqa: E402
+
+RECIPES.update(COV_RECIPES)
