@@ -59,7 +59,9 @@ def prednisone_induction_half_life_h() -> float:
     Corticosteroids act by inducing CYP3A (van Duijnhoven 2003; Anglicheau 2003): a new dose
     changes the enzyme amount, and so F, at the hepatic CYP3A degradation rate, the turnover
     the interaction catalogue uses for inducers (``[settings.hepatic_cyp3a_half_life]`` of
-    ``data/interactions.toml``: 72 h, Galetin 2006 [V]).
+    ``data/interactions.toml``: 72 h, Galetin 2006 [V]): 90 % of a step's change in about
+    10 days, within PK_REFERENCE section 1.3's onset of 1-2 weeks and a little faster than its
+    2-3 weeks after a taper [M].
     """
     return default_turnover().hepatic_half_life_h
 
