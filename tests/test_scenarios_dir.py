@@ -150,6 +150,8 @@ def test_ln_maintenance_typical_troughs_are_the_analytic_steady_state():
         "weight_kg_sd_male": 0.0,
         "hematocrit_pct_mean": 35.0,
         "hematocrit_pct_sd": 0.0,
+        "age_y_mean": 33.0,  # the default set's reference age: its age effect is 1
+        "age_y_sd": 0.0,
     }
     population = cohort.load_population(
         scenario.population.name, dict(scenario.population.overrides) | reference

@@ -113,6 +113,7 @@ def test_lansoprazole_scenario_troughs_rise_by_cyp2c19_status(tmp_path: Path):
     path = tmp_path / "ppi.toml"
     path.write_text(
         'schema_version = 1\ntitle = "PPI"\nsubjects = 300\ndays = 28\nseed = 5\n'
+        '[population]\nname = "chinese-adult-ln"\nage_y_mean = 33\nage_y_sd = 0\n'  # reference age
         '[[regimens]]\nname = "1.5 mg BID"\ndaily_dose_mg = 3\ndoses_per_day = 2\n'
         '[[comedications]]\ndrug = "lansoprazole"\nstart_day = 15\n',
         encoding="utf-8",
