@@ -33,6 +33,7 @@ _EXPORTS = {
     "summarize_over_time": "pksim.results",
     "dose_response": "pksim.results.dose_response",
     "individualize": "pksim.mipd",
+    "write_cohort_nonmem": "pksim.results.nonmem_cohort",
 }
 
 MOVED_MODULES = {

@@ -128,7 +128,7 @@ def _dask_client(args: argparse.Namespace) -> Iterator[object]:
 def command_run(args: argparse.Namespace) -> int:
     """Simulate once; publish the store (unless --summary-only), summary.csv and the plots."""
     from pksim.engine import prepare
-    from pksim.results import run_outputs
+    from pksim.results import nonmem_cohort, run_outputs
     from pksim.results.output_folder import OutputFolder
     from pksim.scenario import DEFAULT_SCENARIO, load_scenario, scenario_path
 
@@ -139,6 +139,8 @@ def command_run(args: argparse.Namespace) -> int:
     n = scenario.subjects if args.n is None else args.n
     seed = scenario.seed if args.seed is None else args.seed
     plan = prepare(scenario, n, seed)  # bad input fails before a cluster starts
+    if args.nonmem:  # refused before the run, written after it
+        nonmem_cohort.check_cohort_nonmem(plan, args.nonmem)
     store_name = None if args.summary_only else ("result.zarr" if args.zarr else "result.nc")
     plots = not (args.summary_only or args.no_plots)
     with OutputFolder(out) as folder:
@@ -158,6 +160,8 @@ def command_run(args: argparse.Namespace) -> int:
             names.append(REPORT_NAME)
         folder.publish({"scenario": str(scenario.origin), "n_subjects": n, "seed": seed})
     _say_written(out, store_name, names)
+    if args.nonmem:
+        print(nonmem_cohort.write_for_run(plan, args.nonmem, args.chunk_subjects, ProgressBar()))
     return EXIT_OK
 
 
@@ -357,6 +361,7 @@ def _lazy_commands(commands, command: str | None) -> None:
 
 def _run_arguments(run: argparse.ArgumentParser) -> None:
     from pksim.results.dose_response_report import add_chunk_arguments
+    from pksim.results.nonmem_cohort import add_nonmem_argument
     from pksim.results.percentiles import PERCENTILE_METHODS
     from pksim.scenario import DEFAULT_SCENARIO
 
@@ -389,6 +394,7 @@ def _run_arguments(run: argparse.ArgumentParser) -> None:
         "--zarr", action="store_true", help="write result.zarr (Zarr) instead of result.nc"
     )
     add_chunk_arguments(run)
+    add_nonmem_argument(run)
     run.add_argument(
         "--dask", metavar="ADDRESS", help="run chunks on the Dask scheduler at ADDRESS"
     )

@@ -31,6 +31,7 @@ STREAMS: Mapping[str, int] = MappingProxyType(
         "adherence": 6,
         "food_adherence": 7,
         "comedication": 8,
+        "within_subject": 9,
     }
 )
 """Registered stream names. Append new streams with new integers; never renumber."""
@@ -47,6 +48,8 @@ STREAM_LAYOUTS: Mapping[str, str] = MappingProxyType(
         "food_adherence": "uniforms; column j belongs to dose j",
         "comedication": "uniforms; column j belongs to co-medication j "
         "(COMEDICATION_DRAW_WIDTH columns, whatever the scenario's count)",
+        "within_subject": "standard normals; column 0 is the subject's own scale of within-subject "
+        "variability (IOV and residual SD), pksim.cohort.variability.within_subject_scale",
     }
 )
 """What each stream's values mean for one subject. A stream's layout is its own constant:

@@ -150,6 +150,8 @@ def test_ln_maintenance_typical_troughs_are_the_analytic_steady_state():
         "weight_kg_sd_male": 0.0,
         "hematocrit_pct_mean": 35.0,
         "hematocrit_pct_sd": 0.0,
+        "age_y_mean": 33.0,  # the default set's reference age: its age effect is 1
+        "age_y_sd": 0.0,
     }
     population = cohort.load_population(
         scenario.population.name, dict(scenario.population.overrides) | reference
@@ -292,13 +294,19 @@ def test_prednisone_taper_raises_troughs_by_the_emax_ratio():
 
 def test_ir_to_pr_conversion_matches_the_published_trough_changes():
     """1:1 IR BID -> Advagraf QD: trough about 10-25 % lower (PK_REFERENCE §1.4; median -25 % in
-    the conversion study of §6.3). Envarsus at 80 % of the IR dose: comparable trough (label),
+    the conversion study of §6.3), and lower still in CYP3A5 expressers, about half of this
+    Chinese population, whose Advagraf F is x0.773 (LiverConversion2020: C0/D -42.9 % in
+    expressers, -26.1 % in non-expressers): a median ratio 0.65-0.90. Envarsus at 80 % of the IR
+    dose: comparable trough (label),
     taken here as within 20 %. Envarsus 2.4 mg/day rounds to 2.5 mg with 0.75/1/4 mg tablets
     (2.25 and 2.5 are the nearest makeable amounts). The hourly profile passes through the
     troughs at t = 24 d h."""
     ds = _result("ir-to-pr-conversion")
     trough = _last_day(ds)
-    assert 0.75 <= np.median(trough[1] / trough[0]) <= 0.90
+    assert 0.65 <= np.median(trough[1] / trough[0]) <= 0.90
+    expresser = ds["cyp3a5_expresser"].values
+    ratio = trough[1] / trough[0]
+    assert np.median(ratio[expresser]) < 0.8 * np.median(ratio[~expresser])
     assert 0.80 <= np.median(trough[2] / trough[0]) <= 1.20
     np.testing.assert_array_equal(ds["daily_dose_mg"].values[2], 2.5)
     assert ds["concentration"].attrs["units"] == "ng/mL"

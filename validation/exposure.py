@@ -115,7 +115,8 @@ def concentrations(
         effect = lookup_effect(pk_class, food)
         ka.append(pk.ka[0] * formulation["ka"] * effect.ka.value)
         class_lag.append(formulation["lag"] + effect.lag.value)
-        class_f.append(formulation["f"] * effect.f.value)
+        expresser = genotype != "*3/*3"
+        class_f.append(formulation["f_expresser" if expresser else "f"] * effect.f.value)
     dose_times, amounts, dose_class = [], [], []
     start = 0.0
     for segment in course.segments:
@@ -148,14 +149,16 @@ def concentrations(
 
 
 def pk_classes_table() -> dict[str, dict[str, float]]:
-    """Relative F, ka multiplier and lag (h) of each formulation class (formulations.toml)."""
+    """Relative F (non-expressers ``f``, CYP3A5 expressers ``f_expresser``), ka multiplier and
+    lag (h) of each formulation class (formulations.toml)."""
     from pksim.library.formulations import lookup_formulation  # the products' classes
 
     table = {}
     for product in ("prograf", "advagraf", "envarsus"):
         formulation = lookup_formulation(product)
         table[formulation.pk_class] = {
-            "f": formulation.relative_f.value,
+            "f": formulation.relative_f_for(False),
+            "f_expresser": formulation.relative_f_for(True),
             "ka": formulation.ka_multiplier.value,
             "lag": formulation.lag.value,
         }

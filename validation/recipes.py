@@ -430,3 +430,10 @@ RECIPES["mo2019-ipv-median-cv"] = Recipe(
     "as wu2011-ipv-bid (IR BID); median of the individual trough CVs",
     lambda p: float(np.median(ipv_cvs(p, "IR BID"))),
 )
+from validation.recipes_cov import COV_RECIPES  # noqa: E402
+from validation.recipes_ddi import DDI_RECIPES  # noqa: E402  (imports Recipe from here)
+from validation.recipes_iov import IOV_RECIPES  # noqa: E402
+
+RECIPES.update(IOV_RECIPES)
+RECIPES.update(DDI_RECIPES)
+RECIPES.update(COV_RECIPES)

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from pksim.library.parameters import load_parameter_set
 from validation.recipes import RECIPES, NotSimulated
+from validation.why_outside import WHY_OUTSIDE, WHY_OUTSIDE_BY_SET
 
 FOLDER = Path(__file__).resolve().parent
 OBSERVATIONS = FOLDER / "observations.toml"
@@ -27,7 +28,7 @@ TOLERANCE = 1.25
 """Factor around a published central value (mean, median, ratio) without a published range
 counted as agreement: 0.8x to 1.25x, the bioequivalence convention for exposure ratios."""
 
-PARAMETER_SETS = ("default", "andrews2019", "bergmann2014")
+PARAMETER_SETS = ("default", "andrews2019", "bergmann2014", "lu2015")
 """Sets scored: the current default and each two-compartment set."""
 
 
@@ -123,105 +124,6 @@ def score(observations: list[Observation], set_name: str) -> list[Score]:
             continue
         out.append(Score(observation, set_name, predicted, is_inside(observation, predicted)))
     return out
-
-
-WHY_OUTSIDE: dict[str, str] = {
-    "uchida2010-ln-auc024": "evidence/structure: exposure under-predicted; the label's with-meal "
-    "effect (F x0.61, healthy volunteers) and the assumed prednisone 10 mg/day lower it, while "
-    "the cohort's implied CL/F is 18.4 L/h",
-    "uchida2010-ln-cmax": "structure: peak too low (one compartment: V/F sets the peak; "
-    "Andrews 2019: omitted lean-body-weight term on V1/F, about x0.6 for small women)",
-    "uchida2010-ln-tmax": "evidence: fed ka (x0.25) from the label gives tmax about 3.7 h, "
-    "observed 4-8 h after supper",
-    "ogasawara2013-c0d-ratio": "evidence: CYP3A5 factor (1.6-2.0 or 1.63) below the 2.3-fold "
-    "of this Japanese cohort",
-    "wu2011-ir-trough-maintenance": "evidence: default CL/F 14 L/h (steroid-free synthesis) "
-    "is low for stable transplant patients on steroids",
-    "hougardy2011-advagraf-c0d-ratio": "missing feature: Advagraf relative F is the label's "
-    "1:1 (1.0); clinical cohorts show lower exposure after conversion",
-    "transplres2016-advagraf-dose-ratio-13": "missing feature: no extra Advagraf exposure loss "
-    "in CYP3A5 expressers",
-    "livertx2020-advagraf-c0d-expresser": "missing feature: no extra Advagraf exposure loss "
-    "in CYP3A5 expressers",
-    "better2021-lcpt-vs-pr-c0d": "evidence: Envarsus relative F 1.25 (label 80 % rule) "
-    "understates the clinical cohorts",
-    "annpharm2023-vori-c0d-increase-nonexpresser": "missing feature: voriconazole effect is "
-    "one healthy-volunteer ratio (x3.2), not genotype-dependent",
-    "annpharm2023-vori-c0d-increase-expresser": "missing feature: voriconazole effect not "
-    "genotype-dependent",
-    "annpharm2023-vori-c0d-nonexpresser": "missing feature: genotype-dependent voriconazole "
-    "effect; baseline C0/D of the set",
-    "annpharm2023-vori-c0d-expresser": "missing feature: genotype-dependent voriconazole effect",
-    "cjcp2024-vori-c0-ratio": "missing feature: voriconazole effect in Chinese patients larger "
-    "than the label ratio",
-    "zhao2022-vori-c0d-fold": "missing feature: voriconazole effect in Chinese patients larger "
-    "than the label ratio",
-    "zhou2025-vori-clf-ratio": "evidence: the population estimate (lung transplant, partly "
-    "titrated) is weaker than the label's x3.2",
-    "zhou2025-posa-clf-ratio": "evidence: posaconazole suspension in lung transplant acts far "
-    "less than the healthy-volunteer tablet ratio x4.6",
-    "hikasa2020-letermovir-on-vori": "missing feature: letermovir's CYP2C19 induction lowers "
-    "voriconazole; pksim multiplies the two effects",
-    "wu2011-ipv-bid": "missing feature: every subject has the same IOV and assay error, so "
-    "too many have a high trough CV (andrews2019: its immunoassay additive error 0.88 ng/mL "
-    "dominates at the low troughs it predicts)",
-    "wu2011-ipv-qd": "missing feature: uniform IOV; once daily is not less variable in pksim",
-    "mo2019-ipv-median-cv": "andrews2019: assay additive error at low troughs; uniform IOV",
-    "yan2025-nmvr-tac-held": "evidence: the onset is now fast (residual CYP3A activity 4.2 %, "
-    "Greenblatt 2009: t1/2 3 h), but the catalogue's split CL x0.35 / F x18.7, fitted to one "
-    "case, keeps 35 % of clearance, so levels fall too fast when tacrolimus is held; "
-    "CL and F must be refit together to near-complete inactivation",
-    "pmid37924724-nmvr-c0": "set from this case (CL x0.35, F x18.7) under a slower onset; with "
-    "the fast mechanism-based onset the full effect from the first dose over-predicts",
-    "li2017-wuzhi-c0d-expressers": "missing feature: Wuzhi acts more strongly in expressers",
-    "chenhsu2000-rifampin-dose": "evidence: the label's single-dose F/CL effect (x0.34 "
-    "exposure) understates induction at steady state",
-    "zong2024-ccb-c0d-increase": "evidence: nifedipine x1.25 [M] and amlodipine (x2.2 in "
-    "expressers only, healthy volunteers) differ from these patients' pooled +42-46 %",
-    "jacobson2012-elderly-c0d": "missing feature: no age effect on CL/F in the default set",
-    "dai2024-mn-trough-diff-le1mo": "evidence: lower exposure of the set at these doses shrinks "
-    "the genotype difference",
-    "etm2015-c0d-12mo-cyp3a5-13": "evidence: CL/F of the transplant set (23 L/h, no steroid "
-    "covariate; BSA term held at 1.93 m2) is high for these patients",
-    "etm2015-c0d-12mo-cyp3a5-33": "as etm2015-c0d-12mo-cyp3a5-13",
-    "etm2015-c0d-24mo-cyp3a5-13": "as etm2015-c0d-12mo-cyp3a5-13",
-    "etm2015-c0d-24mo-cyp3a5-33": "as etm2015-c0d-12mo-cyp3a5-13",
-    "miura2011-cmaxd-expresser": "structure: V1/F 692 L without the lean-body-weight term "
-    "gives a low peak",
-    "vanduijnhoven2003-pred10-withdrawal-retro": "missing feature: the set has no steroid "
-    "covariate",
-    "vanduijnhoven2003-pred10-withdrawal-prosp": "missing feature: the set has no steroid "
-    "covariate",
-    "vanduijnhoven2003-pred5-withdrawal-retro": "missing feature: the set has no steroid covariate",
-    "vanduijnhoven2003-pred5-withdrawal-auc": "missing feature: the set has no steroid covariate",
-}
-"""Why a point lies outside, as far as it is understood (structure, evidence, missing feature);
-shown next to a point only where it is outside."""
-
-
-_SLOW_PR = (
-    "structure: the prolonged-release ka multiplier (x0.17, relative to IR ka 4.5 1/h) on this "
-    "set's ka 0.35 1/h spreads absorption over days, so once daily comes out flatter and higher"
-)
-
-WHY_OUTSIDE_BY_SET: dict[tuple[str, str], str] = {
-    ("bergmann2014", "wu2011-advagraf-c0-ratio-day7"): _SLOW_PR,
-    ("bergmann2014", "hougardy2011-advagraf-c0d-ratio"): _SLOW_PR,
-    ("bergmann2014", "transplres2016-advagraf-dose-ratio-13"): _SLOW_PR,
-    ("bergmann2014", "transplres2016-advagraf-dose-ratio-33"): _SLOW_PR,
-    ("bergmann2014", "livertx2020-advagraf-c0d-expresser"): _SLOW_PR,
-    ("bergmann2014", "livertx2020-advagraf-c0d-nonexpresser"): _SLOW_PR,
-    ("bergmann2014", "livertx2011-advagraf-c0-ratio"): _SLOW_PR,
-    ("bergmann2014", "wu2011-ipv-qd"): _SLOW_PR + "; uniform IOV",
-    ("bergmann2014", "wu2011-ir-trough-maintenance"): "evidence: CL/F at the 180-day cap "
-    "(about 15 L/h at 60 kg) is low for these patients",
-    ("bergmann2014", "dai2024-mn-trough-diff-le1mo"): "evidence: untitrated doses at the set's "
-    "higher exposure widen the genotype difference",
-    ("bergmann2014", "jacobson2012-elderly-c0d"): "missing feature: the set has no age effect",
-    ("bergmann2014", "uchida2010-ln-cmax"): "structure/evidence: peak too low with the label's "
-    "with-meal ka (x0.25) on ka 0.35 1/h",
-}
-"""Reasons that hold for one set only; they take precedence over :data:`WHY_OUTSIDE`."""
 
 
 def _fraction(scores: list[Score], kind: str | None = None) -> tuple[int, int, int]:

@@ -41,6 +41,7 @@ from pksim.cohort.variability import (
     residual_error,
     sampling_time_offsets,
     variability_settings,
+    within_subject_scale,
 )
 from pksim.library.populations import (
     Population,
@@ -83,6 +84,7 @@ __all__ = [
     "structural_inputs",
     "typical_parameters",
     "variability_settings",
+    "within_subject_scale",
 ]
 
 MOVED: dict[str, str] = {

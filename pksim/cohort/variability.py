@@ -2,8 +2,9 @@
 
 Between-subject variability (IIV: log-normal with the parameter set's full covariance, stream
 ``iiv``), between-occasion variability on F (IOV, stream ``iov``), residual (assay) error
-(stream ``residual``) and deviations of the actual trough-draw time (stream
-``sampling_time``), plus the overridable settings of all of these
+(stream ``residual``), each subject's own scale of that within-subject variability (stream
+``within_subject``: some patients are much more variable than others) and deviations of the
+actual trough-draw time (stream ``sampling_time``), plus the overridable settings of all of these
 (:class:`VariabilitySettings`, defaults in ``populations/_shared.toml``). Every draw is
 column-stable (:func:`pksim.rng.uniform_columns`): subject i's values depend only on
 (seed, i), and the first k occasions or samples do not change when more are simulated.
@@ -36,6 +37,7 @@ __all__ = [
     "residual_uniforms",
     "sampling_time_offsets",
     "variability_settings",
+    "within_subject_scale",
 ]
 
 
@@ -156,8 +158,9 @@ def iov_f_multipliers(
     """IOV multipliers on F, (stop - start, m), for ``dose_times_h`` ((n|1, m) h, NaN = none).
 
     Occasion k covers [k·L, (k+1)·L) h with L = ``occasion_length_h``; each subject draws one
-    exp(kappa), kappa ~ N(0, omega_IOV^2), per occasion (stream ``iov``): doses in the same
-    occasion share it. Occasion k's value does not depend on how many occasions are simulated.
+    exp(kappa), kappa ~ N(0, (s_i omega_IOV)^2), per occasion (stream ``iov``): doses in the same
+    occasion share it; s_i is the subject's :func:`within_subject_scale`. Occasion k's value
+    does not depend on how many occasions are simulated.
     """
     times = np.asarray(dose_times_h, dtype=np.float64)
     n = stop - start
@@ -176,7 +179,7 @@ def iov_f_multipliers(
     given = np.where(missing, 0.0, times) if any_missing else times
     occasion = (given / occasion_length_h).astype(np.intp)  # times >= 0: truncation = floor
     z = rng.normal_columns(seed, "iov", start, stop, int(occasion.max()) + 1)
-    z *= sd
+    z *= (sd * within_subject_scale(pset, seed=seed, start=start, stop=stop))[:, np.newaxis]
     np.exp(z, out=z)  # one value per occasion, before it is repeated for each dose
     if occasion.shape[0] > 1:
         occasion = _shared_occasions(occasion, missing if any_missing else None)
@@ -187,6 +190,27 @@ def iov_f_multipliers(
     if any_missing:
         out[np.broadcast_to(missing, shape)] = 1.0
     return out
+
+
+def within_subject_scale(
+    pset: ParameterSet, *, seed: int, start: int, stop: int, typical_only: bool = False
+) -> NDArray[np.float64]:
+    """Each subject's own scale s_i of its within-subject variability, (stop - start,).
+
+    s_i = exp(omega_s·z_i), z_i ~ N(0, 1) (column 0 of stream ``within_subject``), omega_s the
+    log-scale SD of the set's ``iov.subject_scale`` (an "eta on epsilon"): it multiplies the SD
+    of the subject's IOV on F and of its residual error, so that some patients vary much more
+    from one trough to the next than others, while the typical (median) patient keeps the
+    set's values. All ones when the set has none or ``typical_only``.
+    """
+    if not 0 <= start <= stop:
+        raise ValueError(f"need 0 <= start <= stop, got start={start}, stop={stop}")
+    omega = pset.iov_subject_scale_sd
+    if typical_only or omega == 0:
+        return np.ones(stop - start)
+    z = rng.normal_columns(seed, "within_subject", start, stop, 1)[:, 0]
+    z *= omega
+    return np.exp(z, out=z)
 
 
 def _shared_occasions(occasion: np.ndarray, missing: np.ndarray | None) -> np.ndarray:
@@ -227,8 +251,9 @@ def residual_error(
 ) -> Measurements:
     """Measured concentrations (n, s) from true ones with proportional + additive error.
 
-    The error is normal with SD sqrt((prop·C)^2 + add^2) (the distribution of
-    C·(1 + eps_prop) + eps_add), conditioned on a non-negative result: measured = C + SD·z with
+    The error is normal with SD s_i·sqrt((prop·C)^2 + add^2) (the distribution of
+    C·(1 + eps_prop) + eps_add, scaled by the subject's :func:`within_subject_scale` s_i),
+    conditioned on a non-negative result: measured = C + SD·z with
     z drawn by inverse CDF from N(0, 1) truncated at -C/SD, one uniform per sample (stream
     ``residual``). Far above the additive SD this is the usual error model; near zero it keeps
     values positive (and slightly above C on average) instead of clipping them. Values below
@@ -247,6 +272,9 @@ def residual_error(
         raise ValueError(f"lloq_ng_per_ml must be >= 0, got {lloq_ng_per_ml!r}")
     sd = pset.residual_proportional * conc
     np.hypot(sd, pset.residual_additive, out=sd)
+    if not typical_only and pset.iov_subject_scale_sd > 0:
+        stop = start + conc.shape[0]
+        sd *= within_subject_scale(pset, seed=seed, start=start, stop=stop)[:, np.newaxis]
     if typical_only or not np.any(sd > 0):
         measured = conc.copy()
     else:

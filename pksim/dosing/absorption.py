@@ -124,7 +124,8 @@ class AbsorptionArrays:
     """Kernel inputs for per-dose absorption (see ``concentrations_general``).
 
     ``ka`` (n, K) 1/h; ``class_lag`` (K,) h; ``dose_class`` (n|1, m) int64 in [0, K);
-    ``dose_f`` (n|1, m) relative bioavailability (formulation x food); ``classes`` the
+    ``dose_f`` (n|1, m) relative bioavailability (formulation, CYP3A5-dependent where the
+    formulation says so, x food); ``classes`` the
     (formulation class, condition) of each of the K absorption classes.
     """
 
@@ -191,18 +192,22 @@ def absorption_arrays(
     ka: ArrayLike,
     dose_conditions: ArrayLike | Sequence[str],
     formulation: str | Sequence[str] = "prograf",
+    expresser: ArrayLike | None = None,
 ) -> AbsorptionArrays:
     """Kernel absorption inputs from per-dose conditions and the formulation.
 
     ``ka`` (n,) the subjects' IR absorption rate constants (1/h); ``dose_conditions`` (n|1, m)
     integer codes (see :func:`draw_dose_conditions`) or (m,) names; ``formulation`` a product
-    name or one per dose column (a conversion during the course). Each dose's F is the
-    formulation's relative F times the food F multiplier; its absorption class carries
-    ``ka x formulation multiplier x food multiplier`` and ``formulation lag + food lag``.
+    name or one per dose column (a conversion during the course); ``expresser`` (n,) booleans,
+    the subjects' CYP3A5 expresser status (None: every subject a non-expresser). Each dose's F
+    is the formulation's relative F (times its CYP3A5-expresser multiplier in expressers) times
+    the food F multiplier; its absorption class carries ``ka x formulation multiplier x food
+    multiplier`` and ``formulation lag + food lag``.
     """
     base = np.asarray(ka, dtype=np.float64)
     if base.ndim != 1 or not np.all(np.isfinite(base) & (base > 0)):
         raise ValueError("ka must be a 1-D array of finite values > 0 (1/h), one per subject")
+    flags = _expresser_flags(expresser, base.size)
     conditions = np.asarray(dose_conditions)
     if conditions.dtype.kind in "US":
         conditions = food.condition_codes(list(conditions.reshape(-1))).reshape(conditions.shape)
@@ -233,10 +238,28 @@ def absorption_arrays(
         lag[k] = float(form.lag.value) + float(effect.lag.value)
         f_factor[k] = float(form.relative_f.value) * float(effect.f.value)
     dose_class = inverse.reshape(combined.shape).astype(np.int64)
+    dose_f = f_factor[dose_class]
+    expresser_factor = np.array([product[c].expresser_f_multiplier for c, _ in classes])
+    if flags is not None and flags.any() and np.any(expresser_factor != 1.0):
+        # Expressers' doses of a class with a genotype-dependent F: one row per subject.
+        dose_f = np.where(flags[:, np.newaxis], dose_f * expresser_factor[dose_class], dose_f)
     return AbsorptionArrays(
         ka=base[:, np.newaxis] * ka_factor[np.newaxis, :],
         class_lag=lag,
         dose_class=dose_class,
-        dose_f=f_factor[dose_class],
+        dose_f=dose_f,
         classes=classes,
     )
+
+
+def _expresser_flags(expresser: ArrayLike | None, n: int) -> NDArray[np.bool_] | None:
+    """The (n,) CYP3A5 expresser flags, checked; None when not given."""
+    if expresser is None:
+        return None
+    flags = np.asarray(expresser)
+    if flags.dtype != np.bool_ or flags.shape != (n,):
+        raise ValueError(
+            f"expresser must be a 1-D boolean array with one value per subject ({n}), got "
+            f"dtype {flags.dtype} and shape {flags.shape}"
+        )
+    return flags

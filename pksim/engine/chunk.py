@@ -148,7 +148,7 @@ def regimen_kernel_inputs(
     ):
         conditions = _food_conditions(scenario, events, seed, start, stop)
         formulation = [events.schedule.phases[p].regimen.formulation for p in events.schedule.phase]
-        absorption = absorption_arrays(pk.ka, conditions, formulation)
+        absorption = absorption_arrays(pk.ka, conditions, formulation, expresser)
         dose_f = absorption.dose_f * iov
         if taper is not None:
             dose_f = dose_f * prednisone.prednisone_f_multipliers(

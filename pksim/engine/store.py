@@ -11,7 +11,10 @@ and an existing store is replaced only by a complete one.
   fixed-width text type has a specification, unlike format 3's), appended along ``subject``.
   Needs the optional ``zarr`` package: ``pip install 'pksim[zarr]'``.
 
-A full disk is an ``OSError`` (``ENOSPC``) and nothing is left behind. HDF5 must never meet
+A full disk is an ``OSError`` (``ENOSPC``) and nothing is left behind (Zarr's metadata writes
+run as concurrent tasks: the siblings of the write that failed fail too, and asyncio would
+print each of them as an unretrieved task exception; :class:`_SiblingDiskFullFilter` drops
+those copies of the one error that is reported). HDF5 must never meet
 one: it does not report a failed write to Python reliably (it may only print it while it
 releases an object, leave a corrupt file and crash the process at exit). So before each append
 the NetCDF writer claims the disk blocks the append will use for the file
@@ -25,6 +28,7 @@ import contextlib
 import errno
 import io
 import itertools
+import logging
 import os
 import re
 import sys
@@ -100,13 +104,45 @@ def open_store(path: str | Path) -> xr.Dataset:
 
 def _write_zarr(target: Path, chunks: Iterable[xr.Dataset], attrs: dict) -> None:
     first = True
-    for chunk in chunks:
-        chunk = chunk.assign_attrs(attrs)  # an append rewrites the group's attributes
-        if first:
-            chunk.to_zarr(target, mode="w-", zarr_format=ZARR_FORMAT, consolidated=True)
-            first = False
-        else:
-            chunk.to_zarr(target, append_dim="subject", consolidated=True)
+    try:
+        for chunk in chunks:
+            chunk = chunk.assign_attrs(attrs)  # an append rewrites the group's attributes
+            if first:
+                chunk.to_zarr(target, mode="w-", zarr_format=ZARR_FORMAT, consolidated=True)
+                first = False
+            else:
+                chunk.to_zarr(target, append_dim="subject", consolidated=True)
+    except OSError as error:
+        if error.errno in DISK_FULL_ERRNOS:
+            _silence_sibling_disk_full_tasks()
+        raise
+
+
+DISK_FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
+UNRETRIEVED_TASK_MESSAGE = "Task exception was never retrieved"
+"""How asyncio's default exception handler starts its report of a failed task nobody awaited."""
+
+
+class _SiblingDiskFullFilter(logging.Filter):
+    """Drops asyncio's reports of unawaited tasks that failed on a full disk: Zarr writes a
+    store's metadata documents as concurrent tasks (``asyncio.as_completed``) and stops at the
+    first failure, so its siblings' identical ``ENOSPC`` errors are printed when the tasks are
+    garbage-collected, after pksim has reported the full disk once."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        return not (
+            record.getMessage().startswith(UNRETRIEVED_TASK_MESSAGE)
+            and isinstance(error, OSError)
+            and error.errno in DISK_FULL_ERRNOS
+        )
+
+
+def _silence_sibling_disk_full_tasks() -> None:
+    """Install :class:`_SiblingDiskFullFilter` on the ``asyncio`` logger (once)."""
+    logger = logging.getLogger("asyncio")
+    if not any(isinstance(f, _SiblingDiskFullFilter) for f in logger.filters):
+        logger.addFilter(_SiblingDiskFullFilter())
 
 
 def _write_netcdf(target: Path, chunks: Iterable[xr.Dataset], attrs: dict) -> None:

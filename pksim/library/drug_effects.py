@@ -98,6 +98,14 @@ class Interaction:
     offset_half_life: Cited | None = None
     effects_by_cyp2c19: tuple[Effect, ...] = ()
     residual_activity: Cited | None = None
+    f_turnover: Literal["hepatic", "intestinal"] | None = None
+
+    @property
+    def f_pool(self) -> Literal["hepatic", "intestinal"]:
+        """CYP3A pool whose turnover sets the time course of the F multiplier: ``f_turnover``
+        where the entry gives one (an inactivator of gut-wall CYP3A: its F effect recovers
+        with intestinal enzyme resynthesis), else ``turnover`` (the CL pool)."""
+        return self.f_turnover or self.turnover
 
     def inactivation_onset_rate(self, kdeg: float, effect: Effect) -> float:
         """Onset rate constant (1/h) of a mechanism-based inhibitor: ``kdeg / E_ss``.

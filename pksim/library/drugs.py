@@ -103,6 +103,7 @@ _DRUG_KEYS = (
     "mechanism",
     "mechanism_source",
     "turnover",
+    "f_turnover",
     "effect",
     "effect_expresser",
     "effect_non_expresser",
@@ -179,6 +180,15 @@ def _interaction(name: str, table: dict[str, Any]) -> Interaction:
     turnover = table.get("turnover", "hepatic")
     if turnover not in ("hepatic", "intestinal"):
         raise ValueError(f"{where}: turnover must be 'hepatic' or 'intestinal'")
+    f_turnover = table.get("f_turnover")
+    if f_turnover is not None:
+        if f_turnover not in ("hepatic", "intestinal"):
+            raise ValueError(f"{where}: f_turnover must be 'hepatic' or 'intestinal'")
+        if mechanism not in ("mechanism_based_inhibition", "induction"):
+            raise ValueError(
+                f"{where}: f_turnover is only for effects that follow CYP3A turnover "
+                "(mechanism_based_inhibition, induction)"
+            )
     aliases = table.get("aliases", [])
     if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases):
         raise ValueError(f"{where}: aliases must be a list of strings")
@@ -196,6 +206,7 @@ def _interaction(name: str, table: dict[str, Any]) -> Interaction:
         effects_by_cyp2c19=cyp2c19_effects if len(set(cyp2c19_effects)) > 1 else (),
         residual_activity=residual_activity,
         turnover=turnover,
+        f_turnover=f_turnover,
         onset_half_life=(
             read_cited(half_lives[0], f"{where}.onset_half_life", "h", minimum=0)
             if reversible
@@ -360,6 +371,12 @@ def describe_drug(name: str) -> str:
                 else ""
             )
         )
+        if drug.f_pool != drug.turnover:
+            f_half_life = math.log(2.0) / turnover.kdeg(drug.f_pool)
+            lines.append(
+                f"  F effect: follows {drug.f_pool} CYP3A turnover (degradation t1/2 "
+                f"{f_half_life:g} h)"
+            )
         if drug.residual_activity is not None:
             onset = math.log(2.0) * drug.residual_activity.value / turnover.kdeg(drug.turnover)
             lines.append(

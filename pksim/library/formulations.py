@@ -3,8 +3,9 @@
 Data: ``data/formulations.toml``. A *product* (Prograf, Advagraf, Astagraf XL, Envarsus) has a
 pharmacokinetic class (``ir``, ``pr``, ``lcp``) that sets its relative bioavailability (``dose_f``
 multiplier), its absorption rate relative to the subject's IR ``ka``, an extra lag (h), the
-allowed doses per day and the labelled conversion factor from an IR total daily dose. Food
-effects per class live in :mod:`pksim.food`.
+allowed doses per day, the labelled conversion factor from an IR total daily dose and, where the
+evidence gives one, a further multiplier on F in CYP3A5 expressers
+(:meth:`Formulation.relative_f_for`). Food effects per class live in :mod:`pksim.food`.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
+
+import numpy as np
 
 from pksim.errors import shown, unknown_name
 from pksim.library.cited import (
@@ -54,6 +57,7 @@ class Formulation:
     ka_multiplier: Cited
     lag: Cited
     conversion_from_ir: Cited
+    cyp3a5_expresser_f: Cited | None = None
 
     @property
     def sources(self) -> tuple[str, ...]:
@@ -65,9 +69,23 @@ class Formulation:
             self.ka_multiplier,
             self.lag,
             self.conversion_from_ir,
+            self.cyp3a5_expresser_f,
         ):
-            keys.extend(value.sources)
+            if value is not None:
+                keys.extend(value.sources)
         return tuple(dict.fromkeys(keys))
+
+    @property
+    def expresser_f_multiplier(self) -> float:
+        """Multiplier on :attr:`relative_f` in CYP3A5 expressers (1 when the class has none)."""
+        return 1.0 if self.cyp3a5_expresser_f is None else float(self.cyp3a5_expresser_f.value)
+
+    def relative_f_for(self, expresser: bool) -> float:
+        """Relative F of one dose (vs fasting IR) for a CYP3A5 expresser or non-expresser."""
+        if not isinstance(expresser, bool | np.bool_):
+            raise ValueError(f"expresser must be true or false, got {shown(expresser)}")
+        factor = self.expresser_f_multiplier if expresser else 1.0
+        return float(self.relative_f.value) * factor
 
     @property
     def strengths_mg(self) -> tuple[float, ...]:
@@ -98,6 +116,7 @@ def _catalogue() -> _Catalogue:
                 "ka_multiplier",
                 "lag",
                 "conversion_from_ir",
+                "cyp3a5_expresser_f",
             ),
             where,
         )
@@ -120,6 +139,11 @@ def _catalogue() -> _Catalogue:
             "lag": read_cited(table.get("lag"), f"{where}.lag", "h", minimum=0, exclusive=False),
             "conversion_from_ir": read_cited(
                 table.get("conversion_from_ir"), f"{where}.conversion_from_ir", "1", minimum=0
+            ),
+            "cyp3a5_expresser_f": None
+            if table.get("cyp3a5_expresser_f") is None
+            else read_cited(
+                table["cyp3a5_expresser_f"], f"{where}.cyp3a5_expresser_f", "1", minimum=0
             ),
         }
     products: dict[str, Formulation] = {}

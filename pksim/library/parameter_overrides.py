@@ -14,6 +14,7 @@ import numpy as np
 from pksim.errors import Invalid, Problems, shown, unknown_name
 from pksim.library.cited import Cited, finite_float
 from pksim.library.parameter_set import (
+    IOV_KEYS,
     MODEL_TYPICAL_UNITS,
     NOT_POSITIVE_DEFINITE,
     PERCENT,
@@ -37,8 +38,8 @@ def override_parameter_set(
     Keys: ``typical.<cl|v|ka|tlag>`` (> 0; tlag >= 0; ``q``, ``v2`` where the set's model has
     them), ``iiv.<param>`` (>= 0, in the set's IIV
     units, or %CV for a new one), ``iiv_correlation.<a>,<b>`` (in (-1, 1), both with IIV),
-    ``iov.f`` (>= 0, %CV unless present), ``residual.proportional`` (%) and
-    ``residual.additive`` (ng/mL); each at most a plausibility limit (:data:`MAX_TYPICAL`,
+    ``iov.f`` and ``iov.subject_scale`` (>= 0, %CV unless present), ``residual.proportional``
+    (%) and ``residual.additive`` (ng/mL); each at most a plausibility limit (:data:`MAX_TYPICAL`,
     :data:`MAX_CV_PERCENT` or :data:`MAX_OMEGA2`, :data:`MAX_RESIDUAL`). Replaced numbers keep
     the original sources and note the override, with evidence ``D``. Every bad key or number
     is added to ``problems`` under ``where`` and None is returned; without a collector they
@@ -107,7 +108,7 @@ _OVERRIDABLE: Mapping[str, frozenset] = MappingProxyType(
         "iiv_correlation": frozenset(
             (a, b) for i, a in enumerate(PK_PARAMETERS) for b in PK_PARAMETERS[i + 1 :]
         ),
-        "iov": frozenset({"f"}),
+        "iov": frozenset(IOV_KEYS),
         "residual": frozenset(RESIDUAL_UNITS),
     }
 )
@@ -116,7 +117,7 @@ _OVERRIDE_KEYS = [
     *(f"typical.{k}" for k in (*TYPICAL_UNITS, *MODEL_TYPICAL_UNITS)),
     *(f"iiv.{k}" for k in PK_PARAMETERS),
     "iiv_correlation.<a>,<b>",
-    "iov.f",
+    *(f"iov.{k}" for k in IOV_KEYS),
     *(f"residual.{k}" for k in RESIDUAL_UNITS),
 ]
 MAX_TYPICAL: Mapping[str, float] = MappingProxyType(

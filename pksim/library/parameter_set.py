@@ -19,10 +19,12 @@ from pksim.library.cited import Cited
 
 __all__ = [
     "DEFAULT_STRUCTURAL_MODEL",
+    "IOV_KEYS",
     "MODEL_TYPICAL_UNITS",
     "NOT_POSITIVE_DEFINITE",
     "PK_PARAMETERS",
     "RESIDUAL_UNITS",
+    "SUBJECT_SCALE_KEY",
     "TYPICAL_UNITS",
     "Effect",
     "ParameterSet",
@@ -49,6 +51,12 @@ MODEL_TYPICAL_UNITS: Mapping[str, str] = MappingProxyType({"q": "L/h", "v2": "L"
 inter-compartmental clearance Q/F and peripheral volume V2/F); a set gives exactly those its
 structural model names."""
 
+SUBJECT_SCALE_KEY = "subject_scale"
+"""``[iov]`` key of the between-subject variability (%CV, or omega^2) of each subject's own scale
+of within-subject variability: one log-normal factor (median 1) per subject multiplies the SDs
+of its IOV on F and of its residual error (``pksim.cohort.variability.within_subject_scale``)."""
+IOV_KEYS: tuple[str, ...] = ("f", SUBJECT_SCALE_KEY)
+"""Keys a parameter set's ``[iov]`` table may have."""
 RESIDUAL_UNITS: Mapping[str, str] = MappingProxyType({"proportional": "%", "additive": "ng/mL"})
 """Residual-error terms and their only accepted units."""
 
@@ -156,6 +164,13 @@ class ParameterSet:
     def iov_f_sd(self) -> float:
         """Standard deviation of the log-scale occasion effect on F (0 when absent)."""
         return _omega_sd(self.iov["f"]) if "f" in self.iov else 0.0
+
+    @property
+    def iov_subject_scale_sd(self) -> float:
+        """Log-scale SD of each subject's own factor on its within-subject variability (IOV and
+        residual SD; ``iov.subject_scale``, 0 when absent: every subject alike)."""
+        value = self.iov.get(SUBJECT_SCALE_KEY)
+        return _omega_sd(value) if value is not None else 0.0
 
     @property
     def residual_proportional(self) -> float:

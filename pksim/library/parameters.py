@@ -35,6 +35,7 @@ from pksim.library.cited import (
 from pksim.library.parameter_overrides import override_parameter_set
 from pksim.library.parameter_set import (
     DEFAULT_STRUCTURAL_MODEL,
+    IOV_KEYS,
     MODEL_TYPICAL_UNITS,
     NOT_POSITIVE_DEFINITE,
     PK_PARAMETERS,
@@ -254,8 +255,11 @@ def parameter_set_from_dict(data: Mapping[str, Any], *, origin: str = "<dict>") 
         corr[tuple(sorted(pair, key=PK_PARAMETERS.index))] = value
 
     iov_in = check.table(top.get("iov", {}), "iov")
-    check.keys(iov_in, "iov", ("f",))
+    check.keys(iov_in, "iov", IOV_KEYS)
     iov = {k: check.value(v, f"iov.{k}", _IIV_UNITS) for k, v in iov_in.items()}
+    for k, v in iov.items():
+        if v.value < 0:
+            raise check.fail(f"iov.{k}", "must be >= 0")
 
     res_in = check.table(top.get("residual", {}), "residual")
     check.keys(res_in, "residual", RESIDUAL_UNITS)

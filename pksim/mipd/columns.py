@@ -23,7 +23,9 @@ __all__ = [
     "OBSERVATION_CMT",
     "OPTIONAL_COLUMNS",
     "REQUIRED_COLUMNS",
+    "SIMULATION_PREFIX",
     "canonical_column",
+    "is_simulation_column",
 ]
 
 REQUIRED_COLUMNS = ("ID", "AMT", "EVID", "DV")
@@ -46,6 +48,10 @@ OPTIONAL_COLUMNS = (
 II/ADDL/SS/RATE (default 0), MDV (default: 1 for EVID != 0), BLQ (default 0), LLOQ, OCC, and
 COMED: the co-medications taken from the record's time on (catalogue names or aliases joined
 by ``+``; empty: none), until a later record without them."""
+SIMULATION_PREFIX = "SIM_"
+"""Columns named ``SIM_...`` (any case) hold what a simulation knows and a clinic does not (the
+true individual parameters and concentrations of a simulated cohort,
+:mod:`pksim.results.nonmem_cohort`); the reader skips them."""
 COMED_SEPARATOR = "+"
 """Joins several co-medications in one COMED cell."""
 
@@ -115,6 +121,11 @@ def canonical_column(header: str) -> str | None:
     """The standard column (``"TIME"``) or covariate (``"weight_kg"``) a header names, in any
     case; None when it names neither."""
     return _LOOKUP.get(header.strip().upper())
+
+
+def is_simulation_column(header: str) -> bool:
+    """Whether ``header`` names a simulation-truth column (skipped when a dataset is read)."""
+    return header.strip().upper().startswith(SIMULATION_PREFIX)
 
 
 def known_columns() -> tuple[str, ...]:

@@ -2,7 +2,8 @@
 
 Columns (any case; see :mod:`pksim.mipd.columns`): ``ID TIME AMT EVID CMT II ADDL SS DV MDV``,
 optional ``RATE`` (0 only: the oral model has no zero-order input), ``BLQ`` / ``LLOQ``,
-``OCC``, ``DATE`` (then ``TIME`` is a clock time) and covariate columns. Units: ``TIME``/``II``
+``OCC``, ``DATE`` (then ``TIME`` is a clock time) and covariate columns; ``SIM_...`` columns
+(a simulated cohort's true values) are skipped. Units: ``TIME``/``II``
 h, ``AMT`` mg, ``DV``/``LLOQ`` ng/mL (or the ``concentration_units`` given). A ``.`` cell is
 empty (NONMEM's missing value). Records of one ``ID`` are contiguous and in time order.
 
@@ -121,7 +122,7 @@ def read_nonmem_text(
 def _header(header: list[str], ignored: set[str], problems: Problems) -> dict[str, int]:
     index: dict[str, int] = {}
     for number, raw in enumerate(header, start=1):
-        if raw.strip().upper() in ignored:
+        if raw.strip().upper() in ignored or cols.is_simulation_column(raw):
             continue
         column = cols.canonical_column(raw)
         if column is None:

@@ -25,7 +25,7 @@ from pksim.mipd.history import PatientHistory
 from pksim.modifiers.courses import CoMedication
 from pksim.units import HOURS_PER_DAY
 
-__all__ = ["nonmem_text", "write_nonmem"]
+__all__ = ["course_hours", "nonmem_text", "write_nonmem"]
 
 HEADER = ("ID", "TIME", "AMT", "EVID", "CMT", "II", "ADDL", "SS", "DV", "MDV", "BLQ", "LLOQ", "OCC")
 """Standard columns written (covariate columns follow)."""
@@ -81,7 +81,7 @@ def _rows(h: PatientHistory) -> list[tuple]:
     ):
         rows.append((0, t, (h.id, t, 0, 0, 2, 0, 0, 0, lloq if blq else y, 0, int(blq), lloq, occ)))
     written = {r[1] for r in rows}
-    course_times = [t for c in h.comedications for t in _course_hours(c) if np.isfinite(t)]
+    course_times = [t for c in h.comedications for t in course_hours(c) if np.isfinite(t)]
     for t in np.unique(np.concatenate([h.record_times, course_times])):
         if t not in written:
             rows.append((3, t, (h.id, t, 0, 2, 0, 0, 0, 0, None, 1, 0, None, 0)))
@@ -89,7 +89,7 @@ def _rows(h: PatientHistory) -> list[tuple]:
     return [r[2] for r in rows]
 
 
-def _course_hours(course: CoMedication) -> tuple[float, float]:
+def course_hours(course: CoMedication) -> tuple[float, float]:
     """When a course is taken: [start, stop) in h (stop inf while it goes on)."""
     stop = math.inf if course.stop_day is None else course.stop_day * HOURS_PER_DAY
     return (course.start_day - 1.0) * HOURS_PER_DAY, stop
@@ -99,7 +99,7 @@ def _taken(h: PatientHistory, time: float) -> list[str]:
     """The co-medications taken at ``time`` (h)."""
     out = []
     for course in h.comedications:
-        start, stop = _course_hours(course)
+        start, stop = course_hours(course)
         if start <= time < stop:
             out.append(course.drug)
     return sorted(set(out))

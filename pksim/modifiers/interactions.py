@@ -19,7 +19,9 @@ drug chain without stacking). The mechanism sets the rates and how ``phi`` maps 
   ``k_on = kdeg``; mechanism-based inactivation speeds the onset to ``k_on = kdeg / E_ss`` with
   ``E_ss = min(1, cl_multiplier)`` (the inactivated steady state of the same model, assuming
   CL proportional to active enzyme). ``kdeg = ln 2 / t1/2`` of hepatic (default) or intestinal
-  CYP3A, configurable through :class:`Cyp3aTurnover`.
+  CYP3A, configurable through :class:`Cyp3aTurnover`; an entry's ``f_turnover`` gives its F
+  effect the turnover of another pool (ritonavir: gut-wall CYP3A, recovering faster than the
+  liver's).
 * ``none``: immediate, ``m = m_ss`` exactly while taken.
 
 Several co-medications combine multiplicatively on CL and on F (no saturation: two strong
@@ -167,9 +169,13 @@ def _as_comedications(comedications: Iterable[CoMedication]) -> tuple[CoMedicati
 
 
 def _courses(
-    comedications: tuple[CoMedication, ...], expresser: bool | int, turnover: Cyp3aTurnover
+    comedications: tuple[CoMedication, ...],
+    expresser: bool | int,
+    turnover: Cyp3aTurnover,
+    pool_of: str = "cl",
 ) -> list[_Course]:
-    """Phases per drug for one genotype group."""
+    """Phases per drug for one genotype group; ``pool_of`` "cl" or "f": whose CYP3A pool
+    (``turnover`` or ``f_turnover`` of the entry) sets an enzyme-turnover time course."""
     by_drug: dict[str, list[CoMedication]] = {}
     for item in comedications:
         by_drug.setdefault(item.drug, []).append(item)
@@ -184,7 +190,7 @@ def _courses(
         elif drug.mechanism == "none":
             k_on = k_off = math.inf
         else:
-            kdeg = turnover.kdeg(drug.turnover)
+            kdeg = turnover.kdeg(drug.turnover if pool_of == "cl" else drug.f_pool)
             k_off = kdeg
             k_on = kdeg
             if drug.mechanism == "mechanism_based_inhibition":
@@ -283,7 +289,7 @@ def f_multipliers(
     flat = np.where(given, times, 0.0).reshape(-1)
     table = np.zeros((len(groups), flat.size))
     for g, flag in enumerate(groups):
-        for course in _courses(items, flag, turnover):
+        for course in _courses(items, flag, turnover, pool_of="f"):
             if course.f_ss != 1.0:
                 table[g] += course.log_multiplier(course.phi(flat), course.f_ss)
     table = table.reshape(len(groups), *times.shape)

@@ -3,8 +3,10 @@
 Prednisone (equivalent, mg/day) acts on F through the parameter set's effect(s) on ``f``. The
 baseline dose is a covariate (its effect is already in each subject's typical F); a taper
 (:class:`~pksim.library.populations.PrednisoneTaper`) changes the dose stepwise, and the change
-enters the kernel as per-dose F multipliers relative to the baseline. Time h from the first
-tacrolimus dose (t = 0); day d runs from 24·d to 24·(d+1) h.
+enters the kernel as per-dose F multipliers relative to the baseline. A dose change acts
+through CYP3A induction, so F follows it over days (the hepatic CYP3A turnover, as for inducing
+co-medications), not at once. Time h from the first tacrolimus dose (t = 0); day d runs from
+24·d to 24·(d+1) h.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from pksim.cohort.effects import covariate_factor
+from pksim.library.drugs import default_turnover
 from pksim.library.parameters import ParameterSet
 from pksim.library.populations import PrednisoneTaper
 from pksim.units import HOURS_PER_DAY
@@ -21,6 +24,7 @@ __all__ = [
     "PrednisoneTaper",
     "prednisone_f_factor",
     "prednisone_f_multipliers",
+    "prednisone_induction_half_life_h",
     "prednisone_mg_per_day_at",
 ]
 
@@ -49,6 +53,19 @@ def prednisone_mg_per_day_at(
     return np.where(p0 > taper.floor_mg, tapered, p0 + 0.0 * t)
 
 
+def prednisone_induction_half_life_h() -> float:
+    """Half-life (h) of the change in CYP3A induction after a prednisone dose change.
+
+    Corticosteroids act by inducing CYP3A (van Duijnhoven 2003; Anglicheau 2003): a new dose
+    changes the enzyme amount, and so F, at the hepatic CYP3A degradation rate, the turnover
+    the interaction catalogue uses for inducers (``[settings.hepatic_cyp3a_half_life]`` of
+    ``data/interactions.toml``: 72 h, Galetin 2006 [V]): 90 % of a step's change in about
+    10 days, within PK_REFERENCE section 1.3's onset of 1-2 weeks and a little faster than its
+    2-3 weeks after a taper [M].
+    """
+    return default_turnover().hepatic_half_life_h
+
+
 def prednisone_f_factor(pset: ParameterSet, prednisone_mg_per_day: ArrayLike) -> FloatArray:
     """Relative F of the set's prednisone effect(s) at the given daily doses (1 if none)."""
     x = np.asarray(prednisone_mg_per_day, dtype=np.float64)
@@ -60,15 +77,48 @@ def prednisone_f_multipliers(
     baseline_mg: ArrayLike,
     taper: PrednisoneTaper | None,
     dose_times_h: ArrayLike,
+    *,
+    half_life_h: float | None = None,
 ) -> FloatArray:
     """Per-dose F multipliers (n, m) for a prednisone taper, *relative to the baseline dose*.
 
     :func:`pksim.cohort.effects.typical_parameters` already puts the baseline prednisone effect
-    into ``f``; these multipliers (F at the dose's prednisone dose / F at baseline) go into
-    ``dose_f`` of :func:`pksim.model.concentrations_general`. NaN dose times (padding) get 1.
+    into ``f`` (the baseline dose is taken to be at steady-state induction at t = 0); these
+    multipliers go into ``dose_f`` of :func:`pksim.model.concentrations_general`. NaN dose
+    times (padding) get 1.
+
+    Each taper step moves the target ``F(new dose) / F(baseline)`` at once, and the multiplier
+    follows it with first-order kinetics, ``dR/dt = kdeg (target - R)`` (enzyme turnover, as
+    for inducers in :mod:`pksim.modifiers.interactions`), ``kdeg = ln 2 / half_life_h``;
+    ``half_life_h`` defaults to :func:`prednisone_induction_half_life_h`, and 0 makes every
+    step immediate. Exact at the dose times (superposition of the steps).
     """
     times = np.asarray(dose_times_h, dtype=np.float64)
     base = np.asarray(baseline_mg, dtype=np.float64)
-    mg = prednisone_mg_per_day_at(base, taper, times)
-    ratio = prednisone_f_factor(pset, mg) / prednisone_f_factor(pset, base)[:, None]
+    half_life = prednisone_induction_half_life_h() if half_life_h is None else half_life_h
+    if not (np.isfinite(half_life) and half_life >= 0):
+        raise ValueError(f"half_life_h must be a finite number >= 0 h, got {half_life!r}")
+    f0 = prednisone_f_factor(pset, base)
+    if half_life == 0 or taper is None or taper.step_mg == 0:
+        mg = prednisone_mg_per_day_at(base, taper, times)
+        ratio = prednisone_f_factor(pset, mg) / f0[:, None]
+        return np.where(np.isnan(times), 1.0, ratio)
+    kdeg = np.log(2.0) / half_life
+    above = np.where(np.isnan(base), 0.0, np.maximum(base - taper.floor_mg, 0.0))
+    n_steps = int(np.ceil(above.max() / taper.step_mg)) if above.size else 0
+    ratio = np.ones(np.broadcast_shapes(base[:, None].shape, times.shape))
+    for j in range(n_steps):
+        # the step applies from the start of day ceil(first + j * every) (as in
+        # prednisone_mg_per_day_at, which counts whole days)
+        step_h = HOURS_PER_DAY * np.ceil(taper.first_step_day + j * taper.every_days)
+        before = np.maximum(taper.floor_mg, base - taper.step_mg * j)
+        after = np.maximum(taper.floor_mg, base - taper.step_mg * (j + 1))
+        jump = np.where(
+            base > taper.floor_mg,
+            (prednisone_f_factor(pset, after) - prednisone_f_factor(pset, before)) / f0,
+            0.0,
+        )
+        elapsed = times - step_h
+        reached = np.where(elapsed >= 0, -np.expm1(-kdeg * np.maximum(elapsed, 0.0)), 0.0)
+        ratio = ratio + jump[:, None] * reached
     return np.where(np.isnan(times), 1.0, ratio)

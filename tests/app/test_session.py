@@ -90,10 +90,10 @@ def test_a_warm_update_of_2000_subjects_is_well_under_a_second():
 
 
 def test_one_patient_matches_the_closed_form_model():
-    """The reference patient of the default set (60 kg, CYP3A5 *3/*3, hematocrit 35 %, no
+    """The reference patient of the default set (60 kg, 33 y, CYP3A5 *3/*3, hematocrit 35 %, no
     prednisone) on 1.5 mg BID: troughs = the sum of one-compartment oral doses with lag."""
     form = patient.PatientForm(
-        weight_kg=60, hematocrit_pct=35, cyp3a5="*3/*3", prednisone_mg_per_day=0, days=7
+        weight_kg=60, age_y=33, hematocrit_pct=35, cyp3a5="*3/*3", prednisone_mg_per_day=0, days=7
     )
     prediction = patient.predict(form)
     typical = load_parameter_set("default").typical

@@ -72,7 +72,7 @@ def test_missing_effect_covariates_names_the_first_subject_per_effect():
 
 
 def test_exclude_leaves_an_effect_out_and_names_bad_covariates():
-    cov = subjects(1, liver_function=np.array([3]))
+    cov = subjects(1, liver_function=np.array([3]), age_y=np.array([33.0]))  # reference age
     typ = E.typical_parameters(DEFAULT, cov, exclude={"liver_function"})
     assert typ.cl[0] == pytest.approx(14.0)
     severe = E.typical_parameters(DEFAULT, cov).cl[0]

@@ -13,6 +13,9 @@ from pksim.library.parameters import override_parameter_set
 from tests.cohort.reference import DEFAULT, LN, cohort_params, ss_trough, superposed
 
 Z95 = stats.norm.ppf(0.95)
+UNIFORM = override_parameter_set(DEFAULT, {"iov.subject_scale": 0})
+"""The default set with every subject's within-subject variability alike (the per-subject
+scale is tested in test_within_subject.py)."""
 
 
 def test_iiv_has_the_specified_full_covariance():
@@ -62,7 +65,7 @@ def test_typical_only_switch_removes_all_variability():
 def test_iov_is_shared_within_an_occasion_and_has_the_specified_sd():
     """IOV 20 %CV on F: log multipliers ~ N(0, ln(1.04)); the two doses of a day share one."""
     doses = np.arange(0, 14 * 24, 12.0)[None, :]
-    m = cohort.iov_f_multipliers(DEFAULT, doses, seed=2, start=0, stop=20_000)
+    m = cohort.iov_f_multipliers(UNIFORM, doses, seed=2, start=0, stop=20_000)
     np.testing.assert_array_equal(m[:, 0::2], m[:, 1::2])
     assert np.log(m[:, 0::2]).std() == pytest.approx(math.sqrt(math.log(1.04)), rel=0.01)
     weekly = cohort.iov_f_multipliers(
@@ -92,7 +95,7 @@ def test_trough_dispersion_has_the_width_iiv_and_iov_imply():
     cov, ind = cohort_params(n, 5, fixed)
     doses = np.arange(0, days * 24, 12.0)
     t_end = days * 24.0
-    iov = cohort.iov_f_multipliers(DEFAULT, doses[None, :], seed=5, start=0, stop=n)
+    iov = cohort.iov_f_multipliers(UNIFORM, doses[None, :], seed=5, start=0, stop=n)
     trough = superposed(
         ind.cl, ind.v, ind.ka, ind.tlag, ind.f[:, None] * iov, dose, doses, t_end
     ).sum(axis=1)
@@ -132,7 +135,7 @@ def test_residual_error_is_proportional_plus_additive_and_never_negative():
     0 ng/mL the truncated result is half-normal with SD 0.5 (mean 0.5 sqrt(2/pi) = 0.399)."""
     n = 100_000
     conc = np.column_stack([np.full(n, 10.0), np.zeros(n), np.full(n, np.nan)])
-    out = cohort.residual_error(DEFAULT, conc, seed=6, start=0, lloq_ng_per_ml=1.0)
+    out = cohort.residual_error(UNIFORM, conc, seed=6, start=0, lloq_ng_per_ml=1.0)
     high, zero = out.measured[:, 0], out.measured[:, 1]
     assert high.mean() == pytest.approx(10.0, abs=0.03)
     assert high.std() == pytest.approx(math.hypot(2.0, 0.5), rel=0.02)

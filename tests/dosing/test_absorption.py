@@ -61,8 +61,8 @@ def test_absorption_arrays_combine_formulation_and_food():
         ("lcp", "with_meal"),
     )
     np.testing.assert_array_equal(arrays.dose_class, [[0, 1, 2, 3], [0, 0, 3, 3]])
-    # Prograf with meal: F 0.61 (label); Envarsus: relative F 1 / 0.8 (80 % conversion).
-    np.testing.assert_allclose(arrays.dose_f[0], [1.0, 0.61, 1.25, 1.25 * 0.75])
+    # Prograf with meal: F 0.61 (label); Envarsus: relative F 1 / 0.7 (EU SmPC 1:0.7 conversion).
+    np.testing.assert_allclose(arrays.dose_f[0], [1.0, 0.61, 1.43, 1.43 * 0.75])
     np.testing.assert_allclose(arrays.ka[:, 1], [4.0 * 0.25, 2.0 * 0.25])
     np.testing.assert_allclose(arrays.class_lag, [0.0, 0.5, 0.0, 0.0])
 

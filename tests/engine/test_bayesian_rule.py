@@ -114,6 +114,7 @@ def nonmem_table(s, draw_days, lloq):
         "WT": float(s.weight_kg),
         "CYP3A5": str(s.cyp3a5.values),
         "HCT": float(s.hematocrit_pct),
+        "AGE": float(s.age_y),
         "prednisone_mg_per_day": float(s.prednisone_mg_per_day),
     }
     for day in range(1, max(draw_days) + 1):

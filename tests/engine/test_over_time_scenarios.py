@@ -26,7 +26,8 @@ def run(name, n=40, edit=("", "")):
 
 def reference_troughs(subject, regimen, products, per_day):
     """Troughs of one subject from its realised daily doses: each day's doses at the product's
-    clock offsets, amounts by the split rule, F, ka and lag of the product (no pksim kernel)."""
+    clock offsets, amounts by the split rule, F (for the subject's CYP3A5 genotype), ka and lag
+    of the product (no pksim kernel)."""
     days = subject.day.values
     times, amounts, classes = [], [], []
     for day, daily in zip(days, subject.realised_daily_dose_mg.sel(regimen=regimen).values,
@@ -38,12 +39,13 @@ def reference_troughs(subject, regimen, products, per_day):
             amounts.append(split[j])
             classes.append(0 if product == "prograf" else 1)
     forms = [formulations.lookup_formulation(p) for p in ("prograf", "advagraf")]
+    expresser = bool(subject.cyp3a5_expresser)  # Advagraf's F depends on CYP3A5 genotype
     ka = np.array([[float(subject.ka) * float(f.ka_multiplier.value) for f in forms]])
     return naive.concentrations_general_reference(
         [float(subject.cl)], [float(subject.v)], ka, [float(subject.tlag)], [float(subject.f)],
         np.array([times]), np.array([amounts]), np.array([24.0 * days]),
         dose_class=np.array([classes]), class_lag=np.array([float(f.lag.value) for f in forms]),
-        dose_f=np.array([[float(forms[c].relative_f.value) for c in classes]]),
+        dose_f=np.array([[forms[c].relative_f_for(expresser) for c in classes]]),
     )[0]  # fmt: skip
 
 

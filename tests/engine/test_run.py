@@ -20,6 +20,8 @@ weight_kg_mean_male = 60
 weight_kg_sd_male = 0
 hematocrit_pct_mean = 35
 hematocrit_pct_sd = 0
+age_y_mean = 33
+age_y_sd = 0
 cyp3a5_expresser_fraction = 0
 [variability]
 typical_only = true

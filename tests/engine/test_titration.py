@@ -15,6 +15,9 @@ title = "titration test"
 subjects = {n}
 days = {days}
 seed = 5
+[population]
+age_y_mean = 33  # the default set's reference age (its age effect is 1)
+age_y_sd = 0
 [parameters.overrides]
 "iov.f" = 0
 [variability]

@@ -111,8 +111,8 @@ def test_describe_drug_shows_effect_mechanism_and_citations():
     text = drugs.describe_drug("伏立康唑")
     assert "Voriconazole" in text
     assert "reversible inhibition" in text
-    assert "x3.2" in text
-    assert "Vfend (voriconazole) prescribing information" in text
+    assert "x4.21" in text and "x3.32" in text  # per CYP3A5 group, Chinese kidney patients
+    assert "CYP3A5 genotype-dependent drug-drug interaction" in text
     assert "(missing" not in text
     genotype = drugs.describe_drug("amlodipine")
     assert "CYP3A5 expressers" in genotype and "non-expressers" in genotype
@@ -124,14 +124,17 @@ def test_describe_drug_shows_effect_mechanism_and_citations():
 PUBLISHED = [
     # Noxafil label Table 16 / Sansone-Parsons 2007: AUC x4.58, placed on CL/F.
     ("posaconazole", False, 1 / 4.58, 1.0),
-    # Vfend label (drugs.com summary): AUC x3.2.
-    ("voriconazole", False, 1 / 3.2, 1.0),
+    # Ann Pharmacother 2023 (Chinese kidney transplant): C0/D +320.93 % (*3/*3), +232.19 %.
+    ("voriconazole", False, 1 / 4.2093, 1.0),
+    ("voriconazole", True, 1 / 3.3219, 1.0),
     # Prograf label 12.3: F 14 -> 7 %, CL 0.036 -> 0.053 L/h/kg.
     ("rifampicin", False, 0.053 / 0.036, 7 / 14),
     # Floren 1997: F 14 -> 30 %, CL/F -66 % -> systemic CL = 0.34 x F ratio.
     ("ketoconazole", False, 0.34 * 30 / 14, 30 / 14),
-    # PMID 37924724: fitted CL x0.35, F x18.7.
-    ("nirmatrelvir_ritonavir", True, 0.35, 18.7),
+    # Erba 2023 Table 1 (darunavir/ritonavir): t1/2 256 h vs 15.6 h, CL/F 0.2 vs 6.7 L/h.
+    ("nirmatrelvir_ritonavir", True, 15.6 / 256, 15.6 / 256 * 6.7 / 0.2),
+    # Erba 2023 Table 1 (darunavir/cobicistat): t1/2 195 h, CL/F 0.333 L/h.
+    ("cobicistat", False, 15.6 / 195, 15.6 / 195 * 6.7 / (1.0 / 3.0)),
     # Zuo 2013 (amlodipine): CL/F / 2.2 in expressers, unchanged in non-expressers.
     ("amlodipine", True, 1 / 2.2, 1.0),
     ("amlodipine", False, 1.0, 1.0),
@@ -168,3 +171,30 @@ def test_directions_follow_mechanisms():
                 assert effect.cl_multiplier <= 1 <= effect.f_multiplier
             elif drug.mechanism == "induction":
                 assert effect.f_multiplier <= 1 <= effect.cl_multiplier
+
+
+def _entry(**extra):
+    table = {
+        "mechanism": "mechanism_based_inhibition",
+        "mechanism_source": "Greenblatt2009",
+        "effect": {"cl_multiplier": 0.5, "units": "1", "source": "Erba2023", "evidence": "D"},
+    }
+    return {**table, **extra}
+
+
+def test_f_turnover_is_read_checked_and_defaults_to_the_cl_pool():
+    from pksim.library.drugs import _interaction
+
+    assert _interaction("x", _entry()).f_pool == "hepatic"
+    assert _interaction("x", _entry(f_turnover="intestinal")).f_pool == "intestinal"
+    with pytest.raises(ValueError, match=r"drugs\.x: f_turnover must be 'hepatic' or 'intestinal'"):
+        _interaction("x", _entry(f_turnover="gut"))
+    reversible = _entry(
+        mechanism="reversible_inhibition",
+        f_turnover="intestinal",
+        onset_half_life={"value": 1.0, "units": "h", "source": "Erba2023", "evidence": "D"},
+        offset_half_life={"value": 1.0, "units": "h", "source": "Erba2023", "evidence": "D"},
+    )
+    with pytest.raises(ValueError, match="f_turnover is only for effects that follow CYP3A"):
+        _interaction("x", reversible)
+    assert "F effect: follows intestinal CYP3A turnover" in drugs.describe_drug("paxlovid")

@@ -44,7 +44,7 @@ def _one_subject(**kw) -> Covariates:
     base = dict(
         weight_kg=[60.0],
         sex=[0],
-        age_y=[30.0],
+        age_y=[33.0],  # the default set's reference age
         hematocrit_pct=[35.0],
         egfr=[100.0],
         serum_creatinine_mg_dl=[0.7],

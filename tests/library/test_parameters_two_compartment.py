@@ -75,3 +75,25 @@ def test_overrides_of_q_and_v2_only_where_the_model_has_them():
         P.override_parameter_set(P.load_parameter_set("default"), {"typical.q": 20.0})
     with pytest.raises(Invalid, match=r"typical.v2.*<= 1e\+06"):
         P.override_parameter_set(andrews, {"typical.v2": 2e6})
+
+
+# Lu 2015 Table 2 (final model), typed from nlmixr2/nlmixr2lib Lu_2015_tacrolimus.R; CL/F is
+# the healthy value 32.8 L/h times the liver-transplant factor 0.562 (Equation 10).
+LU2015_TABLE_2 = {
+    "typical": {"v": 22.7, "q": 76.3, "v2": 916.0, "ka": 0.419, "tlag": 0.404},
+    "iiv": {"cl": 46.6, "v": 57.3, "q": 46.0, "v2": 93.5},
+}
+
+
+def test_lu2015_values_are_those_of_its_table():
+    pset = P.load_parameter_set("lu2015")
+    assert pset.structural_model == "two-compartment-oral-lag"
+    assert pset.typical["cl"].value == pytest.approx(32.8 * 0.562, rel=1e-12)
+    for key, value in LU2015_TABLE_2["typical"].items():
+        assert pset.typical[key].value == value, key
+    assert {k: v.value for k, v in pset.iiv.items()} == LU2015_TABLE_2["iiv"]
+    assert pset.residual["proportional"].value == 39.8
+    assert "additive" not in pset.residual and not pset.iov
+    assert not pset.effects, "Lu 2015 has no covariate pksim carries (ALT only)"
+    cited = [pset.typical[k] for k in pset.typical] + [pset.iiv[k] for k in pset.iiv]
+    assert all(c.sources == ("Lu2015",) for c in cited)

@@ -13,7 +13,7 @@ from pksim.mipd.individualize import resolve_parameters
 from pksim.mipd.simulate import simulate_tdm
 from pksim.mipd.writing import write_nonmem
 
-COVARIATES = {"weight_kg": 60.0, "cyp3a5": "*1/*3", "hematocrit_pct": 35.0}
+COVARIATES = {"weight_kg": 60.0, "cyp3a5": "*1/*3", "hematocrit_pct": 35.0, "age_y": 33.0}
 
 
 def _data(n: int, cl: float, seed: int):

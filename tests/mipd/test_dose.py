@@ -51,6 +51,7 @@ def test_individualize_many_patients_from_a_dataframe_with_different_occasions()
             "WT": [60, 60, 60, 70, 70],
             "CYP3A5": ["*3/*3"] * 3 + ["*1/*1"] * 2,
             "HCT": [35] * 5,
+            "AGE": [33] * 5,
         }
     )
     ds = pksim.individualize(frame)

@@ -253,7 +253,7 @@ def test_iov_occasion_etas_match_scipy():
 
 def test_no_observations_gives_the_prior():
     pset = load_parameter_set("default")
-    text = "ID,TIME,AMT,EVID,DV,WT,CYP3A5,HCT\n1,0,2,1,.,60,*3/*3,35\n"
+    text = "ID,TIME,AMT,EVID,DV,WT,CYP3A5,HCT,AGE\n1,0,2,1,.,60,*3/*3,35,33\n"
     h = read_nonmem_text(text)[0]
     fit = fit_patient(h, pset)
     assert np.all(fit.eta == 0)

@@ -131,11 +131,11 @@ def test_time_varying_covariates_on_clearance_and_f_follow_the_records():
     API with the clearance grid and per-dose F computed by hand (NOCB)."""
     pset = load_parameter_set("default")
     text = (
-        "ID,TIME,AMT,EVID,II,ADDL,DV,WT,CYP3A5,HCT,PRED\n"
-        "1,0,2,1,12,9,.,60,*3/*3,30,20\n"
-        "1,60,0,2,0,0,.,60,*3/*3,40,5\n"
-        "1,96,0,0,0,0,5,60,*3/*3,40,5\n"
-        "1,108,0,0,0,0,5,60,*3/*3,40,5\n"
+        "ID,TIME,AMT,EVID,II,ADDL,DV,WT,CYP3A5,HCT,PRED,AGE\n"
+        "1,0,2,1,12,9,.,60,*3/*3,30,20,33\n"
+        "1,60,0,2,0,0,.,60,*3/*3,40,5,33\n"
+        "1,96,0,0,0,0,5,60,*3/*3,40,5,33\n"
+        "1,108,0,0,0,0,5,60,*3/*3,40,5,33\n"
     )
     (h,) = read_nonmem_text(text)
     ours = Predictor(design(h, pset), h.obs_times)(np.zeros((1, 3)))[0]
@@ -163,16 +163,16 @@ def test_time_varying_covariates_on_clearance_and_f_follow_the_records():
 
 def test_written_histories_read_back_with_the_same_predictions(tmp_path):
     text = (
-        "ID,TIME,AMT,EVID,II,ADDL,SS,DV,BLQ,LLOQ,OCC,WT,CYP3A5,HCT,PRED,COMED\n"
-        "A,0,2,1,12,3,1,.,0,,1,60,*3/*3,30,20,\n"
-        "A,30,0,2,0,0,0,.,0,,1,61,*3/*3,33,10,voriconazole\n"
-        "A,48,0,0,0,0,0,5.2,0,,1,61,*3/*3,33,10,voriconazole\n"
-        "A,60,0,3,0,0,0,.,0,,1,61,*3/*3,33,10,\n"
-        "A,61,1.5,1,12,4,0,.,0,,2,62,*3/*3,36,5,\n"
-        "A,100,0,0,0,0,0,.,1,1.0,2,62,*3/*3,36,5,rifampicin\n"
-        "A,109,0,0,0,0,0,3.3,0,,2,62,*3/*3,36,5,rifampicin\n"
-        "B,0,3,1,24,5,0,.,0,,0,80,*1/*1,40,0,\n"
-        "B,96,0,0,0,0,0,2.5,0,,0,80,*1/*1,40,0,\n"
+        "ID,TIME,AMT,EVID,II,ADDL,SS,DV,BLQ,LLOQ,OCC,WT,CYP3A5,HCT,PRED,COMED,AGE\n"
+        "A,0,2,1,12,3,1,.,0,,1,60,*3/*3,30,20,,33\n"
+        "A,30,0,2,0,0,0,.,0,,1,61,*3/*3,33,10,voriconazole,33\n"
+        "A,48,0,0,0,0,0,5.2,0,,1,61,*3/*3,33,10,voriconazole,33\n"
+        "A,60,0,3,0,0,0,.,0,,1,61,*3/*3,33,10,,33\n"
+        "A,61,1.5,1,12,4,0,.,0,,2,62,*3/*3,36,5,,33\n"
+        "A,100,0,0,0,0,0,.,1,1.0,2,62,*3/*3,36,5,rifampicin,33\n"
+        "A,109,0,0,0,0,0,3.3,0,,2,62,*3/*3,36,5,rifampicin,33\n"
+        "B,0,3,1,24,5,0,.,0,,0,80,*1/*1,40,0,,33\n"
+        "B,96,0,0,0,0,0,2.5,0,,0,80,*1/*1,40,0,,33\n"
     )
     pset = load_parameter_set("default")
     for rule in ("nocb", "locf"):
@@ -211,11 +211,11 @@ def test_comedication_column_starts_and_stops_courses_on_the_clearance_grid():
     genotype): predictions equal the public API on the modifiers' own grid and F multipliers."""
     pset = load_parameter_set("default")
     text = (
-        "ID,TIME,AMT,EVID,II,ADDL,DV,WT,CYP3A5,HCT,COMED\n"
-        "1,0,2,1,12,19,.,60,*1/*3,35,\n"
-        "1,96,0,0,0,0,5,60,*1/*3,35,Vfend\n"
-        "1,168,0,0,0,0,9,60,*1/*3,35,\n"
-        "1,200,0,0,0,0,6,60,*1/*3,35,\n"
+        "ID,TIME,AMT,EVID,II,ADDL,DV,WT,CYP3A5,HCT,COMED,AGE\n"
+        "1,0,2,1,12,19,.,60,*1/*3,35,,33\n"
+        "1,96,0,0,0,0,5,60,*1/*3,35,Vfend,33\n"
+        "1,168,0,0,0,0,9,60,*1/*3,35,,33\n"
+        "1,200,0,0,0,0,6,60,*1/*3,35,,33\n"
     )
     (h,) = read_nonmem_text(text)
     assert [(c.drug, c.start_day, c.stop_day) for c in h.comedications] == [

@@ -20,6 +20,7 @@ from pksim.modifiers import interactions as ix
 
 LN2 = math.log(2.0)
 HEPATIC_T_HALF = 72.0  # h, Galetin 2006 mean hepatic CYP3A4 degradation half-life (3 d)
+INTESTINAL_T_HALF = 23.0  # h, PK_REFERENCE section 1.3 intestinal CYP3A4 degradation half-life
 
 # Typical LN patient of PK_REFERENCE section 1.1 (CYP3A5 *3/*3, 60 kg).
 CL, V, KA, TLAG = 14.0, 700.0, 4.5, 0.4
@@ -76,7 +77,7 @@ def _steady_state_auc(comeds, *, days=150, tau=12.0, dose=1.5):
     ("name", "published_ratio"),
     [
         ("posaconazole", 4.58),  # Noxafil label Table 16
-        ("voriconazole", 3.2),  # Vfend label
+        ("voriconazole", 4.2093),  # Ann Pharmacother 2023, CYP3A5 non-expressers: +320.93 %
         ("rifampicin", (7 / 14) / (0.053 / 0.036)),  # Prograf label 12.3: about x0.34
         ("ketoconazole", 30 / 14 / (0.34 * 30 / 14)),  # Floren 1997: CL/F -66 %
     ],
@@ -124,11 +125,18 @@ def _reference_multipliers(name, expresser, start_h, stop_h):
         def mult(phi, m):  # enzyme turnover: m = 1 + phi (m_ss - 1)
             return 1.0 + phi * (m - 1.0)
 
+    # The F effect of an entry with f_turnover = "intestinal" (ritonavir) follows gut-wall
+    # CYP3A (t1/2 23 h): onset and offset scale with that pool's kdeg.
+    f_scale = HEPATIC_T_HALF / INTESTINAL_T_HALF if drug.f_turnover == "intestinal" else 1.0
+    if drug.mechanism == "reversible_inhibition":
+        f_scale = 1.0
+
     def cl_mult(t):
         return mult(_phi(t, start_h, stop_h, k_on, k_off), effect.cl_multiplier)
 
     def f_mult(t):
-        return mult(_phi(t, start_h, stop_h, k_on, k_off), effect.f_multiplier)
+        phi = _phi(t, start_h, stop_h, k_on * f_scale, k_off * f_scale)
+        return mult(phi, effect.f_multiplier)
 
     return cl_mult, f_mult
 
@@ -308,7 +316,7 @@ def test_repeated_courses_chain_without_stacking():
 
 def test_genotype_rows_only_when_needed():
     expresser = np.array([True, False, True])
-    shared = ix.cl_multiplier_grid([ix.CoMedication("voriconazole", 2)], expresser)
+    shared = ix.cl_multiplier_grid([ix.CoMedication("posaconazole", 2)], expresser)
     assert shared.multipliers.shape[0] == 1
     split = ix.cl_multiplier_grid([ix.CoMedication("amlodipine", -math.inf)], expresser)
     np.testing.assert_allclose(split.multipliers[:, 0], [1 / 2.2, 1.0, 1 / 2.2], rtol=1e-12)

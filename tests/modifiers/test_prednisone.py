@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy.integrate import solve_ivp
 
 from pksim import model
 from pksim.cohort.effects import typical_parameters
@@ -32,7 +35,7 @@ def test_taper_exposure_change_matches_emax_model():
     With the Storset Emax model the F ratio is (1 - 0.67*10/45) / (1 - 0.67*40/75) = 1.324."""
     taper = PrednisoneTaper(step_mg=5, every_days=7, first_step_day=7, floor_mg=10)
     dose_times = np.arange(0, 60 * 24, 12.0)[None, :]
-    mult = P.prednisone_f_multipliers(DEFAULT, [40.0], taper, dose_times)[0]
+    mult = P.prednisone_f_multipliers(DEFAULT, [40.0], taper, dose_times, half_life_h=0)[0]
     assert mult[0] == 1.0
     assert mult[-1] == pytest.approx((1 - 0.67 * 10 / 45) / (1 - 0.67 * 40 / 75))
     assert 1.3 <= mult[-1] <= 1.6
@@ -93,3 +96,62 @@ def test_taper_through_the_kernel_is_exact():
     np.testing.assert_allclose(got, ref, rtol=1e-10)
     # Troughs rise by 30-60 % over the taper (issue 3), after the new steady state.
     assert 1.3 <= got[-1] / got[6] <= 1.6
+
+
+TAPER = PrednisoneTaper(step_mg=5, every_days=7, first_step_day=7, floor_mg=10)
+
+
+def test_induction_half_life_is_the_cited_hepatic_cyp3a_turnover():
+    assert P.prednisone_induction_half_life_h() == 72.0
+
+
+def test_one_step_follows_first_order_turnover():
+    """After a single step the multiplier covers 1 - 2^-(t/t1/2) of the jump (analytic)."""
+    taper = PrednisoneTaper(step_mg=10, every_days=7, first_step_day=3, floor_mg=10)
+    t = 72.0 + np.array([0.0, 36.0, 72.0, 144.0, 2000.0])
+    got = P.prednisone_f_multipliers(DEFAULT, [20.0], taper, t[None, :], half_life_h=36.0)[0]
+    jump = (1 - 0.67 * 10 / 45) / (1 - 0.67 * 20 / 55) - 1
+    np.testing.assert_allclose(got, 1 + jump * np.array([0, 0.5, 0.75, 0.9375, 1.0]), rtol=1e-12)
+
+
+def test_taper_time_course_matches_the_turnover_ode():
+    """Independent reference: dR/dt = kdeg (target - R), solved by solve_ivp (rtol 1e-11)
+    segment by segment between the taper steps (days 7, 14, ..., 42), with the immediate
+    (half-life 0) multiplier of each segment as its target."""
+    kdeg = np.log(2) / 72.0
+    times = np.arange(0.0, 70 * 24.0, 12.0) + 5.0  # off the step instants
+    got = P.prednisone_f_multipliers(DEFAULT, [40.0], TAPER, times[None, :])[0]
+    edges = [0.0, *(24.0 * np.arange(7, 43, 7)), times[-1] + 1.0]
+    ref, r0 = [], 1.0
+    for lo, hi in itertools.pairwise(edges):
+        level = P.prednisone_f_multipliers(
+            DEFAULT, [40.0], TAPER, np.array([[lo + 1.0]]), half_life_h=0
+        )[0, 0]
+        inside = times[(times >= lo) & (times < hi)]
+        sol = solve_ivp(
+            lambda _t, r, level=level: kdeg * (level - r),
+            (lo, hi),
+            [r0],
+            t_eval=np.append(inside, hi),
+            rtol=1e-11,
+            atol=1e-13,
+        )
+        ref.extend(sol.y[0][:-1])
+        r0 = sol.y[0][-1]
+    np.testing.assert_allclose(got, ref, rtol=1e-8)
+
+
+def test_a_zero_half_life_is_the_immediate_step_and_tiny_ones_approach_it():
+    times = np.arange(0.0, 60 * 24.0, 12.0)[None, :] + 1.0
+    now = P.prednisone_f_multipliers(DEFAULT, [40.0], TAPER, times, half_life_h=0)
+    fast = P.prednisone_f_multipliers(DEFAULT, [40.0], TAPER, times, half_life_h=1e-3)
+    slow = P.prednisone_f_multipliers(DEFAULT, [40.0], TAPER, times)
+    np.testing.assert_allclose(fast, now, rtol=1e-12)
+    assert np.all(slow <= now + 1e-12) and np.all(np.diff(slow[0]) >= 0)
+    # long after the last step (day 42) the new steady state is reached
+    assert slow[0, -1] == pytest.approx(now[0, -1], rel=0.01)
+
+
+def test_a_bad_half_life_is_refused():
+    with pytest.raises(ValueError, match="half_life_h must be a finite number >= 0 h"):
+        P.prednisone_f_multipliers(DEFAULT, [40.0], TAPER, np.zeros((1, 1)), half_life_h=-1)

@@ -71,9 +71,10 @@ def test_recipes_agree_with_closed_form_answers(set_name):
     """At steady state, AUC over a dosing interval is F·dose/CL whatever the structure, so
     formulation and prednisone ratios are ratios of F; a CL/F ratio is the catalogue's."""
     pset = load_parameter_set(set_name)
-    # Envarsus vs IR at the same daily dose: AUC ratio = relative F of LCP = 1.25 (label).
+    # Envarsus vs IR at the same daily dose: AUC ratio = relative F of LCP = 1 / 0.7 (EU SmPC
+    # 1:0.7, stored rounded as 1.43).
     assert RECIPES["gaber2013-lcpt-conversion-ratio"].predict(pset) == pytest.approx(
-        1 / 1.25, rel=1e-4
+        1 / 1.43, rel=1e-4
     )
     withdrawal = RECIPES["vanduijnhoven2003-pred5-withdrawal-auc"].predict(pset)
     emax = [e for e in pset.effects_on("f") if e.covariate == "prednisone_mg_per_day"]
