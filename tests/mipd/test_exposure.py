@@ -19,7 +19,7 @@ from pksim.mipd.recommend import dose_options
 
 EXAMPLE = "pksim/data/patients/example_mipd.csv"
 COVARIATES = {
-    "default": ("WT,CYP3A5,HCT", "60,*1/*3,"),
+    "default": ("WT,CYP3A5,AGE,HCT", "60,*1/*3,33,"),
     "andrews2019": ("CYP3A5,AGE,SCR,HCT", "*1/*3,50,1.2,"),
     "bergmann2014": ("WT,CYP3A5,HCT", "60,*1/*3,"),
 }
