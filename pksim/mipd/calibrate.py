@@ -17,7 +17,9 @@ with the Laplace covariance of :func:`pksim.mipd.batch_fit.fit_many`). All estim
 minimise the sum over patients jointly (Newton steps on the central-difference Hessian with a
 backtracking line search). Standard errors come from the curvature:
 ``Cov(theta) = 2 H^-1`` with ``H`` the Hessian of the summed -2 ln L, and the delta method
-gives those of the values. Covariate effects, the other IIV and IOV stay the set's.
+gives those of the values. Covariate effects, the other IIV and IOV stay the set's. A patient
+without the CYP3A5 genotype the set needs enters by its genotype mixture,
+``L_i = sum_g pi_g L_ig`` (:mod:`pksim.mipd.mixture`).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from __future__ import annotations
 import math
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,6 +41,7 @@ from pksim.library.parameter_overrides import override_parameter_set
 from pksim.library.parameter_set import ParameterSet
 from pksim.mipd.batch_fit import fit_many
 from pksim.mipd.history import PatientHistory
+from pksim.mipd.mixture import fit_mixtures, needs_genotype
 
 __all__ = [
     "DEFAULT_ESTIMATE",
@@ -126,12 +130,14 @@ class Calibration:
         raise KeyError(f"{key!r} was not estimated ({[e.key for e in self.estimates]})")
 
     @property
-    def prior_cl(self) -> float:
-        return self.calibrated_value("cl", prior=True)
+    def cl(self) -> float:
+        """Typical CL/F of the calibrated set (L/h)."""
+        return self.calibrated.typical["cl"].value
 
     @property
-    def cl(self) -> float:
-        return self.calibrated_value("cl")
+    def prior_cl(self) -> float:
+        """Typical CL/F of the set before calibration (L/h)."""
+        return self.estimate("cl").prior if self._has("cl") else self.cl
 
     @property
     def cl_se(self) -> float:
@@ -144,12 +150,6 @@ class Calibration:
     @property
     def theta_se(self) -> float:
         return self.estimate("cl").theta_se if self._has("cl") else 0.0
-
-    def calibrated_value(self, key: str, *, prior: bool = False) -> float:
-        if self._has(key):
-            e = self.estimate(key)
-            return e.prior if prior else e.value
-        raise KeyError(key)
 
     def _has(self, key: str) -> bool:
         return any(e.key == key for e in self.estimates)
@@ -186,14 +186,28 @@ def parse_estimate(text: str | tuple[str, ...] | list[str]) -> tuple[str, ...]:
     return tuple(k for k in ESTIMABLE if k in items)
 
 
-def minus_two_log_likelihood(histories: tuple[PatientHistory, ...], pset: ParameterSet) -> float:
-    """Laplace -2 log marginal likelihood of the data under ``pset`` (module docstring)."""
+def minus_two_log_likelihood(
+    histories: tuple[PatientHistory, ...],
+    pset: ParameterSet,
+    genotype_prior: str | Mapping[str, float] | None = None,
+) -> float:
+    """Laplace -2 log marginal likelihood of the data under ``pset`` (module docstring); a
+    patient without the CYP3A5 genotype the set needs contributes its mixture over the
+    genotypes, ``-2 ln sum_g pi_g L_g`` (:mod:`pksim.mipd.mixture`)."""
     observed = [h for h in histories if h.n_observations]
+    mixed = [h for h in observed if needs_genotype(h, pset)]
+    plain = [h for h in observed if not needs_genotype(h, pset)]
     total = 0.0
-    for h, fit in zip(observed, fit_many(observed, pset), strict=True):
+    for h, fit in zip(plain, fit_many(plain, pset), strict=True):
         logdet_cov = np.linalg.slogdet(fit.covariance)[1]
         logdet_omega = np.linalg.slogdet(fit.design.omega)[1]
         total += fit.objective + h.n_observations * LOG_2PI + logdet_omega - logdet_cov
+    if mixed:
+        for mix in fit_mixtures(mixed, pset, genotype_prior):
+            log_terms = np.log(mix.prior) - 0.5 * mix.minus_two_ll
+            top = log_terms.max()
+            log_sum = top + math.log(np.exp(log_terms - top).sum())
+            total += mix.history.n_observations * LOG_2PI - 2 * log_sum
     return float(total)
 
 
@@ -215,9 +229,13 @@ def calibrate(
     histories: tuple[PatientHistory, ...],
     pset: ParameterSet,
     estimate: str | tuple[str, ...] = DEFAULT_ESTIMATE,
+    *,
+    genotype_prior: str | Mapping[str, float] | None = None,
 ) -> Calibration:
     """Estimate ``estimate`` (of :data:`ESTIMABLE`) of ``pset`` from ``histories`` jointly
-    by Laplace marginal likelihood (module docstring)."""
+    by Laplace marginal likelihood (module docstring); patients without a needed CYP3A5
+    genotype enter as mixtures with prior ``genotype_prior`` (default: the default
+    population's frequencies, :func:`pksim.mipd.mixture.genotype_prior`)."""
     keys = parse_estimate(estimate)
     _check_estimable(pset, keys)
     if not any(h.n_observations for h in histories):
@@ -227,7 +245,8 @@ def calibrate(
     def objective(theta: FloatArray) -> float:
         nonlocal evaluations
         evaluations += 1
-        return minus_two_log_likelihood(histories, calibrated_set(pset, keys, theta))
+        scaled = calibrated_set(pset, keys, theta)
+        return minus_two_log_likelihood(histories, scaled, genotype_prior)
 
     k = len(keys)
     theta = np.zeros(k)

@@ -94,6 +94,10 @@ def register(commands: argparse._SubParsersAction) -> None:
         "--vpc-binning", choices=BINNINGS, default="day", help="VPC bins: day of therapy or TAD"
     )
     calibrate.add_argument("--seed", type=int, default=1, help="seed of the VPC's replicates")
+    calibrate.add_argument(
+        "--genotype-prior",
+        help="CYP3A5 prior of patients without a genotype (as for pksim dose)",
+    )
     calibrate.set_defaults(handler=command_calibrate)
 
 
@@ -102,13 +106,18 @@ def command_calibrate(args: argparse.Namespace) -> int:
     histories = read_nonmem(
         args.data, concentration_units=args.units, covariate_rule=args.covariate_rule
     )
-    result = calibrate(histories, pset, parse_estimate(args.estimate))
+    estimate = parse_estimate(args.estimate)
+    result = calibrate(histories, pset, estimate, genotype_prior=args.genotype_prior)
     name = args.name or f"{pset.name}-{Path(args.data).stem}"
     write_calibrated(args.out, calibrated_toml(pset, result, args.data, name))
     print(result.summary())
     if args.vpc:
         check = visual_predictive_check(
-            histories, result.calibrated, seed=args.seed, binning=args.vpc_binning
+            histories,
+            result.calibrated,
+            seed=args.seed,
+            binning=args.vpc_binning,
+            genotype_prior=args.genotype_prior,
         )
         figure = vpc_figure(check)
         write_atomically(args.vpc, lambda tmp: figure.savefig(tmp, dpi=PLOT_DPI, format="png"))

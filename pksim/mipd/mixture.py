@@ -41,6 +41,7 @@ __all__ = [
     "GENOTYPE",
     "MixtureFit",
     "fit_mixture",
+    "fit_mixtures",
     "fit_with_genotype_mixture",
     "genotype_prior",
     "needs_genotype",

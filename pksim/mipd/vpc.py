@@ -19,6 +19,7 @@ the same percentile of the simulated data. Draws depend only on (``seed``, patie
 from __future__ import annotations
 
 import itertools
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,6 +30,8 @@ from pksim.errors import shown
 from pksim.library.parameter_set import ParameterSet
 from pksim.mipd.design import design
 from pksim.mipd.history import PatientHistory
+from pksim.mipd.mixture import genotype_prior as genotype_prior_of
+from pksim.mipd.mixture import needs_genotype, with_genotype
 from pksim.mipd.predict import Predictor
 
 __all__ = ["BINNINGS", "Vpc", "visual_predictive_check", "vpc_figure"]
@@ -87,20 +90,22 @@ def visual_predictive_check(
     replicates: int = 200,
     seed: int = 1,
     binning: str = "day",
+    genotype_prior: str | Mapping[str, float] | None = None,
 ) -> Vpc:
-    """The VPC of ``pset`` on ``histories`` (module docstring)."""
+    """The VPC of ``pset`` on ``histories`` (module docstring). A patient without the CYP3A5
+    genotype the set needs gets, in each replicate, a genotype drawn from ``genotype_prior``
+    (:func:`pksim.mipd.mixture.genotype_prior`)."""
     if binning not in BINNINGS:
         raise ValueError(f"binning must be one of {BINNINGS}, got {shown(binning)}")
     if replicates < 20:
         raise ValueError(f"replicates must be >= 20 for 90 % intervals, got {replicates}")
+    prior = genotype_prior_of(genotype_prior)
     observed_parts, simulated_parts, keys = [], [], []
     for index, h in enumerate(histories):
         if h.n_observations == 0:
             continue
-        d = design(h, pset)
         rng = np.random.default_rng([seed, index])
-        etas = rng.multivariate_normal(np.zeros(d.n_eta), d.omega, size=replicates)
-        f = Predictor(d, h.obs_times)(etas)  # (replicates, s)
+        f = _true_concentrations(h, pset, replicates, rng, prior)  # (replicates, s)
         sd = np.hypot(pset.residual_proportional * f, pset.residual_additive)
         y = f + sd * rng.standard_normal(f.shape)
         limit = np.where(np.isnan(h.obs_lloq), -np.inf, h.obs_lloq)
@@ -137,6 +142,26 @@ def visual_predictive_check(
         seed,
         pset.name,
     )
+
+
+def _true_concentrations(h, pset, replicates, rng, prior) -> FloatArray:
+    """Concentrations (replicates, s) at the observations for etas drawn from N(0, Omega);
+    a patient without the genotype the set needs gets a genotype per replicate drawn from
+    the prior."""
+    if not needs_genotype(h, pset):
+        d = design(h, pset)
+        etas = rng.multivariate_normal(np.zeros(d.n_eta), d.omega, size=replicates)
+        return Predictor(d, h.obs_times)(etas)
+    labels = [g for g, p in prior.items() if p > 0]
+    which = rng.choice(len(labels), size=replicates, p=[prior[g] for g in labels])
+    f = np.zeros((replicates, h.n_observations))
+    for j, label in enumerate(labels):
+        d = design(with_genotype(h, label), pset)
+        etas = rng.multivariate_normal(np.zeros(d.n_eta), d.omega, size=replicates)
+        rows = which == j
+        if rows.any():
+            f[rows] = Predictor(d, h.obs_times)(etas[rows])
+    return f
 
 
 def _bin_key(h: PatientHistory, binning: str) -> FloatArray:
