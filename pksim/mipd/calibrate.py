@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from pksim.errors import shown
+from pksim.errors import Invalid, shown
 from pksim.files import write_atomically
 from pksim.library.cited import data_folder
 from pksim.library.parameter_overrides import override_parameter_set
@@ -245,7 +245,10 @@ def calibrate(
     def objective(theta: FloatArray) -> float:
         nonlocal evaluations
         evaluations += 1
-        scaled = calibrated_set(pset, keys, theta)
+        try:
+            scaled = calibrated_set(pset, keys, theta)
+        except Invalid:  # beyond a plausibility limit of the overrides (e.g. 100 % error)
+            return math.inf
         return minus_two_log_likelihood(histories, scaled, genotype_prior)
 
     k = len(keys)
@@ -254,6 +257,8 @@ def calibrate(
     converged, iterations = False, 0
     for iterations in range(1, MAX_NEWTON_STEPS + 1):  # noqa: B007
         g, h = _derivatives(objective, theta, value)
+        if not (np.all(np.isfinite(g)) and np.all(np.isfinite(h))):
+            break  # next to a plausibility limit: not converged, SEs infinite
         step = _newton_step(g, h)
         if -(g @ step) / 2 < DECREASE_TOLERANCE:
             converged = True
@@ -332,7 +337,9 @@ def _newton_step(g: FloatArray, h: FloatArray) -> FloatArray:
 
 
 def _theta_covariance(h: FloatArray) -> FloatArray:
-    """2 H^-1; infinite variances where H is not positive definite."""
+    """2 H^-1; infinite variances where H is not positive definite (or not finite)."""
+    if not np.all(np.isfinite(h)):
+        return np.full(h.shape, np.inf)
     try:
         np.linalg.cholesky(h)
     except np.linalg.LinAlgError:
@@ -386,16 +393,21 @@ TABLES = {"cl": "typical.cl", "iiv_cl": "iiv.cl", "residual": "residual.proporti
 
 
 def calibrated_toml(
-    pset: ParameterSet, result: Calibration, data: str | os.PathLike[str], name: str
+    pset: ParameterSet,
+    result: Calibration,
+    data: str | os.PathLike[str],
+    name: str,
+    diagnostics: str = "",
 ) -> str:
     """The bundled TOML of ``pset`` with each estimated entry replaced by its estimate
-    (evidence D; its note names the data file and the fit's diagnostics) and a new name."""
+    (evidence D; its note names the data file and the fit's diagnostics, plus
+    ``diagnostics``, e.g. the VPC's summary) and a new name."""
     source = data_folder("parameters") / f"{pset.name}.toml"
     if not source.is_file():
         raise ValueError(f"parameter set {pset.name!r} is not a bundled file; cannot copy it")
     text = source.read_text(encoding="utf-8")
     for e in result.estimates:
-        text = _replace_table(text, source, pset, result, e, data)
+        text = _replace_table(text, source, pset, result, e, data, diagnostics)
     text = re.sub(r'(?m)^name = ".*"$', f"name = {_quoted(name)}", text, count=1)
     return re.sub(
         r'(?m)^title = "(.*)"$',
@@ -405,7 +417,7 @@ def calibrated_toml(
     )
 
 
-def _replace_table(text, source, pset, result: Calibration, e: Estimate, data) -> str:
+def _replace_table(text, source, pset, result: Calibration, e: Estimate, data, extra) -> str:
     table = TABLES[e.key]
     group, item = table.split(".")
     cited = {"typical": pset.typical, "iiv": pset.iiv, "residual": pset.residual}[group][item]
@@ -414,8 +426,8 @@ def _replace_table(text, source, pset, result: Calibration, e: Estimate, data) -
         raise ValueError(f"{source}: no [{table}] table to replace")
     note = (
         f"Calibrated to {Path(data).name} by Laplace marginal likelihood (pksim calibrate): "
-        f"{e.describe()}; fit: {result.summary()}. Sources: the structure and prior of set "
-        f"{pset.name!r}."
+        f"{e.describe()}; fit: {result.summary()}{'; ' + extra if extra else ''}. Sources: "
+        f"the structure and prior of set {pset.name!r}."
     )
     sources = "[" + ", ".join(_quoted(key) for key in cited.sources) + "]"
     new = (

@@ -109,8 +109,7 @@ def command_calibrate(args: argparse.Namespace) -> int:
     estimate = parse_estimate(args.estimate)
     result = calibrate(histories, pset, estimate, genotype_prior=args.genotype_prior)
     name = args.name or f"{pset.name}-{Path(args.data).stem}"
-    write_calibrated(args.out, calibrated_toml(pset, result, args.data, name))
-    print(result.summary())
+    check = None
     if args.vpc:
         check = visual_predictive_check(
             histories,
@@ -119,6 +118,10 @@ def command_calibrate(args: argparse.Namespace) -> int:
             binning=args.vpc_binning,
             genotype_prior=args.genotype_prior,
         )
+    diagnostics = check.summary() if check is not None else ""
+    write_calibrated(args.out, calibrated_toml(pset, result, args.data, name, diagnostics))
+    print(result.summary())
+    if check is not None:
         figure = vpc_figure(check)
         write_atomically(args.vpc, lambda tmp: figure.savefig(tmp, dpi=PLOT_DPI, format="png"))
         print(f"{check.summary()}; plot: {args.vpc}")

@@ -105,6 +105,7 @@ def test_pksim_calibrate_estimates_iiv_and_draws_a_vpc(tmp_path, capsys):
     written = tomllib.loads(out.read_text(encoding="utf-8"))
     for table in (written["typical"]["cl"], written["iiv"]["cl"]):
         assert table["evidence"] == "D" and "local.csv" in table["note"]
+        assert "VPC (200 replicates" in table["note"]
     assert written["iiv"]["cl"]["units"] == "%CV"
     assert written["residual"]["proportional"]["value"] == 20.0  # not estimated: kept
 
