@@ -10,7 +10,9 @@ under a parameter set), :mod:`~pksim.mipd.predict` and :mod:`~pksim.mipd.batch_p
 :mod:`~pksim.mipd.fit` and :mod:`~pksim.mipd.batch_fit` (the MAP optimiser, Laplace),
 :mod:`~pksim.mipd.individualize` (Datasets), :mod:`~pksim.mipd.forecast` and
 :mod:`~pksim.mipd.recommend` (forecasts, dose options), :mod:`~pksim.mipd.exposure` (exact
-daily AUC, Cmax and tmax), :mod:`~pksim.mipd.calibrate`,
+daily AUC, Cmax and tmax), :mod:`~pksim.mipd.calibrate` and :mod:`~pksim.mipd.vpc`
+(calibration, visual predictive check), :mod:`~pksim.mipd.mixture` and
+:mod:`~pksim.mipd.mixture_forecast` (unknown CYP3A5 genotype),
 :mod:`~pksim.mipd.simulate` (simulated TDM data), :mod:`~pksim.mipd.plot` and
 :mod:`~pksim.mipd.command` (``pksim dose``, ``pksim calibrate``).
 """
@@ -21,6 +23,7 @@ from pksim.mipd.fit import Fit, fit_patient
 from pksim.mipd.forecast import FutureRegimen, forecast, posterior_etas
 from pksim.mipd.history import PatientHistory
 from pksim.mipd.individualize import fit_dataset, fit_patients, individualize
+from pksim.mipd.mixture import MixtureFit, fit_mixture
 from pksim.mipd.nonmem import read_nonmem, read_nonmem_text
 from pksim.mipd.recommend import DoseOption, dose_options
 from pksim.mipd.writing import write_nonmem
@@ -30,11 +33,13 @@ __all__ = [
     "DoseOption",
     "Fit",
     "FutureRegimen",
+    "MixtureFit",
     "PatientHistory",
     "calibrate_clearance",
     "dose_options",
     "fit_dataset",
     "fit_many",
+    "fit_mixture",
     "fit_patient",
     "fit_patients",
     "forecast",

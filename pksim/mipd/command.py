@@ -1,7 +1,10 @@
 """``pksim dose PATIENT.csv --target induction``: MAP fit, forecast and dose options, printed,
 and a plot written (observed, IPRED with its band, target band, recommended forecast).
 ``pksim calibrate DATA.csv --parameters default --out local.toml``: the set's typical CL/F
-estimated from the data (:mod:`pksim.mipd.calibrate`), written as a new parameter set."""
+(optionally its IIV and proportional error) estimated from the data
+(:mod:`pksim.mipd.calibrate`), written as a new parameter set; ``--vpc`` draws a visual
+predictive check (:mod:`pksim.mipd.vpc`). A patient without a CYP3A5 genotype is dosed over the
+genotype mixture (:mod:`pksim.mipd.mixture`)."""
 
 from __future__ import annotations
 
@@ -11,19 +14,31 @@ from pathlib import Path
 from pksim.errors import shown
 from pksim.files import write_atomically
 from pksim.library.targets import TargetRange, resolve_target
-from pksim.mipd.calibrate import calibrate_clearance, calibrated_toml, write_calibrated
+from pksim.mipd.calibrate import (
+    DEFAULT_ESTIMATE,
+    ESTIMABLE,
+    calibrate,
+    calibrated_toml,
+    parse_estimate,
+    write_calibrated,
+)
 from pksim.mipd.fit import Fit
 from pksim.mipd.forecast import forecast
 from pksim.mipd.history import COVARIATE_RULES, NOCB
-from pksim.mipd.individualize import fit_patients, resolve_parameters
+from pksim.mipd.individualize import read_histories, resolve_parameters
+from pksim.mipd.mixture import DEFAULT_GENOTYPE_POPULATION, MixtureFit, fit_with_genotype_mixture
+from pksim.mipd.mixture_forecast import mixture_dose_options, mixture_forecast
 from pksim.mipd.nonmem import read_nonmem
 from pksim.mipd.plot import dose_figure
 from pksim.mipd.recommend import DoseOption, dose_options
+from pksim.mipd.vpc import BINNINGS, visual_predictive_check, vpc_figure
 
 __all__ = ["command_calibrate", "command_dose", "register", "target_range"]
 
 PLOT_DPI = 120
 """Resolution of the written plot."""
+MIXTURE_FUNCTIONS = (mixture_forecast, mixture_dose_options)
+"""Forecast and dose options of a patient fitted as a CYP3A5 genotype mixture."""
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -54,6 +69,11 @@ def register(commands: argparse._SubParsersAction) -> None:
     dose.add_argument("--seed", type=int, default=1, help="seed of the posterior draws")
     dose.add_argument("--plot", help="PNG to write (default: <patient>-dose.png beside it)")
     dose.add_argument("--no-plot", action="store_true", help="write no plot")
+    dose.add_argument(
+        "--genotype-prior",
+        help="CYP3A5 prior when the data give no genotype: a population (default "
+        f"{DEFAULT_GENOTYPE_POPULATION}) or '*3/*3=P,*1/*3=P,*1/*1=P'",
+    )
     dose.set_defaults(handler=command_dose)
     calibrate = commands.add_parser(
         "calibrate", help="estimate a parameter set's typical CL/F from local TDM data"
@@ -64,6 +84,20 @@ def register(commands: argparse._SubParsersAction) -> None:
     calibrate.add_argument("--name", help="name of the new set (default: <set>-<data file>)")
     calibrate.add_argument("--units", default="ng/mL", help="units of DV and LLOQ")
     calibrate.add_argument("--covariate-rule", choices=COVARIATE_RULES, default=NOCB)
+    calibrate.add_argument(
+        "--estimate",
+        default=",".join(DEFAULT_ESTIMATE),
+        help=f"what to estimate, comma-separated: {', '.join(ESTIMABLE)} (default cl)",
+    )
+    calibrate.add_argument("--vpc", help="PNG of a visual predictive check of the calibrated set")
+    calibrate.add_argument(
+        "--vpc-binning", choices=BINNINGS, default="day", help="VPC bins: day of therapy or TAD"
+    )
+    calibrate.add_argument("--seed", type=int, default=1, help="seed of the VPC's replicates")
+    calibrate.add_argument(
+        "--genotype-prior",
+        help="CYP3A5 prior of patients without a genotype (as for pksim dose)",
+    )
     calibrate.set_defaults(handler=command_calibrate)
 
 
@@ -72,10 +106,25 @@ def command_calibrate(args: argparse.Namespace) -> int:
     histories = read_nonmem(
         args.data, concentration_units=args.units, covariate_rule=args.covariate_rule
     )
-    result = calibrate_clearance(histories, pset)
+    estimate = parse_estimate(args.estimate)
+    result = calibrate(histories, pset, estimate, genotype_prior=args.genotype_prior)
     name = args.name or f"{pset.name}-{Path(args.data).stem}"
-    write_calibrated(args.out, calibrated_toml(pset, result, args.data, name))
+    check = None
+    if args.vpc:
+        check = visual_predictive_check(
+            histories,
+            result.calibrated,
+            seed=args.seed,
+            binning=args.vpc_binning,
+            genotype_prior=args.genotype_prior,
+        )
+    diagnostics = check.summary() if check is not None else ""
+    write_calibrated(args.out, calibrated_toml(pset, result, args.data, name, diagnostics))
     print(result.summary())
+    if check is not None:
+        figure = vpc_figure(check)
+        write_atomically(args.vpc, lambda tmp: figure.savefig(tmp, dpi=PLOT_DPI, format="png"))
+        print(f"{check.summary()}; plot: {args.vpc}")
     print(f"calibrated parameter set {name!r}: {args.out} (use it with --parameters {args.out})")
     return 0
 
@@ -95,11 +144,11 @@ def command_dose(args: argparse.Namespace) -> int:
     if args.days < 1:
         raise ValueError(f"--days must be >= 1, got {args.days}")
     target = target_range(args.target)
-    fits = fit_patients(
-        args.patient,
-        args.parameters,
-        concentration_units=args.units,
-        covariate_rule=args.covariate_rule,
+    histories = read_histories(
+        args.patient, concentration_units=args.units, covariate_rule=args.covariate_rule
+    )
+    fits = fit_with_genotype_mixture(
+        histories, resolve_parameters(args.parameters), args.genotype_prior
     )
     if args.id is None and len(fits) > 1:
         raise ValueError(
@@ -110,11 +159,16 @@ def command_dose(args: argparse.Namespace) -> int:
     if pid not in fits:
         raise ValueError(f"--id {shown(pid)}: not in {args.patient} ({', '.join(fits)})")
     fit = fits[pid]
-    current = forecast(fit, days=args.days, seed=args.seed)
-    options = dose_options(
+    mixture = fit if isinstance(fit, MixtureFit) else None
+    predict, recommend = (forecast, dose_options) if mixture is None else MIXTURE_FUNCTIONS
+    current = predict(fit, days=args.days, seed=args.seed)
+    options = recommend(
         fit, target, formulation=args.formulation, days=args.days, seed=args.seed, aim=args.aim
     )
-    best = forecast(fit, options[0].regimen, days=args.days, seed=args.seed) if options else None
+    best = predict(fit, options[0].regimen, days=args.days, seed=args.seed) if options else None
+    if mixture is not None:
+        fit = mixture.mode
+        print(f"{mixture.describe()}; the MAP below is the {mixture.mode_genotype} fit\n")
     print(report(fit, current, options, target, args.days))
     if not args.no_plot:
         path = (

@@ -19,6 +19,11 @@ from pksim.library.parameters import load_parameter_set, parameter_set_from_dict
 from pksim.mipd.batch_fit import fit_many
 from pksim.mipd.fit import Fit, residual_error
 from pksim.mipd.history import PatientHistory
+from pksim.mipd.mixture import (
+    fit_with_genotype_mixture,
+    representative_fits,
+    with_genotype_posterior,
+)
 from pksim.mipd.nonmem import read_nonmem, read_nonmem_text
 
 __all__ = [
@@ -27,6 +32,7 @@ __all__ = [
     "fit_dataset",
     "fit_patients",
     "individualize",
+    "read_histories",
     "resolve_parameters",
 ]
 
@@ -75,17 +81,25 @@ def fit_patients(
     """The MAP :class:`~pksim.mipd.fit.Fit` of each patient, by ID (file order); patients
     are fitted together (:func:`pksim.mipd.batch_fit.fit_many`)."""
     pset = resolve_parameters(parameters)
-    if isinstance(data, PatientHistory):
-        histories: tuple[PatientHistory, ...] = (data,)
-    elif isinstance(data, str | os.PathLike):
-        histories = read_nonmem(data, **read_options)
-    else:
-        histories = tuple(data)
+    histories = read_histories(data, **read_options)
     return {h.id: fit for h, fit in zip(histories, fit_many(histories, pset), strict=True)}
 
 
+def read_histories(data: Data, **read_options) -> tuple[PatientHistory, ...]:
+    """The patient histories of ``data`` (a file, one history or several)."""
+    if isinstance(data, PatientHistory):
+        return (data,)
+    if isinstance(data, str | os.PathLike):
+        return read_nonmem(data, **read_options)
+    return tuple(data)
+
+
 def individualize(
-    data: Data, parameters: str | os.PathLike[str] | ParameterSet = "default", **read_options
+    data: Data,
+    parameters: str | os.PathLike[str] | ParameterSet = "default",
+    *,
+    genotype_prior: str | Mapping[str, float] | None = None,
+    **read_options,
 ) -> xr.Dataset:
     """MAP Bayesian individualisation of every patient of ``data``: one Dataset.
 
@@ -101,11 +115,21 @@ def individualize(
     ``converged``, ``iterations``. Per observation (dim ``obs``, all patients in order;
     coordinate ``obs_patient``): ``dv``, ``blq``, ``lloq``, ``ipred``, ``pred``, ``iwres``.
     ``ds.sel(patient="P1")`` is one patient; :func:`fit_dataset` gives one patient's Dataset.
+
+    A patient without a CYP3A5 genotype, under a set whose CL/F (or a co-medication's effect)
+    depends on it, is fitted under each genotype (:mod:`pksim.mipd.mixture`; prior
+    ``genotype_prior``: a population name, probabilities by genotype, or None for the default
+    population's frequencies); its variables are the most probable genotype's fit.
+    ``genotype_posterior`` (dims ``patient``, ``genotype``) gives the posterior genotype
+    probabilities (1 for a given genotype; NaN where the set does not use it) and
+    ``genotype_of_fit`` the genotype of the reported fit.
     """
     if hasattr(data, "to_csv") and not isinstance(data, str | os.PathLike):
         data = read_nonmem_text(data.to_csv(index=False), name="<DataFrame>", **read_options)
-    fits = list(fit_patients(data, parameters, **read_options).values())
-    return combined_dataset(fits)
+    pset = resolve_parameters(parameters)
+    histories = read_histories(data, **read_options)
+    results = fit_with_genotype_mixture(histories, pset, genotype_prior)
+    return with_genotype_posterior(combined_dataset(representative_fits(results)), results, pset)
 
 
 PATIENT_VARIABLES = (
