@@ -19,7 +19,12 @@ from pksim.mipd.vpc import visual_predictive_check
 from pksim.mipd.writing import write_nonmem
 from tests.mipd.sets import toy_set
 
-COVARIATES = {"weight_kg": 60.0, "cyp3a5": "*1/*3", "hematocrit_pct": 35.0}
+COVARIATES = {
+    "weight_kg": 60.0,
+    "cyp3a5": "*1/*3",
+    "hematocrit_pct": 35.0,
+    "age_y": 33.0,
+}
 REGIMEN = FutureRegimen((2.0, 1.5))
 TRUE_CL, TRUE_CV = 19.0, 45.0
 

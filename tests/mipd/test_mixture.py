@@ -173,7 +173,7 @@ def test_mixture_draws_in_proportion_and_widen_the_forecast():
 
 def _unknown_genotype_patients(n=3):
     pset = load_parameter_set("default")
-    covariates = {"weight_kg": 60.0, "cyp3a5": "*1/*3", "hematocrit_pct": 35.0}
+    covariates = {"weight_kg": 60.0, "cyp3a5": "*1/*3", "hematocrit_pct": 35.0, "age_y": 33.0}
     histories, _ = simulate_tdm(
         pset,
         n,
@@ -183,7 +183,7 @@ def _unknown_genotype_patients(n=3):
         covariates=covariates,
         seed=4,
     )
-    keep = {"weight_kg", "hematocrit_pct"}
+    keep = {"weight_kg", "hematocrit_pct", "age_y"}
     return [
         dataclasses.replace(h, covariates={k: v for k, v in h.covariates.items() if k in keep})
         for h in histories

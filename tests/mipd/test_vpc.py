@@ -12,7 +12,12 @@ from pksim.mipd.forecast import FutureRegimen
 from pksim.mipd.simulate import simulate_tdm
 from pksim.mipd.vpc import visual_predictive_check, vpc_figure
 
-COVARIATES = {"weight_kg": 60.0, "cyp3a5": "*1/*3", "hematocrit_pct": 35.0}
+COVARIATES = {
+    "weight_kg": 60.0,
+    "cyp3a5": "*1/*3",
+    "hematocrit_pct": 35.0,
+    "age_y": 33.0,
+}
 SEEDS = range(1, 7)
 
 
