@@ -29,6 +29,11 @@ from pksim.library.parameters import SET_LEVEL_COVARIATES
 from pksim.mipd.history import PatientHistory
 from pksim.model.structural import ONE_COMPARTMENT_ORAL_LAG, TWO_COMPARTMENT_ORAL_LAG
 from pksim.modifiers.interactions import ClGrid, cl_multiplier_grid, f_multipliers
+from pksim.modifiers.prednisone import (
+    follow_turnover,
+    prednisone_f_factor,
+    prednisone_induction_half_life_h,
+)
 
 __all__ = [
     "STRUCTURAL_PARAMETERS",
@@ -113,7 +118,9 @@ class Design:
         """Typical relative F of a dose taken at each time (h): covariates and co-medications
         at that time."""
         t = np.asarray(times, dtype=np.float64)
-        f = _typical(self.pset, self.history, t)["f"]
+        f = _typical(self.pset, self.history, t)["f"] * _prednisone_turnover(
+            self.pset, self.history, t
+        )
         if self.history.comedications and t.size:
             f = f * f_multipliers(self.history.comedications, t, self.expresser)[0]
         return f
@@ -159,7 +166,7 @@ def design(history: PatientHistory, pset: ParameterSet) -> Design:
         changes, cl = changes[keep], np.concatenate([cl[:1], cl[keep + 1]])
     else:
         cl = np.ones(1)
-    dose_f = tv["f"][1 + inside.size :]
+    dose_f = tv["f"][1 + inside.size :] * _prednisone_turnover(pset, history, history.dose_times)
     grid, expresser = None, False
     if history.comedications:
         expresser = _expresser(history, pset)
@@ -242,6 +249,27 @@ def _typical(
     cov = Covariates(**values)
     pk = typical_parameters(pset, cov)
     return {p: getattr(pk, p) for p in STRUCTURAL_PARAMETERS + _model_extra(pset)}
+
+
+def _prednisone_turnover(
+    pset: ParameterSet, history: PatientHistory, times: FloatArray
+) -> FloatArray:
+    """At each time (h): the set's prednisone factor on F as it follows the recorded doses by
+    CYP3A turnover, over the factor of the dose recorded at that time (1 where prednisone
+    does not change). As in a cohort run (:func:`pksim.modifiers.prednisone.follow_turnover`,
+    the hepatic CYP3A half-life); the first record's dose is taken to be at steady state."""
+    name = "prednisone_mg_per_day"
+    mg = history.covariates.get(name)
+    acts = any(e.parameter == "f" and e.covariate == name for e in pset.effects)
+    if not acts or mg is None or times.size == 0:
+        return np.ones(times.size)
+    changes = history.change_times()
+    inside = np.concatenate(
+        [changes[:1] - 1.0, (changes[1:] + changes[:-1]) / 2, changes[-1:] + 1.0]
+    )
+    levels = prednisone_f_factor(pset, history.covariates_at(inside)[name])
+    followed = follow_turnover(changes, levels, times, prednisone_induction_half_life_h())
+    return followed / prednisone_f_factor(pset, history.covariates_at(times)[name])
 
 
 def _model_extra(pset: ParameterSet) -> tuple[str, ...]:

@@ -22,6 +22,7 @@ from pksim.units import HOURS_PER_DAY
 
 __all__ = [
     "PrednisoneTaper",
+    "follow_turnover",
     "prednisone_f_factor",
     "prednisone_f_multipliers",
     "prednisone_induction_half_life_h",
@@ -64,6 +65,34 @@ def prednisone_induction_half_life_h() -> float:
     2-3 weeks after a taper [M].
     """
     return default_turnover().hepatic_half_life_h
+
+
+def follow_turnover(
+    change_times_h: ArrayLike, levels: ArrayLike, times_h: ArrayLike, half_life_h: float
+) -> FloatArray:
+    """A quantity following a piecewise-constant target by first-order turnover, at ``times_h``.
+
+    The target is ``levels[0]`` before ``change_times_h[0]`` (ascending, h) and ``levels[k]``
+    from ``change_times_h[k - 1]`` on; the quantity starts at steady state (``levels[0]``) and
+    ``dR/dt = ln 2 / half_life_h · (target - R)``: exact, as a sum of the steps' approaches
+    (the law of :func:`prednisone_f_multipliers`). ``half_life_h`` 0 gives the target itself.
+    """
+    changes = np.asarray(change_times_h, dtype=np.float64)
+    level = np.asarray(levels, dtype=np.float64)
+    t = np.asarray(times_h, dtype=np.float64)
+    if level.shape != (changes.size + 1,):
+        raise ValueError(
+            f"levels must have one value more than change_times_h ({changes.size + 1}), "
+            f"got shape {level.shape}"
+        )
+    if not (np.isfinite(half_life_h) and half_life_h >= 0):
+        raise ValueError(f"half_life_h must be a finite number >= 0 h, got {half_life_h!r}")
+    if half_life_h == 0:
+        return level[np.searchsorted(changes, t, side="right")]
+    kdeg = np.log(2.0) / half_life_h
+    elapsed = t[..., None] - changes
+    reached = np.where(elapsed > 0, -np.expm1(-kdeg * np.maximum(elapsed, 0.0)), 0.0)
+    return level[0] + reached @ np.diff(level)
 
 
 def prednisone_f_factor(pset: ParameterSet, prednisone_mg_per_day: ArrayLike) -> FloatArray:

@@ -28,6 +28,7 @@ from pksim.mipd.writing import MISSING, course_hours
 from pksim.modifiers.courses import CoMedication
 from pksim.modifiers.prednisone import prednisone_mg_per_day_at
 from pksim.scenario import Scenario
+from pksim.units import HOURS_PER_DAY
 
 __all__ = ["CohortColumns", "cohort_columns", "regimen_lines"]
 
@@ -99,8 +100,9 @@ def regimen_lines(
 ) -> list[str]:
     """The CSV lines (no line ends) of every subject of ``chunk`` on ``records``, with the
     troughs of ``days`` (0-based day indices)."""
+    steps = _prednisone_step_times(scenario, chunk, records)
     rows = [
-        _subject_rows(chunk, records, days, columns.courses, i)
+        _subject_rows(chunk, records, days, columns.courses, i, steps[i])
         for i in range(chunk.stop - chunk.start)
     ]
     subject = np.concatenate([np.full(r[0].size, i) for i, r in enumerate(rows)])
@@ -146,9 +148,23 @@ def regimen_lines(
     return [",".join(row) for row in zip(*cells, strict=True)]
 
 
-def _subject_rows(chunk: ChunkRecords, records: RegimenRecords, days, courses, i: int):
+def _prednisone_step_times(scenario, chunk: ChunkRecords, records: RegimenRecords) -> list:
+    """Per subject of the chunk: the times (h) at which its prednisone taper steps down
+    (each gets an ``EVID`` 2 row, so a reader's NOCB covariate course steps there)."""
+    taper = scenario.population.prednisone_taper
+    n = chunk.stop - chunk.start
+    if taper is None or taper.step_mg == 0:
+        return [np.empty(0)] * n
+    end = np.nanmax(np.concatenate([records.dose_times.ravel(), records.sample_times.ravel()]))
+    day_starts = HOURS_PER_DAY * np.arange(int(np.ceil(end / HOURS_PER_DAY)) + 1.0)
+    mg = prednisone_mg_per_day_at(np.asarray(chunk.cov[PREDNISONE]), taper, day_starts[None, :])
+    stepped = mg[:, 1:] != mg[:, :-1]
+    return [day_starts[1:][row] for row in stepped]
+
+
+def _subject_rows(chunk: ChunkRecords, records: RegimenRecords, days, courses, i: int, steps):
     """(times, kinds, columns) of subject ``i``'s rows in the order written: ``columns`` is
-    the dose slot of a dose and the day index of a trough."""
+    the dose slot of a dose and the day index of a trough. ``steps``: its prednisone steps."""
     given = np.flatnonzero(np.isfinite(records.dose_times[i]) & (records.dose_amounts[i] > 0))
     dose_t = records.dose_times[i, given]
     obs_t = records.sample_times[i, days]
@@ -161,7 +177,7 @@ def _subject_rows(chunk: ChunkRecords, records: RegimenRecords, days, courses, i
         if taken
         for t in course_hours(course)
     ]
-    other = np.unique(np.concatenate([changes, np.asarray(hours, dtype=np.float64)]))
+    other = np.unique(np.concatenate([changes, np.asarray(hours, dtype=np.float64), steps]))
     other = other[(other >= 0) & (other <= end)]
     other = other[~np.isin(other, np.concatenate([dose_t, obs_t]))]
     times = np.concatenate([obs_t, other, dose_t])
@@ -184,7 +200,9 @@ def _covariate_cells(scenario, chunk, name: str, subject, time) -> list[str]:
         return [texts[s] for s in subject.tolist()]
     taper = scenario.population.prednisone_taper
     if name == PREDNISONE and taper is not None:
-        values = prednisone_mg_per_day_at(values[subject], taper, time[:, None])[:, 0]
+        # the dose in effect up to the row (NOCB: a row's value holds back to the previous row)
+        before = np.nextafter(time, -np.inf)[:, None]
+        values = prednisone_mg_per_day_at(values[subject], taper, before)[:, 0]
         return _numbers(values, np.isfinite(values))
     return _per_subject(values, subject)
 

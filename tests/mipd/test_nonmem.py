@@ -14,6 +14,7 @@ from pksim.mipd.predict import Predictor
 from pksim.mipd.writing import write_nonmem
 from pksim.model import concentrations_general, steady_state_trough
 from pksim.modifiers.interactions import cl_multiplier_grid, f_multipliers
+from pksim.modifiers.prednisone import prednisone_induction_half_life_h
 from tests.mipd.sets import toy_set
 
 EXAMPLE = "pksim/data/patients/example_mipd.csv"
@@ -140,11 +141,14 @@ def test_time_varying_covariates_on_clearance_and_f_follow_the_records():
     (h,) = read_nonmem_text(text)
     ours = Predictor(design(h, pset), h.obs_times)(np.zeros((1, 3)))[0]
     t = {k: v.value for k, v in pset.typical.items()}
-    # NOCB: HCT 40 and prednisone 5 already hold after t = 0 (the next record's values)
+    # NOCB: HCT 40 and prednisone 5 already hold after t = 0 (the next record's values);
+    # F follows the prednisone change by CYP3A turnover (hepatic half-life), as in a cohort run
     hct = [(30 / 35) ** -0.5, (40 / 35) ** -0.5]
     pred = [1 - 0.67 * 20 / 55, 1 - 0.67 * 5 / 40]
     doses = np.arange(0, 120, 12.0)
-    dose_f = np.where(doses == 0, pred[0], pred[1])[None] / pred[0]
+    kdeg = np.log(2) / prednisone_induction_half_life_h()
+    followed = pred[0] + (pred[1] - pred[0]) * (1 - np.exp(-kdeg * doses))
+    dose_f = followed[None] / pred[0]
     ref = concentrations_general(
         t["cl"] * hct[0],
         t["v"],

@@ -155,3 +155,38 @@ def test_a_zero_half_life_is_the_immediate_step_and_tiny_ones_approach_it():
 def test_a_bad_half_life_is_refused():
     with pytest.raises(ValueError, match="half_life_h must be a finite number >= 0 h"):
         P.prednisone_f_multipliers(DEFAULT, [40.0], TAPER, np.zeros((1, 1)), half_life_h=-1)
+
+
+def test_follow_turnover_matches_the_ode_for_any_course():
+    """A course that rises and falls (as a patient's recorded prednisone doses may), against
+    solve_ivp segment by segment; before the first change it sits at steady state."""
+    kdeg = np.log(2) / 50.0
+    changes = np.array([30.0, 100.0, 110.0, 400.0])
+    levels = np.array([1.0, 0.7, 1.2, 0.9, 0.9])
+    times = np.array([-5.0, 10.0, 30.0, 31.5, 99.0, 105.0, 250.0, 400.0, 401.0, 900.0])
+    got = P.follow_turnover(changes, levels, times, 50.0)
+    edges = [-10.0, *changes, 1000.0]
+    ref, r0 = [], levels[0]
+    for k, (lo, hi) in enumerate(itertools.pairwise(edges)):
+        inside = times[(times >= lo) & (times < hi)]
+        sol = solve_ivp(
+            lambda _t, r, level=levels[k]: kdeg * (level - r),
+            (lo, hi),
+            [r0],
+            t_eval=np.append(inside, hi),
+            rtol=1e-11,
+            atol=1e-13,
+        )
+        ref.extend(sol.y[0][:-1])
+        r0 = sol.y[0][-1]
+    np.testing.assert_allclose(got, ref, rtol=1e-8)
+    np.testing.assert_array_equal(
+        P.follow_turnover(changes, levels, times, 0.0), levels[[0, 0, 1, 1, 1, 2, 3, 4, 4, 4]]
+    )
+
+
+def test_follow_turnover_refuses_mismatched_levels_and_bad_half_lives():
+    with pytest.raises(ValueError, match="one value more than change_times_h"):
+        P.follow_turnover([1.0, 2.0], [1.0, 2.0], [0.0], 10.0)
+    with pytest.raises(ValueError, match="half_life_h must be a finite number >= 0 h"):
+        P.follow_turnover([1.0], [1.0, 2.0], [0.0], float("nan"))
