@@ -2,7 +2,7 @@
 baseline over the public API, in one run.
 
 Workload: the ``default`` parameter set (IIV on CL/F, V/F, ka; proportional + additive error);
-simulated patients (60 kg, CYP3A5 *1/*3, hematocrit 35 %) on 2 mg + 1.5 mg every 12 h for 10
+simulated patients (60 kg, 33 y, CYP3A5 *1/*3, hematocrit 35 %) on 2 mg + 1.5 mg every 12 h for 10
 days, troughs before the morning dose of days 3, 6 and 9 (3 troughs; LLOQ 1 ng/mL, M3).
 ``single``: :func:`pksim.mipd.fit_patient` per patient (median over patients, after a warm-up
 fit). ``batch``: :func:`pksim.mipd.batch_fit.fit_many` over all patients (wall clock / n).
@@ -36,7 +36,7 @@ from pksim.mipd.simulate import simulate_tdm
 from pksim.model import concentrations_general
 
 SEED = 20261129
-COVARIATES = {"weight_kg": 60.0, "cyp3a5": "*1/*3", "hematocrit_pct": 35.0}
+COVARIATES = {"weight_kg": 60.0, "cyp3a5": "*1/*3", "hematocrit_pct": 35.0, "age_y": 33.0}
 REGIMEN = FutureRegimen((2.0, 1.5))
 LLOQ_NG_PER_ML = 1.0
 
