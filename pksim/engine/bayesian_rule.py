@@ -20,8 +20,9 @@ that have the same number of observations, and every step of the batched fit is 
 computation, so a subject's dose does not depend on which subjects share its chunk
 (tests/engine/test_bayesian_rule.py checks it at several chunk sizes).
 
-Model: the one-compartment oral model with lag (:mod:`pksim.mipd` also fits two-compartment
-sets, but this rule's dose step is the one-compartment steady state: other sets are refused);
+Models: the one- and two-compartment oral models with lag (the structural model of the
+scenario's set: :func:`steady_state_trough_per_mg` or
+:func:`steady_state_trough_per_mg_two_compartment`, both exact; other models are refused);
 prednisone tapers are not followed (the baseline dose is the clinic's covariate). Units: h,
 mg, ng/mL, L, L/h.
 """
@@ -35,13 +36,16 @@ import numpy as np
 from numpy.typing import NDArray
 
 from pksim.cohort.covariates import Covariates
+from pksim.dosing.bayesian_checks import BAYESIAN_MODELS
 from pksim.dosing.schedule import Schedule
 from pksim.library import covariates as registry
 from pksim.library.parameter_set import ParameterSet
 from pksim.mipd.batch_fit import fit_many
+from pksim.mipd.design import STRUCTURAL_PARAMETERS, TWO_COMPARTMENT_PARAMETERS
 from pksim.mipd.fit import Fit
 from pksim.mipd.history import PatientHistory
-from pksim.model.structural import ONE_COMPARTMENT_ORAL_LAG
+from pksim.model.structural import TWO_COMPARTMENT_ORAL_LAG
+from pksim.model.two_compartment import steady_state_trough_two_compartment
 from pksim.modifiers.courses import CoMedication
 from pksim.modifiers.interactions import f_multipliers
 from pksim.units import HOURS_PER_DAY, MG_PER_L_TO_NG_PER_ML
@@ -51,6 +55,7 @@ __all__ = [
     "clinic_knowledge",
     "history_of",
     "steady_state_trough_per_mg",
+    "steady_state_trough_per_mg_two_compartment",
     "trough_per_mg",
 ]
 
@@ -137,12 +142,12 @@ def trough_per_mg(
     and ``below_lloq`` (n, k) at ``draw_times`` (n, k) h), for the regimen's dose times on
     ``effective_day`` with the clearance and F of ``horizon_day`` (its doses, and the trough at
     its end)."""
-    if knowledge.pset.structural_model != ONE_COMPARTMENT_ORAL_LAG.name:
+    model = knowledge.pset.structural_model
+    if model not in BAYESIAN_MODELS:
         raise ValueError(
-            f"the bayesian rule supports the {ONE_COMPARTMENT_ORAL_LAG.name!r} model only (its "
-            f"dose step is that model's steady state); parameter set {knowledge.pset.name!r} "
-            f"uses {knowledge.pset.structural_model!r}: choose a one-compartment set "
-            "or another rule"
+            f"the bayesian rule supports the {', '.join(repr(m) for m in BAYESIAN_MODELS)} "
+            f"models (its dose step is their exact steady state); parameter set "
+            f"{knowledge.pset.name!r} uses {model!r}: choose another set or another rule"
         )
     n = prescribed.shape[0]
     columns = slice(0, int(schedule.first_column[last_draw_day]))
@@ -173,12 +178,18 @@ def trough_per_mg(
         for i, fit in zip(members, fit_many(histories, knowledge.pset), strict=True):
             fits[i] = fit
     horizon = (horizon_day - 1) * HOURS_PER_DAY
-    cl, v, ka, tlag, f = _parameters_on(
+    two = model == TWO_COMPARTMENT_ORAL_LAG.name
+    p, f = _parameters_on(
         fits,  # type: ignore[arg-type]
+        TWO_COMPARTMENT_PARAMETERS if two else STRUCTURAL_PARAMETERS,
         horizon + clock,
         horizon + HOURS_PER_DAY,
     )
-    return steady_state_trough_per_mg(cl, v, ka, tlag, f, clock)
+    if two:
+        return steady_state_trough_per_mg_two_compartment(
+            p["cl"], p["v"], p["q"], p["v2"], p["ka"], p["tlag"], f, clock
+        )
+    return steady_state_trough_per_mg(p["cl"], p["v"], p["ka"], p["tlag"], f, clock)
 
 
 def _expresser(knowledge: ClinicKnowledge, i: int) -> bool:
@@ -186,11 +197,14 @@ def _expresser(knowledge: ClinicKnowledge, i: int) -> bool:
     return bool(codes is not None and codes[i] >= 1)
 
 
-def _parameters_on(fits: list[Fit], dose_times: FloatArray, trough_time: float):
-    """MAP CL/F (L/h), V/F (L), ka (1/h), lag (h) (n,) and the relative F of each dose
-    (n, k) at ``dose_times`` (h), with the clearance in force at ``trough_time`` (h)."""
+def _parameters_on(
+    fits: list[Fit], names: Sequence[str], dose_times: FloatArray, trough_time: float
+) -> tuple[dict[str, FloatArray], FloatArray]:
+    """MAP parameters ``names`` but F (n,) each (CL/F, V/F or V1/F, Q/F, V2/F L/h and L, ka
+    1/h, lag h) and the relative F of each dose (n, k) at ``dose_times`` (h), with the
+    clearance in force at ``trough_time`` (h)."""
     n, k = len(fits), dose_times.size
-    out = {p: np.empty(n) for p in ("cl", "v", "ka", "tlag")}
+    out = {p: np.empty(n) for p in names if p != "f"}
     f = np.empty((n, k))
     for i, fit in enumerate(fits):
         d = fit.design
@@ -201,7 +215,7 @@ def _parameters_on(fits: list[Fit], dose_times: FloatArray, trough_time: float):
         f[i] = d.typical["f"] * scale.get("f", 1.0)
         if d.history.comedications:
             f[i] *= f_multipliers(d.history.comedications, dose_times, d.expresser)[0]
-    return out["cl"], out["v"], out["ka"], out["tlag"], f
+    return out, f
 
 
 def steady_state_trough_per_mg(
@@ -238,3 +252,36 @@ def steady_state_trough_per_mg(
     limit = k / v_ * (t * np.exp(-k * t) / (1 - rk) + period * np.exp(-k * t) * rk / (1 - rk) ** 2)
     per_dose = np.where(same, limit, general) * f / t.shape[1]
     return MG_PER_L_TO_NG_PER_ML * per_dose.sum(axis=1)
+
+
+def steady_state_trough_per_mg_two_compartment(
+    cl: FloatArray,
+    v1: FloatArray,
+    q: FloatArray,
+    v2: FloatArray,
+    ka: FloatArray,
+    tlag: FloatArray,
+    f: FloatArray,
+    clock_h: FloatArray,
+    trough_clock_h: float = HOURS_PER_DAY,
+) -> FloatArray:
+    """Steady-state concentration (ng/mL per mg/day, (n,)) at ``trough_clock_h`` (h into the
+    day) of the two-compartment oral model with lag, one mg/day split evenly over doses at
+    ``clock_h`` (k,) h into each day, each with relative F ``f`` (n, k); ``cl``, ``q`` L/h,
+    ``v1``, ``v2`` L, ``ka`` 1/h, ``tlag`` h (n,).
+
+    Each dose's share is the exact steady-state trough of a once-daily regimen
+    (:func:`pksim.model.steady_state_trough_two_compartment`, tau = 24 h): a dose at ``c`` h
+    with lag ``tlag`` seen at ``trough_clock_h`` is the once-daily dose at 0 h with lag
+    ``tlag + c + 24 - trough_clock_h`` seen just before the next dose (the lag is taken
+    modulo 24 h there); troughs add over the doses."""
+    n, k = f.shape
+    lag = tlag[:, None] + np.asarray(clock_h)[None, :] + (HOURS_PER_DAY - trough_clock_h)
+    per_dose = steady_state_trough_two_compartment(
+        *(np.repeat(x, k) for x in (cl, v1, q, v2, ka)),
+        lag.ravel(),
+        f.ravel(),
+        np.full(n * k, 1.0 / k),
+        np.full(n * k, HOURS_PER_DAY),
+    )
+    return per_dose.reshape(n, k).sum(axis=1)

@@ -3,6 +3,8 @@ fit (a NONMEM-style table through ``pksim.individualize``) and textbook superpos
 typical patient, its steady-state formula, the comparison with proportional titration, chunk
 invariance and bad input."""
 
+from types import SimpleNamespace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -10,10 +12,11 @@ import scipy.optimize
 
 import pksim
 import pksim.engine.titration as engine_titration
+from pksim.dosing.bayesian_checks import bayesian_problems
 from pksim.dosing.rounding import round_daily_dose
 from pksim.dosing.tdm import TdmPlan
-from pksim.engine.bayesian_rule import steady_state_trough_per_mg
-from pksim.errors import Invalid, ScenarioError
+from pksim.engine.bayesian_rule import steady_state_trough_per_mg, trough_per_mg
+from pksim.errors import Invalid, Problems, ScenarioError
 from pksim.scenario import scenario_from_text
 from tests import naive
 
@@ -327,8 +330,17 @@ def test_bad_settings_are_refused():
 
 
 def test_models_the_rule_cannot_fit_are_refused():
-    with pytest.raises(ScenarioError, match=r"regimens\[0\]\.tdm\.rule: the bayesian rule"):
-        cohort(BAYESIAN_QD, parameters='[parameters]\nname = "andrews2019"')
+    """Every bundled structural model is supported (andrews2019 is two-compartment); a set
+    with another model is refused at validation and by the engine, naming the model."""
+    assert cohort(BAYESIAN_QD, parameters='[parameters]\nname = "andrews2019"')
+    other = SimpleNamespace(name="future", structural_model="three-compartment-oral")
+    regimen = cohort(BAYESIAN_QD).regimens[0]
+    problems = Problems()
+    bayesian_problems([regimen], other, problems)
+    assert problems.keys() == ["regimens[0].tdm.rule"]
+    assert "'future' uses 'three-compartment-oral'" in next(iter(problems))
+    with pytest.raises(ValueError, match=r"'future' uses 'three-compartment-oral'"):
+        trough_per_mg(SimpleNamespace(pset=other), *([None] * 9))
     with pytest.raises(ScenarioError, match=r"regimens\[0\]\.formulation: .*envarsus"):
         cohort(
             BAYESIAN_QD.replace("doses_per_day = 1", 'doses_per_day = 1\nformulation = "envarsus"')

@@ -122,13 +122,6 @@ def test_every_bundled_scenario_runs_with_both_structures(name, parameter_set):
     scenario = load_scenario(name)
     pset = P.load_parameter_set(parameter_set)
     scenario = dataclasses.replace(scenario, parameter_set=pset)
-    bayesian = any(r.tdm is not None and r.tdm.rule == "bayesian" for r in scenario.regimens)
-    if bayesian and pset.structural_model != "one-compartment-oral-lag":
-        # the bayesian rule doses with the one-compartment model only (refused at load; here
-        # the set is swapped in after validation, so the engine refuses it)
-        with pytest.raises(ValueError, match="bayesian rule supports"):
-            run(scenario, n_subjects=12)
-        return
     ds = run(scenario, n_subjects=12)
     trough = ds.trough.values
     assert np.all(np.isfinite(trough)) and np.all(trough >= 0)

@@ -74,11 +74,6 @@ def test_every_bundled_scenario_runs_with_lu2015(name):
     scenario = load_scenario(name)
     pset = P.load_parameter_set(LU)
     scenario = dataclasses.replace(scenario, parameter_set=pset)
-    if any(r.tdm is not None and r.tdm.rule == "bayesian" for r in scenario.regimens):
-        # the bayesian rule fits the one-compartment model only
-        with pytest.raises(ValueError, match="individualisation supports"):
-            run(scenario, n_subjects=12)
-        return
     ds = run(scenario, n_subjects=12)
     trough = ds.trough.values
     assert np.all(np.isfinite(trough)) and np.all(trough >= 0)
