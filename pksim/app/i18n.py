@@ -98,6 +98,16 @@ TEXT = MappingProxyType(
             "MAP parameters (typical, individual, 90 % Laplace interval)",
             "最大后验参数（典型值、个体值、90% 拉普拉斯区间）",
         ),
+        "genotype_posterior": (
+            "CYP3A5 genotype not given: fitted under each genotype (prior, posterior)",
+            "未提供 CYP3A5 基因型：按各基因型分别拟合（先验、后验概率）",
+        ),
+        "genotype_mode": ("Most probable genotype", "最可能基因型"),
+        "genotype_note": (
+            "The MAP parameters and fit below are its; the forecast and dose options are over "
+            "all genotypes.",
+            "下列最大后验参数与拟合为该基因型的结果；预测与剂量方案综合各基因型。",
+        ),
         "fit_table": ("Observed and predicted troughs", "实测与预测谷浓度"),
         "dose_options": (
             "Dose options (predicted trough and probability in range)",

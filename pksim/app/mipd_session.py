@@ -2,11 +2,14 @@
 
 The dose history and measured troughs are a NONMEM-style CSV (docs/mipd.md), typed, uploaded or
 written from the one-patient form (:func:`history_csv`: the form's covariates, its regimen from
-time 0 and troughs at the end of given days). :func:`individualise` fits it with the MAP
-optimiser of :func:`pksim.individualize` (:func:`pksim.mipd.fit_patients` and its per-patient
-Dataset :func:`pksim.mipd.individualize.fit_dataset`), forecasts the current regimen and lists
-the dose options (:func:`pksim.mipd.dose_options`); the plot is ``pksim dose``'s
-(:func:`pksim.mipd.plot.dose_figure`).
+time 0 and troughs at the end of given days). :func:`individualise` fits it as ``pksim dose``
+does (:func:`pksim.mipd.mixture.fit_with_genotype_mixture`: the MAP optimiser of
+:func:`pksim.individualize`, and a patient without the CYP3A5 genotype its set needs over the
+genotype mixture, docs/mipd.md), forecasts the current regimen and lists the dose options
+(:func:`pksim.mipd.dose_options`, or over the mixture
+:func:`pksim.mipd.mixture_forecast.mixture_dose_options`); the tables are those of the
+per-patient Dataset (:func:`pksim.mipd.individualize.fit_dataset`, the most probable genotype's
+fit for a mixture), the plot is ``pksim dose``'s (:func:`pksim.mipd.plot.dose_figure`).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -23,9 +27,11 @@ import xarray as xr
 from pksim import units
 from pksim.library.cited import data_folder
 from pksim.library.targets import TargetRange, resolve_target
-from pksim.mipd import dose_options, fit_patients, forecast, read_nonmem_text
+from pksim.mipd import dose_options, forecast, read_nonmem_text
 from pksim.mipd.fit import Fit
-from pksim.mipd.individualize import fit_dataset
+from pksim.mipd.individualize import fit_dataset, resolve_parameters
+from pksim.mipd.mixture import MixtureFit, fit_with_genotype_mixture
+from pksim.mipd.mixture_forecast import mixture_dose_options, mixture_forecast
 from pksim.mipd.plot import dose_figure
 
 if TYPE_CHECKING:
@@ -60,7 +66,10 @@ TROUGHS_HELP = 'write troughs as "DAY: NG_PER_ML; ...", e.g. "4: 4.1; 7: 4.6"'
 class Individualisation:
     """A patient's fit: ``parameters`` (typical, MAP individual and 90 % Laplace interval per
     parameter, with units), ``observations`` (time, observed, IPRED, PRED), the ``current``
-    regimen's forecast, the dose ``options`` (table) and the best option's forecast."""
+    regimen's forecast, the dose ``options`` (table) and the best option's forecast. A patient
+    without the CYP3A5 genotype its set needs is fitted over the genotype ``mixture``: ``fit``
+    and the tables are its most probable genotype's, ``genotypes`` the prior and posterior
+    probability of each genotype, the forecasts and options are over the mixture."""
 
     fit: Fit
     target: TargetRange
@@ -69,6 +78,8 @@ class Individualisation:
     current: xr.Dataset
     options: pd.DataFrame
     best: xr.Dataset | None
+    mixture: MixtureFit | None = None
+    genotypes: pd.DataFrame | None = None
 
 
 def example_text() -> str:
@@ -135,10 +146,13 @@ def individualise(
     days: int = 7,
     patient_id: str | None = None,
     seed: int = 1,
+    genotype_prior: str | Mapping[str, float] | None = None,
 ) -> Individualisation:
     """Fit the patient of the NONMEM-style ``text`` (the only one, or ``patient_id``) and
-    forecast ``days`` days; raises ValueError (or :class:`pksim.mipd.nonmem` 's Invalid, a
-    ValueError) naming every fault of the data."""
+    forecast ``days`` days; without a needed CYP3A5 genotype, over the genotype mixture of
+    ``genotype_prior`` (a population, ``"*3/*3=0.5,..."`` or a mapping; default the
+    mixture's default population). Raises ValueError (or :class:`pksim.mipd.nonmem` 's
+    Invalid, a ValueError) naming every fault of the data."""
     histories = read_nonmem_text(text, name="the dose history")
     ids = [h.id for h in histories]
     if patient_id is None and len(ids) > 1:
@@ -147,13 +161,27 @@ def individualise(
     if chosen not in ids:
         raise ValueError(f"patient {chosen!r} is not in the dose history ({', '.join(ids)})")
     history = next(h for h in histories if h.id == chosen)
-    fit = fit_patients([history], parameters)[chosen]
+    fitted = fit_with_genotype_mixture([history], resolve_parameters(parameters), genotype_prior)
+    result = fitted[chosen]
+    mixture = result if isinstance(result, MixtureFit) else None
+    predict, recommend = (
+        (forecast, dose_options) if mixture is None else (mixture_forecast, mixture_dose_options)
+    )
     goal = resolve_target(target)
-    current = forecast(fit, days=days, seed=seed)
-    options = dose_options(fit, goal, formulation=formulation, days=days, seed=seed)
-    best = forecast(fit, options[0].regimen, days=days, seed=seed) if options else None
+    current = predict(result, days=days, seed=seed)
+    options = recommend(result, goal, formulation=formulation, days=days, seed=seed)
+    best = predict(result, options[0].regimen, days=days, seed=seed) if options else None
+    fit = result if mixture is None else mixture.mode
     return Individualisation(
-        fit, goal, _parameters(fit), _observations(fit), current, _options(options, days), best
+        fit,
+        goal,
+        _parameters(fit),
+        _observations(fit),
+        current,
+        _options(options, days),
+        best,
+        mixture,
+        None if mixture is None else _genotypes(mixture),
     )
 
 
@@ -161,6 +189,16 @@ def individualisation_figure(result: Individualisation) -> Figure:
     """Observed troughs, the individual prediction with its 90 % band, the target band and the
     best option's forecast (the plot of ``pksim dose``)."""
     return dose_figure(result.fit, result.current, result.best, result.target)
+
+
+def _genotypes(mixture: MixtureFit) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "CYP3A5": list(mixture.genotypes),
+            "prior": [f"{100 * p:.1f} %" for p in mixture.prior],
+            "posterior": [f"{100 * p:.1f} %" for p in mixture.posterior],
+        }
+    )
 
 
 def _parameters(fit: Fit) -> pd.DataFrame:

@@ -122,6 +122,13 @@ class IndividualisationPanel:
             f"{t('target')}: {html.escape(target.label)} {target.lower:g}-{target.upper:g} "
             "ng/mL</p>"
         )
+        if result.genotypes is not None:
+            summary += (
+                f"<h4>{t('genotype_posterior')}</h4>"
+                + result.genotypes.to_html(index=False, classes="mipd-genotypes")
+                + f"<p>{t('genotype_mode')}: {html.escape(result.mixture.mode_genotype)}. "
+                + f"{t('genotype_note')}</p>"
+            )
         tables = (
             summary
             + f"<h4>{t('map_parameters')}</h4>"

@@ -9,7 +9,10 @@ import pytest
 import pksim
 from pksim.app import mipd_session
 from pksim.library.cited import data_folder
+from pksim.library.parameters import load_parameter_set
 from pksim.mipd import dose_options, fit_patients, read_nonmem_text
+from pksim.mipd.mixture import MixtureFit, fit_with_genotype_mixture
+from pksim.mipd.mixture_forecast import mixture_dose_options
 
 EXAMPLE = data_folder("patients", "example_mipd.csv")
 COVARIATES = {
@@ -39,6 +42,7 @@ def test_the_fit_is_pksim_individualize(result):
 
 
 def test_dose_options_are_pksims(result):
+    assert result.mixture is None and result.genotypes is None  # the genotype is given
     fit = fit_patients(str(EXAMPLE))["P1"]
     options = dose_options(fit, "induction", days=7)
     assert result.options["regimen"].tolist() == [o.regimen.label for o in options]
@@ -76,3 +80,32 @@ def test_messages():
         mipd_session.individualise(two)
     with pytest.raises(ValueError, match=r"row 1.*AMT"):
         mipd_session.individualise("ID,TIME,AMT,EVID,DV\nP,0,-1,1,.\nP,12,0,0,5\n")
+
+
+def test_a_patient_without_genotype_is_fitted_over_the_genotype_mixture():
+    """No CYP3A5 under a set with a CYP3A5 effect: as ``pksim dose`` and pksim.individualize,
+    the page fits each genotype and shows its posterior; the tables are the most probable
+    genotype's fit, the options those of the mixture."""
+    unknown = {k: v for k, v in COVARIATES.items() if k != "cyp3a5"}
+    text = mipd_session.history_csv(unknown, 3.0, 2, mipd_session.parse_troughs("4: 9.5; 7: 11"))
+    result = mipd_session.individualise(text, target="induction")
+    assert result.mixture is not None and result.genotypes is not None
+    ds = pksim.individualize(read_nonmem_text(text)).sel(patient="patient")
+    posterior = ds["genotype_posterior"].sel(genotype=list(result.mixture.genotypes)).values
+    np.testing.assert_allclose(result.mixture.posterior, posterior, rtol=1e-12)
+    assert result.genotypes["posterior"].tolist() == [f"{100 * p:.1f} %" for p in posterior]
+    assert str(ds["genotype_of_fit"].values) == result.mixture.mode_genotype
+    shown = result.parameters.set_index("parameter")["individual (MAP)"]
+    for p in ds["parameter"].values:
+        assert shown[p] == f"{float(ds['individual'].sel(parameter=p)):.4g}"
+    pset = load_parameter_set("default")
+    mixture = fit_with_genotype_mixture(read_nonmem_text(text), pset)["patient"]
+    assert isinstance(mixture, MixtureFit)
+    options = mixture_dose_options(mixture, "induction", days=7)
+    assert result.options["regimen"].tolist() == [o.regimen.label for o in options]
+    assert result.options["P(in range)"].tolist() == [
+        f"{100 * o.p_in_range:.0f} %" for o in options
+    ]
+    assert "posterior genotype" in result.mixture.describe()
+    figure = mipd_session.individualisation_figure(result)
+    assert "MAP fit and forecast" in figure.axes[0].get_title()
