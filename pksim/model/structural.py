@@ -157,8 +157,8 @@ TWO_COMPARTMENT_ORAL_LAG = StructuralModel(
     steady_state=steady_state_trough_two_compartment,
     references=("Andrews2019",),
 )
-"""The structure of the published adult tacrolimus population models (e.g. Andrews 2019);
-no bundled parameter set declares it yet."""
+"""The structure of the published adult tacrolimus population models: the bundled sets
+``andrews2019``, ``bergmann2014`` and ``lu2015`` declare it."""
 
 STRUCTURAL_MODELS: Mapping[str, StructuralModel] = MappingProxyType(
     {model.name: model for model in (ONE_COMPARTMENT_ORAL_LAG, TWO_COMPARTMENT_ORAL_LAG)}
