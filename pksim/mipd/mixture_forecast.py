@@ -25,7 +25,7 @@ from pksim.mipd.forecast import (
 )
 from pksim.mipd.mixture import MixtureFit
 from pksim.mipd.predict import Predictor
-from pksim.mipd.recommend import DoseOption, first_day_in_range, search_dose_options
+from pksim.mipd.recommend import DoseOption, dose_option, search_dose_options
 
 __all__ = ["mixture_dose_options", "mixture_forecast"]
 
@@ -102,14 +102,7 @@ def mixture_dose_options(
         final = np.concatenate(
             [regimen_troughs(fit, regimen, start, days, etas)[:, -1] for fit, etas in draws]
         )
-        inside = (final >= goal.lower) & (final <= goal.upper)
-        return DoseOption(
-            regimen,
-            float(point[-1]),
-            float(np.median(final)),
-            float(inside.mean()),
-            first_day_in_range(point, goal),
-        )
+        return dose_option(regimen, point, final, goal)
 
     return search_dose_options(
         mode, target, evaluate, formulation=formulation, days=days, top=top, aim=aim

@@ -34,6 +34,7 @@ from pksim.mipd.forecast import (
 __all__ = [
     "DoseOption",
     "candidate_daily_doses",
+    "dose_option",
     "dose_options",
     "first_day_in_range",
     "search_dose_options",
@@ -80,15 +81,12 @@ def dose_options(
 
     def evaluate(regimen: FutureRegimen, start: float, goal: TargetRange) -> DoseOption:
         troughs = regimen_troughs(fit, regimen, start, days, etas)
-        final = troughs[:, -1]
-        inside = (final >= goal.lower) & (final <= goal.upper)
         exposure = regimen_exposure(fit, regimen, start, days, etas[:1], from_day=days)
-        return DoseOption(
+        return dose_option(
             regimen,
-            float(final[0]),
-            float(np.median(final)),
-            float(inside.mean()),
-            first_day_in_range(troughs[0], goal),
+            troughs[0],
+            troughs[:, -1],
+            goal,
             float(exposure.auc[0, 0]),
             float(exposure.cmax[0, 0]),
             float(exposure.tmax[0, 0]),
@@ -96,6 +94,31 @@ def dose_options(
 
     return search_dose_options(
         fit, target, evaluate, formulation=formulation, days=days, top=top, aim=aim
+    )
+
+
+def dose_option(
+    regimen: FutureRegimen,
+    point: np.ndarray,
+    final: np.ndarray,
+    goal: TargetRange,
+    auc: float = float("nan"),
+    cmax: float = float("nan"),
+    tmax: float = float("nan"),
+) -> DoseOption:
+    """The option of ``regimen`` from its MAP troughs ``point`` (one a day, ng/mL) and the
+    last day's troughs ``final`` of the posterior draws (median, fraction in ``goal``), with
+    the MAP AUC0-24 (ng·h/mL), Cmax (ng/mL) and tmax (h) of the last day."""
+    inside = (final >= goal.lower) & (final <= goal.upper)
+    return DoseOption(
+        regimen,
+        float(point[-1]),
+        float(np.median(final)),
+        float(inside.mean()),
+        first_day_in_range(point, goal),
+        auc,
+        cmax,
+        tmax,
     )
 
 
