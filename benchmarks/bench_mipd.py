@@ -66,30 +66,31 @@ def patients(n: int, name: str = "default", covariates=COVARIATES):
     return pset, histories
 
 
-def run_two_compartment(n_batch: int, n_single: int) -> list[tuple[str, int, float, str]]:
-    """Single and batch fits, and forecasts with daily exposure, under andrews2019."""
-    pset, histories = patients(
-        max(n_batch, n_single), TWO_COMPARTMENT_SET, TWO_COMPARTMENT_COVARIATES
-    )
-    warm = fit_patient(histories[0], pset)
+def timed_fits(pset, histories, n_single: int, n_batch: int):
+    """After a warm-up (numba cache / compile): ``(n_single, median s, note)`` of fit_patient on
+    the first ``n_single`` histories, those fits, and the seconds and fits of fit_many on the
+    first ``n_batch``."""
+    fit_patient(histories[0], pset)
     fit_many(histories[:2], pset)
-    forecast(warm, days=2, samples=10)
     times, fits = [], []
     for h in histories[:n_single]:
         start = time.perf_counter()
         fits.append(fit_patient(h, pset))
         times.append(time.perf_counter() - start)
-    rows = [
-        (
-            f"two-compartment ({TWO_COMPARTMENT_SET}): fit_patient",
-            n_single,
-            statistics.median(times),
-            f"max {max(times) * 1e3:.1f} ms",
-        )
-    ]
+    single = (n_single, statistics.median(times), f"max {max(times) * 1e3:.1f} ms")
     start = time.perf_counter()
     many = fit_many(histories[:n_batch], pset)
-    elapsed = time.perf_counter() - start
+    return single, fits, time.perf_counter() - start, many
+
+
+def run_two_compartment(n_batch: int, n_single: int) -> list[tuple[str, int, float, str]]:
+    """Single and batch fits, and forecasts with daily exposure, under andrews2019."""
+    pset, histories = patients(
+        max(n_batch, n_single), TWO_COMPARTMENT_SET, TWO_COMPARTMENT_COVARIATES
+    )
+    forecast(fit_patient(histories[0], pset), days=2, samples=10)  # warm-up
+    single, fits, elapsed, many = timed_fits(pset, histories, n_single, n_batch)
+    rows = [(f"two-compartment ({TWO_COMPARTMENT_SET}): fit_patient", *single)]
     agree = max(np.max(np.abs(a.eta - b.eta)) for a, b in zip(fits, many, strict=False))
     rows.append(
         (
@@ -149,24 +150,8 @@ def scipy_fit(history, pset, typical):
 
 def run(n_batch: int, n_single: int, n_scipy: int) -> list[tuple[str, int, float, str]]:
     pset, histories = patients(max(n_batch, n_single, n_scipy))
-    fit_patient(histories[0], pset)  # warm-up (numba cache / compile)
-    fit_many(histories[:2], pset)
-    times, fits = [], []
-    for h in histories[:n_single]:
-        start = time.perf_counter()
-        fits.append(fit_patient(h, pset))
-        times.append(time.perf_counter() - start)
-    rows = [
-        (
-            "single patient (fit_patient)",
-            n_single,
-            statistics.median(times),
-            f"max {max(times) * 1e3:.1f} ms",
-        )
-    ]
-    start = time.perf_counter()
-    many = fit_many(histories[:n_batch], pset)
-    elapsed = time.perf_counter() - start
+    single, fits, elapsed, many = timed_fits(pset, histories, n_single, n_batch)
+    rows = [("single patient (fit_patient)", *single)]
     converged = np.mean([f.converged for f in many])
     rows.append(
         (

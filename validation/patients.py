@@ -95,6 +95,26 @@ def switch(first: Segment, second: Segment) -> Course:
     return Course((first, second))
 
 
+def pr_switch_trough_ratio(pset: ParameterSet, dose_mg: float, days: int) -> float:
+    """Trough of a stable European kidney patient ``days`` days after a 1:1 switch from
+    ``dose_mg`` mg IR BID at steady state to the same daily dose as PR QD, over the trough
+    before."""
+    course = switch(Segment(dose_mg, BID, STEADY_DAYS), Segment(2 * dose_mg, QD, days, "pr"))
+    return metric_of(pset, KIDNEY_EUROPEAN, course, "trough") / metric_of(
+        pset, KIDNEY_EUROPEAN, steady(dose_mg, BID), "trough"
+    )
+
+
+def lcp_conversion_ratio(pset: ParameterSet) -> float:
+    """The Envarsus daily dose giving the IR AUC, per mg/day IR, of a stable European kidney
+    patient: AUC24 IR BID / AUC24 LCP QD at the same daily dose."""
+    return (
+        2.0
+        * metric_of(pset, KIDNEY_EUROPEAN, steady(1.0, BID), "auc")
+        / metric_of(pset, KIDNEY_EUROPEAN, steady(2.0, QD, "lcp"), "auc")
+    )
+
+
 def c0_per_mg_kg(pset, patient, genotypes, daily_mg_per_kg, *, drug=None):
     """Dose- and weight-normalised trough (ng/mL per mg/kg/day) of BID dosing."""
     daily = daily_mg_per_kg * patient.weight_kg

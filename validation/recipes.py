@@ -34,7 +34,9 @@ from validation.patients import (
     drug_ratio,
     fraction_above,
     ipv_cvs,
+    lcp_conversion_ratio,
     metric_of,
+    pr_switch_trough_ratio,
     prednisone_withdrawal,
     ritonavir_continued,
     ritonavir_held,
@@ -207,24 +209,12 @@ RECIPES: dict[str, Recipe] = {
     ),
     "livertx2011-advagraf-c0-ratio": Recipe(
         "stable European liver patient; 3.7 mg/day IR BID, then 1:1 PR QD for 12 weeks",
-        lambda p: (
-            metric_of(
-                p,
-                KIDNEY_EUROPEAN,
-                switch(Segment(1.85, BID, STEADY_DAYS), Segment(3.7, QD, 84, "pr")),
-                "trough",
-            )
-            / metric_of(p, KIDNEY_EUROPEAN, steady(1.85, BID), "trough")
-        ),
+        lambda p: pr_switch_trough_ratio(p, 1.85, 84),
     ),
     "gaber2013-lcpt-conversion-ratio": Recipe(
         "stable US kidney patient (European mix); LCP daily dose giving the IR AUC = AUC24 IR "
         "BID / AUC24 LCP QD at the same daily dose",
-        lambda p: (
-            2.0
-            * metric_of(p, KIDNEY_EUROPEAN, steady(1.0, BID), "auc")
-            / metric_of(p, KIDNEY_EUROPEAN, steady(2.0, QD, "lcp"), "auc")
-        ),
+        lcp_conversion_ratio,
     ),
     "kamar2019-lcpt-vs-pr-day7": Recipe(
         "early kidney transplant (European mix); dose-normalised AUC24 LCP / PR on day 7 of "

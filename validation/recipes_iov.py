@@ -9,36 +9,24 @@ import functools
 import numpy as np
 
 from pksim.library.parameter_set import ParameterSet
-from validation.exposure import STEADY_DAYS, Segment, steady
-from validation.patients import BID, IPV_DAYS, KIDNEY_EUROPEAN, QD, metric_of, switch
+from validation.patients import (
+    IPV_DAYS,
+    IPV_SCENARIO,
+    lcp_conversion_ratio,
+    pr_switch_trough_ratio,
+)
 from validation.recipes import Recipe
 
-FORMULATION_IPV_SCENARIO = """
-title = "validation: intra-patient variability of measured troughs by formulation"
-subjects = 400
-days = 90
-seed = 20261129
-[parameters]
-name = "{set}"
-[population]
-prednisone_mg_per_day = 5
-[output]
-measured = true
-[[regimens]]
-name = "IR BID"
-daily_dose_mg = 4
-doses_per_day = 2
-[[regimens]]
-name = "PR QD"
-daily_dose_mg = 4
-doses_per_day = 1
-formulation = "advagraf"
+ENVARSUS_ARM = """
 [[regimens]]
 name = "LCP QD"
 daily_dose_mg = 3
 doses_per_day = 1
 formulation = "envarsus"
 """
+"""The Envarsus arm of :data:`FORMULATION_IPV_SCENARIO`."""
+
+FORMULATION_IPV_SCENARIO = IPV_SCENARIO + ENVARSUS_ARM
 """The variability run of validation.patients.IPV_SCENARIO (400 virtual LN patients, IIV, IOV,
 each subject's own within-subject scale, assay error, sampling-time deviation; measured troughs
 on the six weekly days of IPV_DAYS) with an Envarsus arm at the US label's 80 % conversion
@@ -90,23 +78,11 @@ IOV_RECIPES: dict[str, Recipe] = {
     "kaminska2008-advagraf-c0-ratio-day14": Recipe(
         "stable European kidney patient; 4.4 mg/day IR BID to steady state, then the same daily "
         "dose as PR QD for 14 days; trough day 14 / before",
-        lambda p: (
-            metric_of(
-                p,
-                KIDNEY_EUROPEAN,
-                switch(Segment(2.2, BID, STEADY_DAYS), Segment(4.4, QD, 14, "pr")),
-                "trough",
-            )
-            / metric_of(p, KIDNEY_EUROPEAN, steady(2.2, BID), "trough")
-        ),
+        lambda p: pr_switch_trough_ratio(p, 2.2, 14),
     ),
     "envarsus-smpc-conversion-ratio": Recipe(
         "stable European kidney patient; Envarsus daily dose giving the IR AUC = AUC24 IR BID / "
         "AUC24 LCP QD at the same daily dose",
-        lambda p: (
-            2.0
-            * metric_of(p, KIDNEY_EUROPEAN, steady(1.0, BID), "auc")
-            / metric_of(p, KIDNEY_EUROPEAN, steady(2.0, QD, "lcp"), "auc")
-        ),
+        lcp_conversion_ratio,
     ),
 }

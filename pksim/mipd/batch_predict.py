@@ -168,27 +168,11 @@ class BatchPredictor:
         if self.two_compartment:
             if not self.ss_piece[base].any():
                 ka = np.ascontiguousarray(ka[:, :1])  # no bolus gut: one absorption class
-            simulate_serial_two_compartment(
-                k,
-                k12,
-                k21,
-                pick["v"],
-                pick["tlag"],
-                pick["f"],
-                ka,
-                np.zeros(2),
-                self.times[base],
-                amounts,
-                self.klass[base],
-                np.ascontiguousarray(dose_f),
-                self.samples[base],
-                self.change_times,
-                self.k_mult[base],
-                out,
-            )
-            return self._gather(out, r, pieces, offset, sel)
-        simulate_serial(
-            k,
+            kernel, rates = simulate_serial_two_compartment, (k, k12, k21)
+        else:
+            kernel, rates = simulate_serial, (k,)
+        kernel(
+            *rates,
             pick["v"],
             pick["tlag"],
             pick["f"],

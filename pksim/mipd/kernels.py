@@ -21,7 +21,7 @@ import numba as nb
 import numpy as np
 
 from pksim.model import kernels_two_compartment as two
-from pksim.model.kernels import _lags_differ, _row, _simulate_subject, transfer
+from pksim.model.kernels import _lags_differ, _row, simulate_rows, transfer
 
 __all__ = [
     "exposure_state",
@@ -42,19 +42,8 @@ N_STATE = 5
 def simulate_serial(k, v, tlag, f, ka, class_lag, times, amounts, klass, dose_f, samples,
                     change_times, k_mult, out):
     """As :func:`pksim.model.kernels.simulate` (same arguments, same results), one thread."""
-    n_classes = ka.shape[1]
-    lags_differ = _lags_differ(class_lag)
-    gut = np.empty(n_classes)
-    adv_eka = np.empty(n_classes)
-    adv_coef = np.empty(n_classes)
-    smp_eka = np.empty(n_classes)
-    smp_coef = np.empty(n_classes)
-    arrival = np.empty(times.shape[1])
-    order = np.arange(times.shape[1])
-    for i in range(k.shape[0]):
-        _simulate_subject(i, k, v, tlag, f, ka, class_lag, times, amounts, klass, dose_f,
-                          samples, change_times, k_mult, out, gut, adv_eka, adv_coef,
-                          smp_eka, smp_coef, lags_differ, arrival, order)
+    simulate_rows(0, k.shape[0], k, v, tlag, f, ka, class_lag, times, amounts, klass, dose_f,
+                  samples, change_times, k_mult, out, _lags_differ(class_lag))
 
 
 @nb.njit(cache=True, nogil=True)
@@ -62,22 +51,9 @@ def simulate_serial_two_compartment(k10, k12, k21, v1, tlag, f, ka, class_lag, t
                                     klass, dose_f, samples, change_times, k_mult, out):
     """As :func:`pksim.model.kernels_two_compartment.simulate` (same arguments, same results),
     one thread."""
-    n_classes = ka.shape[1]
-    lags_differ = _lags_differ(class_lag)
-    gut = np.empty(n_classes)
-    adv_eka = np.empty(n_classes)
-    adv_c1 = np.empty(n_classes)
-    adv_c2 = np.empty(n_classes)
-    smp_eka = np.empty(n_classes)
-    smp_c1 = np.empty(n_classes)
-    smp_c2 = np.empty(n_classes)
-    arrival = np.empty(times.shape[1])
-    order = np.arange(times.shape[1])
-    for i in range(k10.shape[0]):
-        two._simulate_subject(i, k10, k12, k21, v1, tlag, f, ka, class_lag, times, amounts,
-                              klass, dose_f, samples, change_times, k_mult, out, gut, adv_eka,
-                              adv_c1, adv_c2, smp_eka, smp_c1, smp_c2, lags_differ, arrival,
-                              order)
+    two.simulate_rows(0, k10.shape[0], k10, k12, k21, v1, tlag, f, ka, class_lag, times,
+                      amounts, klass, dose_f, samples, change_times, k_mult, out,
+                      _lags_differ(class_lag))
 
 
 @nb.njit(cache=True, nogil=True)

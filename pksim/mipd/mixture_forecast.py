@@ -14,9 +14,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from pksim.dosing.rounding import split_daily_dose
-from pksim.library.formulations import lookup_formulation
-from pksim.library.targets import TargetRange, resolve_target
+from pksim.library.targets import TargetRange
 from pksim.mipd.forecast import (
     PERCENTILES,
     FutureRegimen,
@@ -27,7 +25,7 @@ from pksim.mipd.forecast import (
 )
 from pksim.mipd.mixture import MixtureFit
 from pksim.mipd.predict import Predictor
-from pksim.mipd.recommend import DoseOption, _candidates, _days_to_range
+from pksim.mipd.recommend import DoseOption, dose_option, search_dose_options
 
 __all__ = ["mixture_dose_options", "mixture_forecast"]
 
@@ -96,40 +94,16 @@ def mixture_dose_options(
     """:func:`pksim.mipd.recommend.dose_options` over the genotype mixture: the same
     candidates (around the dose the most probable genotype's MAP needs), ranking and fields;
     ``p_in_range`` and the median over the mixture's draws."""
-    goal = resolve_target(target)
-    if aim is not None and not goal.lower <= aim <= goal.upper:
-        raise ValueError(
-            f"aim {aim:g} ng/mL is outside the target range {goal.lower:g}-{goal.upper:g} ng/mL"
-        )
-    product = lookup_formulation(formulation)
-    strengths = product.strengths_mg
     mode = mix.mode
-    current, start = current_regimen(mode)
     draws = _draws(mix, samples, seed)
-    middle = 0.5 * (goal.lower + goal.upper) if aim is None else float(aim)
-    now = regimen_troughs(mode, current, start, days, mode.eta[None])[0, -1]
-    needed = current.daily_mg * middle / now if now > 0 else current.daily_mg
-    options = []
-    for per_day in product.doses_per_day:
-        for daily in _candidates(needed, strengths, per_day):
-            split = split_daily_dose([daily], per_day, strengths)[0]
-            regimen = FutureRegimen(tuple(float(a) for a in split))
-            point = regimen_troughs(mode, regimen, start, days, mode.eta[None])[0]
-            final = np.concatenate(
-                [regimen_troughs(fit, regimen, start, days, etas)[:, -1] for fit, etas in draws]
-            )
-            inside = (final >= goal.lower) & (final <= goal.upper)
-            options.append(
-                DoseOption(
-                    regimen,
-                    float(point[-1]),
-                    float(np.median(final)),
-                    float(inside.mean()),
-                    _days_to_range(point, goal),
-                )
-            )
-    if aim is None:
-        options.sort(key=lambda o: (-o.p_in_range, abs(np.log(o.trough_map / middle))))
-    else:
-        options.sort(key=lambda o: (abs(np.log(o.trough_map / middle)), -o.p_in_range))
-    return options[:top]
+
+    def evaluate(regimen: FutureRegimen, start: float, goal: TargetRange) -> DoseOption:
+        point = regimen_troughs(mode, regimen, start, days, mode.eta[None])[0]
+        final = np.concatenate(
+            [regimen_troughs(fit, regimen, start, days, etas)[:, -1] for fit, etas in draws]
+        )
+        return dose_option(regimen, point, final, goal)
+
+    return search_dose_options(
+        mode, target, evaluate, formulation=formulation, days=days, top=top, aim=aim
+    )

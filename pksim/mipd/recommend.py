@@ -14,6 +14,7 @@ Each option also has the MAP patient's exact AUC0-24, Cmax and tmax on day ``day
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,7 +31,14 @@ from pksim.mipd.forecast import (
     regimen_troughs,
 )
 
-__all__ = ["DoseOption", "dose_options"]
+__all__ = [
+    "DoseOption",
+    "candidate_daily_doses",
+    "dose_option",
+    "dose_options",
+    "first_day_in_range",
+    "search_dose_options",
+]
 
 SEARCH_FACTOR = 2.5
 """Candidate daily doses span the needed dose / this to the needed dose x this."""
@@ -69,6 +77,66 @@ def dose_options(
     by probability in range, then closeness of the MAP trough to the middle of the range; with
     an explicit ``aim`` (ng/mL, inside the range) by closeness of the MAP trough to the aim
     first (ties: probability in range)."""
+    etas = posterior_etas(fit, samples, seed=seed)
+
+    def evaluate(regimen: FutureRegimen, start: float, goal: TargetRange) -> DoseOption:
+        troughs = regimen_troughs(fit, regimen, start, days, etas)
+        exposure = regimen_exposure(fit, regimen, start, days, etas[:1], from_day=days)
+        return dose_option(
+            regimen,
+            troughs[0],
+            troughs[:, -1],
+            goal,
+            float(exposure.auc[0, 0]),
+            float(exposure.cmax[0, 0]),
+            float(exposure.tmax[0, 0]),
+        )
+
+    return search_dose_options(
+        fit, target, evaluate, formulation=formulation, days=days, top=top, aim=aim
+    )
+
+
+def dose_option(
+    regimen: FutureRegimen,
+    point: np.ndarray,
+    final: np.ndarray,
+    goal: TargetRange,
+    auc: float = float("nan"),
+    cmax: float = float("nan"),
+    tmax: float = float("nan"),
+) -> DoseOption:
+    """The option of ``regimen`` from its MAP troughs ``point`` (one a day, ng/mL) and the
+    last day's troughs ``final`` of the posterior draws (median, fraction in ``goal``), with
+    the MAP AUC0-24 (ng·h/mL), Cmax (ng/mL) and tmax (h) of the last day."""
+    inside = (final >= goal.lower) & (final <= goal.upper)
+    return DoseOption(
+        regimen,
+        float(point[-1]),
+        float(np.median(final)),
+        float(inside.mean()),
+        first_day_in_range(point, goal),
+        auc,
+        cmax,
+        tmax,
+    )
+
+
+def search_dose_options(
+    fit: Fit,
+    target: str | TargetRange,
+    evaluate: Callable[[FutureRegimen, float, TargetRange], DoseOption],
+    *,
+    formulation: str,
+    days: int,
+    top: int,
+    aim: float | None,
+) -> list[DoseOption]:
+    """The ``top`` of the candidate regimens of ``formulation`` (module docstring), each made
+    into an option by ``evaluate(regimen, start, goal)`` (``start``: when the next dose is due,
+    h), ranked as :func:`dose_options` says. Candidates centre on the daily dose that brings
+    ``fit``'s MAP trough after ``days`` days on the current regimen to the middle of the range
+    (or to ``aim``)."""
     goal = resolve_target(target)
     if aim is not None and not goal.lower <= aim <= goal.upper:
         raise ValueError(
@@ -77,31 +145,14 @@ def dose_options(
     product = lookup_formulation(formulation)
     strengths = product.strengths_mg
     current, start = current_regimen(fit)
-    etas = posterior_etas(fit, samples, seed=seed)
     middle = 0.5 * (goal.lower + goal.upper) if aim is None else float(aim)
-    now = regimen_troughs(fit, current, start, days, etas[:1])[0, -1]
+    now = regimen_troughs(fit, current, start, days, fit.eta[None])[0, -1]
     needed = current.daily_mg * middle / now if now > 0 else current.daily_mg
     options = []
     for per_day in product.doses_per_day:
-        for daily in _candidates(needed, strengths, per_day):
+        for daily in candidate_daily_doses(needed, strengths, per_day):
             split = split_daily_dose([daily], per_day, strengths)[0]
-            regimen = FutureRegimen(tuple(float(a) for a in split))
-            troughs = regimen_troughs(fit, regimen, start, days, etas)
-            final = troughs[:, -1]
-            inside = (final >= goal.lower) & (final <= goal.upper)
-            exposure = regimen_exposure(fit, regimen, start, days, etas[:1], from_day=days)
-            options.append(
-                DoseOption(
-                    regimen,
-                    float(final[0]),
-                    float(np.median(final)),
-                    float(inside.mean()),
-                    _days_to_range(troughs[0], goal),
-                    float(exposure.auc[0, 0]),
-                    float(exposure.cmax[0, 0]),
-                    float(exposure.tmax[0, 0]),
-                )
-            )
+            options.append(evaluate(FutureRegimen(tuple(float(a) for a in split)), start, goal))
     if aim is None:
         options.sort(key=lambda o: (-o.p_in_range, abs(np.log(o.trough_map / middle))))
     else:
@@ -109,7 +160,7 @@ def dose_options(
     return options[:top]
 
 
-def _candidates(needed: float, strengths: tuple[float, ...], per_day: int) -> list[float]:
+def candidate_daily_doses(needed: float, strengths: tuple[float, ...], per_day: int) -> list[float]:
     """Makeable daily doses (mg) near ``needed`` whose split gives every dose >= 1 unit."""
     step = min(strengths)
     low, high = needed / SEARCH_FACTOR, needed * SEARCH_FACTOR
@@ -120,7 +171,9 @@ def _candidates(needed: float, strengths: tuple[float, ...], per_day: int) -> li
     return ok
 
 
-def _days_to_range(troughs: np.ndarray, goal: TargetRange) -> int | None:
+def first_day_in_range(troughs: np.ndarray, goal: TargetRange) -> int | None:
+    """The first day (1-based) from which every trough (ng/mL, one a day) is inside ``goal``
+    (bounds inclusive); None when the last one is outside."""
     inside = (troughs >= goal.lower) & (troughs <= goal.upper)
     for day in range(inside.size):
         if inside[day:].all():

@@ -262,21 +262,31 @@ def simulate(k, v, tlag, f, ka, class_lag, times, amounts, klass, dose_f, sample
     change_times: (c,) ascending; k_mult: (n|1, c + 1) multiplier on k per segment.
     """
     n = k.shape[0]
-    n_classes = ka.shape[1]
     n_tasks = (n + SUBJECTS_PER_TASK - 1) // SUBJECTS_PER_TASK
     lags_differ = _lags_differ(class_lag)
     for task in nb.prange(n_tasks):
-        gut = np.empty(n_classes)
-        adv_eka = np.empty(n_classes)
-        adv_coef = np.empty(n_classes)
-        smp_eka = np.empty(n_classes)
-        smp_coef = np.empty(n_classes)
-        arrival = np.empty(times.shape[1])
-        order = np.arange(times.shape[1])
-        for i in range(task * SUBJECTS_PER_TASK, min(n, (task + 1) * SUBJECTS_PER_TASK)):
-            _simulate_subject(i, k, v, tlag, f, ka, class_lag, times, amounts, klass, dose_f,
-                              samples, change_times, k_mult, out, gut, adv_eka, adv_coef,
-                              smp_eka, smp_coef, lags_differ, arrival, order)
+        simulate_rows(task * SUBJECTS_PER_TASK, min(n, (task + 1) * SUBJECTS_PER_TASK), k, v,
+                      tlag, f, ka, class_lag, times, amounts, klass, dose_f, samples,
+                      change_times, k_mult, out, lags_differ)
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def simulate_rows(first, stop, k, v, tlag, f, ka, class_lag, times, amounts, klass, dose_f,
+                  samples, change_times, k_mult, out, lags_differ):
+    """:func:`simulate` for the subjects ``first`` to ``stop - 1`` on one thread, with their own
+    scratch arrays; ``lags_differ``: whether the class lags differ (``_lags_differ``)."""
+    n_classes = ka.shape[1]
+    gut = np.empty(n_classes)
+    adv_eka = np.empty(n_classes)
+    adv_coef = np.empty(n_classes)
+    smp_eka = np.empty(n_classes)
+    smp_coef = np.empty(n_classes)
+    arrival = np.empty(times.shape[1])
+    order = np.arange(times.shape[1])
+    for i in range(first, stop):
+        _simulate_subject(i, k, v, tlag, f, ka, class_lag, times, amounts, klass, dose_f,
+                          samples, change_times, k_mult, out, gut, adv_eka, adv_coef,
+                          smp_eka, smp_coef, lags_differ, arrival, order)
 # fmt: on
 
 

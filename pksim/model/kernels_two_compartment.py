@@ -271,24 +271,33 @@ def simulate(k10, k12, k21, v1, tlag, f, ka, class_lag, times, amounts, klass, d
     change_times (c,) ascending and k_mult (n|1, c + 1), the multiplier on k10 per segment.
     """
     n = k10.shape[0]
-    n_classes = ka.shape[1]
     n_tasks = (n + SUBJECTS_PER_TASK - 1) // SUBJECTS_PER_TASK
     lags_differ = _lags_differ(class_lag)
     for task in nb.prange(n_tasks):
-        gut = np.empty(n_classes)
-        adv_eka = np.empty(n_classes)
-        adv_c1 = np.empty(n_classes)
-        adv_c2 = np.empty(n_classes)
-        smp_eka = np.empty(n_classes)
-        smp_c1 = np.empty(n_classes)
-        smp_c2 = np.empty(n_classes)
-        arrival = np.empty(times.shape[1])
-        order = np.arange(times.shape[1])
-        for i in range(task * SUBJECTS_PER_TASK, min(n, (task + 1) * SUBJECTS_PER_TASK)):
-            _simulate_subject(i, k10, k12, k21, v1, tlag, f, ka, class_lag, times, amounts,
-                              klass, dose_f, samples, change_times, k_mult, out, gut, adv_eka,
-                              adv_c1, adv_c2, smp_eka, smp_c1, smp_c2, lags_differ, arrival,
-                              order)
+        simulate_rows(task * SUBJECTS_PER_TASK, min(n, (task + 1) * SUBJECTS_PER_TASK), k10,
+                      k12, k21, v1, tlag, f, ka, class_lag, times, amounts, klass, dose_f,
+                      samples, change_times, k_mult, out, lags_differ)
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def simulate_rows(first, stop, k10, k12, k21, v1, tlag, f, ka, class_lag, times, amounts, klass,
+                  dose_f, samples, change_times, k_mult, out, lags_differ):
+    """:func:`simulate` for the subjects ``first`` to ``stop - 1`` on one thread, with their own
+    scratch arrays; ``lags_differ``: whether the class lags differ (``kernels._lags_differ``)."""
+    n_classes = ka.shape[1]
+    gut = np.empty(n_classes)
+    adv_eka = np.empty(n_classes)
+    adv_c1 = np.empty(n_classes)
+    adv_c2 = np.empty(n_classes)
+    smp_eka = np.empty(n_classes)
+    smp_c1 = np.empty(n_classes)
+    smp_c2 = np.empty(n_classes)
+    arrival = np.empty(times.shape[1])
+    order = np.arange(times.shape[1])
+    for i in range(first, stop):
+        _simulate_subject(i, k10, k12, k21, v1, tlag, f, ka, class_lag, times, amounts, klass,
+                          dose_f, samples, change_times, k_mult, out, gut, adv_eka, adv_c1,
+                          adv_c2, smp_eka, smp_c1, smp_c2, lags_differ, arrival, order)
 # fmt: on
 
 

@@ -37,15 +37,30 @@ def toy_set(
             "tlag": cited(tlag, "h"),
         },
         "iiv": {k: cited(w, "omega2") for k, w in (iiv or {"cl": 0.09}).items()},
-        "residual": {},
         "effects": list(effects),
     }
+    return set_from_data(
+        data,
+        "<toy>",
+        proportional=proportional,
+        additive=additive,
+        correlation=correlation,
+        iov_f=iov_f,
+    )
+
+
+def set_from_data(data, origin, *, proportional=0.0, additive=0.0, correlation=None, iov_f=None):
+    """The parameter set of ``data`` (typical values, IIV) with a proportional (%) and an
+    additive (ng/mL) residual error, IIV correlations (``"a,b"`` -> r) and IOV on F (omega^2),
+    each only where given (non-zero)."""
+    residual = {}
     if proportional:
-        data["residual"]["proportional"] = cited(proportional, "%")
+        residual["proportional"] = cited(proportional, "%")
     if additive:
-        data["residual"]["additive"] = cited(additive, "ng/mL")
+        residual["additive"] = cited(additive, "ng/mL")
+    data = {**data, "residual": residual}
     if correlation:
         data["iiv_correlation"] = {k: cited(r, "1") for k, r in correlation.items()}
     if iov_f:
         data["iov"] = {"f": cited(iov_f, "omega2")}
-    return parameter_set_from_dict(data, origin="<toy>")
+    return parameter_set_from_dict(data, origin=origin)

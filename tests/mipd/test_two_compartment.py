@@ -1,6 +1,6 @@
 """Individualisation under a two-compartment set: predictions against scipy's solve_ivp,
 steady-state records against many explicit doses and the analytic trough, the MAP against a
-grid posterior, simulate-and-recover with andrews2019, fit_many against single fits."""
+grid posterior, simulate-and-recover with andrews2019 (batched fits: test_batch.py)."""
 
 from __future__ import annotations
 
@@ -9,23 +9,19 @@ import pytest
 
 from pksim.library.parameters import load_parameter_set
 from pksim.mipd import fit_patient, individualize, read_nonmem_text
-from pksim.mipd.batch_fit import fit_many
-from pksim.mipd.batch_predict import BatchPredictor
 from pksim.mipd.design import design
-from pksim.mipd.forecast import FutureRegimen
 from pksim.mipd.history import PatientHistory
 from pksim.mipd.predict import Predictor
-from pksim.mipd.simulate import simulate_tdm
 from pksim.model import concentrations_two_compartment, steady_state_trough_two_compartment
 from tests.mipd.reference import posthoc_objective
 from tests.mipd.two_compartment_reference import (
+    ANDREWS_COVARIATES,
     andrews_with_assay,
     toy_two_compartment_set,
     two_compartment_ode,
 )
 
 ALL_IIV = {"cl": 0.09, "v": 0.1, "q": 0.2, "v2": 0.1, "ka": 0.2, "tlag": 0.05}
-ANDREWS_COVARIATES = "*1/*3,50,1.2"  # CYP3A5, AGE, SCR
 
 
 def test_predictions_match_the_ode_with_iiv_on_every_parameter_iov_and_a_reset():
@@ -112,55 +108,6 @@ def test_steady_state_record_equals_2000_explicit_doses_and_the_analytic_trough(
         p["cl"], p["v"], p["q"], p["v2"], p["ka"], p["tlag"], 1.0, 3.0, 12.0
     )
     np.testing.assert_allclose(ours[:, 0], trough, rtol=1e-12)
-
-
-MIXED = (
-    "ID,TIME,AMT,EVID,II,ADDL,SS,DV,BLQ,LLOQ,OCC,CYP3A5,AGE,SCR,HCT\n"
-    f"A,0,2,1,12,3,1,.,0,,1,{ANDREWS_COVARIATES},30\n"
-    f"A,30,0,2,0,0,0,.,0,,1,{ANDREWS_COVARIATES},33\n"
-    f"A,48,0,0,0,0,0,5.2,0,,1,{ANDREWS_COVARIATES},33\n"
-    f"A,60,0,3,0,0,0,.,0,,1,{ANDREWS_COVARIATES},33\n"
-    f"A,61,1.5,1,12,4,0,.,0,,2,{ANDREWS_COVARIATES},36\n"
-    f"A,100,0,0,0,0,0,.,1,1.0,2,{ANDREWS_COVARIATES},36\n"
-    f"A,109,0,0,0,0,0,3.3,0,,2,{ANDREWS_COVARIATES},36\n"
-    "B,0,3,1,24,2,0,.,0,,1,*1/*1,60,0.9,40\n"
-    "B,72,3,1,24,2,0,.,0,,2,*1/*1,60,0.9,40\n"
-    "B,96,0,0,0,0,0,2.5,0,,2,*1/*1,60,0.9,40\n"
-    "C,0,3,1,12,2,0,.,0,,1,*3/*3,35,2.0,25\n"
-    "C,20,0,2,0,0,0,.,0,,1,*3/*3,35,2.0,35\n"
-    "C,36,3,1,12,2,0,.,0,,2,*3/*3,35,2.0,35\n"
-    "C,50,0,0,0,0,0,2.5,0,,2,*3/*3,35,2.0,35\n"
-    "C,51,0,0,0,0,0,2.7,0,,2,*3/*3,35,2.0,35\n"
-)
-
-
-def test_batched_predictions_equal_single_ones():
-    """Steady state, a reset, BLQ, IOV and covariate changes at different times."""
-    pset = load_parameter_set("andrews2019")
-    designs = [design(h, pset) for h in read_nonmem_text(MIXED)]
-    batch = BatchPredictor(designs)
-    eta = np.random.default_rng(0).normal(0, 0.3, size=(3, 4, designs[0].n_eta))
-    out = batch(eta)
-    for b, d in enumerate(designs):
-        single = Predictor(d, d.history.obs_times)(eta[b])
-        np.testing.assert_array_equal(out[b, :, : single.shape[1]], single)
-    np.testing.assert_array_equal(batch(eta[[2, 0]], np.array([2, 0])), out[[2, 0]])
-
-
-def test_fit_many_agrees_with_single_fits():
-    pset = load_parameter_set("andrews2019")
-    histories, _ = simulate_tdm(
-        pset, 15, regimen=FutureRegimen((2.0, 1.5)), days=10, sample_days=[3, 6, 9],
-        covariates={"cyp3a5": "*1/*3", "age_y": 50.0, "serum_creatinine_mg_dl": 1.2,
-                    "hematocrit_pct": 35.0}, seed=4, lloq=2.0,
-    )  # fmt: skip
-    histories = (*histories, *read_nonmem_text(MIXED))
-    many = fit_many(histories, pset)
-    for h, fit in zip(histories, many, strict=True):
-        single = fit_patient(h, pset)
-        np.testing.assert_allclose(fit.eta, single.eta, atol=1e-6)
-        assert fit.objective == pytest.approx(single.objective, abs=1e-8)
-        np.testing.assert_allclose(fit.covariance, single.covariance, rtol=1e-4, atol=1e-8)
 
 
 def _history(times, values, doses, amount=2.0, covariates=None) -> PatientHistory:

@@ -1,20 +1,18 @@
 """References for the two-compartment MIPD tests: the ODE integrated by scipy's solve_ivp
-(no pksim code), a small two-compartment parameter set, and the andrews2019 set with another
-residual error (values are test inputs, not literature values)."""
+(no pksim code; :mod:`tests.naive`), a small two-compartment parameter set, and the
+andrews2019 set with another residual error (values are test inputs, not literature values)."""
 
 from __future__ import annotations
 
 import tomllib
 from importlib.resources import files
 
-import numpy as np
-from scipy.integrate import solve_ivp
-
 from pksim.library.parameters import parameter_set_from_dict
-from tests.mipd.sets import cited
+from tests.mipd.sets import cited, set_from_data
+from tests.naive import concentrations_two_compartment_reference
 
-ODE_RTOL = 1e-11
-"""Relative tolerance of the reference integration."""
+ANDREWS_COVARIATES = "*1/*3,50,1.2"
+"""CYP3A5, AGE (y) and SCR (mg/dL) columns of the andrews2019 test patients."""
 
 
 def two_compartment_ode(
@@ -28,50 +26,17 @@ def two_compartment_ode(
     dose_amounts,
     sample_times,
     *,
-    dose_f=None,
     cl_change_times=(),
     cl_multipliers=(1.0,),
 ):
-    """Concentrations (ng/mL) at ``sample_times`` of dG/dt = -ka G, dA1/dt = ka G -
-    (CL(t) + Q)/V1 A1 + Q/V2 A2, dA2/dt = Q/V1 A1 - Q/V2 A2, doses arriving tlag after their
-    time into G (a sample at an arrival is taken before it); CL(t) = cl x multiplier of the
-    segment of ``cl_change_times``. Integrated between events by DOP853 at ODE_RTOL."""
-    amounts = np.asarray(dose_amounts, float) * (1.0 if dose_f is None else np.asarray(dose_f))
-    arrivals = np.asarray(dose_times, float) + tlag
-    changes = np.asarray(cl_change_times, float)
-    events = sorted({*arrivals.tolist(), *changes.tolist()})
-    samples = np.asarray(sample_times, float)
-    order = np.argsort(samples, kind="stable")
-    out = np.empty(samples.size)
-    state = np.zeros(3)
-    now = min(events[0], samples.min()) if events else samples.min()
-
-    def rhs(t, y, k10):
-        g, a1, a2 = y
-        return [-ka * g, ka * g - (k10 + q / v1) * a1 + q / v2 * a2, q / v1 * a1 - q / v2 * a2]
-
-    def advance(state, t0, t1):
-        if t1 <= t0 or not state.any():
-            return state
-        seg = int(np.searchsorted(changes, t0, side="right"))
-        k10 = cl * np.asarray(cl_multipliers)[seg] / v1
-        sol = solve_ivp(
-            rhs, (t0, t1), state, method="DOP853", rtol=ODE_RTOL, atol=1e-20, args=(k10,)
-        )
-        return sol.y[:, -1]
-
-    e = 0
-    for i in order:
-        t = samples[i]
-        while e < len(events) and events[e] < t:
-            state = advance(state, now, events[e])
-            now = events[e]
-            state = state + np.array([amounts[arrivals == now].sum(), 0.0, 0.0])
-            e += 1
-        state = advance(state, now, t)
-        now = t
-        out[i] = state[1] / v1 * 1000.0
-    return out
+    """Concentrations (ng/mL) of one subject at ``sample_times`` from the solve_ivp reference
+    :func:`tests.naive.concentrations_two_compartment_reference` (F = 1, one absorption class;
+    a sample at an arrival is taken before it); CL(t) = cl x the multiplier of the segment of
+    ``cl_change_times``."""
+    return concentrations_two_compartment_reference(
+        [cl], [v1], [q], [v2], [[ka]], [tlag], [1.0], [dose_times], [dose_amounts],
+        [sample_times], cl_change_times=cl_change_times, cl_multipliers=[cl_multipliers],
+    )[0]  # fmt: skip
 
 
 def toy_two_compartment_set(
@@ -93,16 +58,16 @@ def toy_two_compartment_set(
             "tlag": cited(tlag, "h"),
         },
         "iiv": {k: cited(w, "omega2") for k, w in (iiv or {"cl": 0.09}).items()},
-        "residual": {"proportional": cited(proportional, "%")},
         "effects": [],
     }
-    if additive:
-        data["residual"]["additive"] = cited(additive, "ng/mL")
-    if correlation:
-        data["iiv_correlation"] = {k: cited(r, "1") for k, r in correlation.items()}
-    if iov_f:
-        data["iov"] = {"f": cited(iov_f, "omega2")}
-    return parameter_set_from_dict(data, origin="<toy2>")
+    return set_from_data(
+        data,
+        "<toy2>",
+        proportional=proportional,
+        additive=additive,
+        correlation=correlation,
+        iov_f=iov_f,
+    )
 
 
 def andrews_with_assay(proportional_pct: float):

@@ -117,7 +117,7 @@ def test_typical_two_compartment_trough_is_the_matrix_exponential_steady_state()
 
 
 @pytest.mark.parametrize("name", list_scenarios())
-@pytest.mark.parametrize("parameter_set", ["default", ANDREWS, "bergmann2014"])
+@pytest.mark.parametrize("parameter_set", ["default", ANDREWS, "bergmann2014", "lu2015"])
 def test_every_bundled_scenario_runs_with_both_structures(name, parameter_set):
     scenario = load_scenario(name)
     pset = P.load_parameter_set(parameter_set)

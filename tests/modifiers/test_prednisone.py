@@ -122,11 +122,17 @@ def test_taper_time_course_matches_the_turnover_ode():
     times = np.arange(0.0, 70 * 24.0, 12.0) + 5.0  # off the step instants
     got = P.prednisone_f_multipliers(DEFAULT, [40.0], TAPER, times[None, :])[0]
     edges = [0.0, *(24.0 * np.arange(7, 43, 7)), times[-1] + 1.0]
-    ref, r0 = [], 1.0
-    for lo, hi in itertools.pairwise(edges):
-        level = P.prednisone_f_multipliers(
-            DEFAULT, [40.0], TAPER, np.array([[lo + 1.0]]), half_life_h=0
-        )[0, 0]
+    starts = np.array([edges[:-1]]) + 1.0
+    levels = P.prednisone_f_multipliers(DEFAULT, [40.0], TAPER, starts, half_life_h=0)[0]
+    ref = _turnover_ode(edges, levels, 1.0, times, kdeg)
+    np.testing.assert_allclose(got, ref, rtol=1e-8)
+
+
+def _turnover_ode(edges, levels, r0, times, kdeg):
+    """R at ``times`` (ascending, inside ``edges``) of dR/dt = kdeg (level - R) from R(edges[0])
+    = r0, ``levels[k]`` on [edges[k], edges[k+1]), by solve_ivp (rtol 1e-11) per segment."""
+    ref = []
+    for level, (lo, hi) in zip(levels, itertools.pairwise(edges), strict=True):
         inside = times[(times >= lo) & (times < hi)]
         sol = solve_ivp(
             lambda _t, r, level=level: kdeg * (level - r),
@@ -138,7 +144,7 @@ def test_taper_time_course_matches_the_turnover_ode():
         )
         ref.extend(sol.y[0][:-1])
         r0 = sol.y[0][-1]
-    np.testing.assert_allclose(got, ref, rtol=1e-8)
+    return ref
 
 
 def test_a_zero_half_life_is_the_immediate_step_and_tiny_ones_approach_it():
@@ -165,20 +171,7 @@ def test_follow_turnover_matches_the_ode_for_any_course():
     levels = np.array([1.0, 0.7, 1.2, 0.9, 0.9])
     times = np.array([-5.0, 10.0, 30.0, 31.5, 99.0, 105.0, 250.0, 400.0, 401.0, 900.0])
     got = P.follow_turnover(changes, levels, times, 50.0)
-    edges = [-10.0, *changes, 1000.0]
-    ref, r0 = [], levels[0]
-    for k, (lo, hi) in enumerate(itertools.pairwise(edges)):
-        inside = times[(times >= lo) & (times < hi)]
-        sol = solve_ivp(
-            lambda _t, r, level=levels[k]: kdeg * (level - r),
-            (lo, hi),
-            [r0],
-            t_eval=np.append(inside, hi),
-            rtol=1e-11,
-            atol=1e-13,
-        )
-        ref.extend(sol.y[0][:-1])
-        r0 = sol.y[0][-1]
+    ref = _turnover_ode([-10.0, *changes, 1000.0], levels, levels[0], times, kdeg)
     np.testing.assert_allclose(got, ref, rtol=1e-8)
     np.testing.assert_array_equal(
         P.follow_turnover(changes, levels, times, 0.0), levels[[0, 0, 1, 1, 1, 2, 3, 4, 4, 4]]
