@@ -96,6 +96,35 @@ def lansoprazole_auc_ratio(pset: ParameterSet, cyp2c19: dict[str, float]) -> flo
     return float(out)
 
 
+HIKASA_WEEK_DAYS = 7
+"""Hikasa 2020: median C0/D in the week before letermovir and in its second week."""
+
+
+def letermovir_on_voriconazole(pset: ParameterSet) -> float:
+    """Mean trough in the second week of letermovir / in the week before, on voriconazole from
+    day 1 and tacrolimus 2 mg BID throughout (same dose: the C0/D ratio); letermovir from day
+    ``STEADY_DAYS + 1``; catalogue time courses, letermovir lowering voriconazole's exposure
+    (``changes_exposure_of``); East Asian CYP3A5 mix."""
+    start = STEADY_DAYS
+    end = start + 2 * HIKASA_WEEK_DAYS
+    doses = _bid_times(0.0, end * HOURS_PER_DAY)
+    course = (
+        CoMedication("voriconazole", 1, end),
+        CoMedication("letermovir", start + 1, end),
+    )
+    before = HOURS_PER_DAY * np.arange(start - HIKASA_WEEK_DAYS + 1, start + 1)
+    second = HOURS_PER_DAY * np.arange(start + HIKASA_WEEK_DAYS + 1, end + 1)
+    samples = np.concatenate((before, second))
+    total = sum(EAST_ASIAN.values())
+    out = 0.0
+    for genotype, weight in EAST_ASIAN.items():
+        patient = replace(KIDNEY_ASIAN, genotypes={genotype: 1.0})
+        amounts = np.full(doses.size, TACROLIMUS_BID_MG)
+        c = concentrations_with(pset, patient, genotype, doses, amounts, course, samples)
+        out += weight / total * c[HIKASA_WEEK_DAYS:].mean() / c[:HIKASA_WEEK_DAYS].mean()
+    return float(out)
+
+
 CHENHSU_FLUCONAZOLE = "fluconazole_100mg"
 """Chenhsu 2000 stopped 'empiric fluconazole' when rifampin started, dose not given: the
 catalogue's lower dose is assumed (fluconazole_200mg would give about three times more)."""
@@ -122,6 +151,13 @@ def dose_ratio_rifampicin_for_fluconazole(pset: ParameterSet) -> float:
 
 
 DDI_RECIPES: dict[str, Recipe] = {
+    "hikasa2020-letermovir-on-vori": Recipe(
+        "stable East Asian kidney patient on voriconazole (from day 1), 2 mg BID; letermovir "
+        "added after 90 days; mean trough in its second week / in the week before (catalogue "
+        "time courses; letermovir lowers voriconazole's exposure x0.56, so voriconazole's "
+        "effect ratio R becomes 1 + 0.56 (R - 1))",
+        letermovir_on_voriconazole,
+    ),
     "chenhsu2000-rifampin-dose": Recipe(
         "stable East Asian kidney patient; rifampicin started and fluconazole stopped together "
         "(fluconazole 100 mg/day assumed: dose not given); dose ratio for the same trough = "

@@ -38,8 +38,6 @@ WHY_OUTSIDE: dict[str, str] = {
     "titrated) is weaker than the kidney cohorts' x3.3-4.2",
     "zhou2025-posa-clf-ratio": "evidence: posaconazole suspension in lung transplant acts far "
     "less than the healthy-volunteer tablet ratio x4.6",
-    "hikasa2020-letermovir-on-vori": "missing feature: letermovir's CYP2C19 induction lowers "
-    "voriconazole; pksim multiplies the two effects",
     "wu2011-ipv-bid": "evidence: the within-subject level (median trough CV about 24 %, of "
     "which the residual error gives about 21 % and the IOV on F about 10 %) agrees with Mo 2019 "
     "(median 20.5 %), Sablik 2018 (mean 23.6 %) and Park 2021, not with this very stable "

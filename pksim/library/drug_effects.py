@@ -12,13 +12,20 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from pksim.errors import shown
-from pksim.library.cited import Cited, finite_float
+from pksim.library.cited import (
+    Cited,
+    check_keys,
+    finite_float,
+    read_evidence,
+    read_positive,
+    read_sources,
+)
 
 __all__ = [
     "CYP2C19_PHENOTYPES",
@@ -26,9 +33,12 @@ __all__ = [
     "MECHANISMS",
     "Cyp3aTurnover",
     "Effect",
+    "ExposureChange",
     "Interaction",
     "Mechanism",
+    "check_exposure_changes",
     "genotype_class",
+    "read_exposure_changes",
 ]
 
 Mechanism = Literal["reversible_inhibition", "mechanism_based_inhibition", "induction", "none"]
@@ -80,6 +90,29 @@ class Effect:
 
 
 @dataclass(frozen=True, slots=True)
+class ExposureChange:
+    """A catalogue drug's effect on the exposure of another catalogue drug (the *victim*, itself
+    a reversible CYP3A inhibitor of tacrolimus): its steady-state AUC ratio (unitless).
+
+    Scaling law (competitive inhibition, ``R = 1 + [I]/Ki`` on tacrolimus intrinsic clearance):
+    changing the victim's concentration by ``exposure_ratio`` = x changes its effect ratio to
+    ``R' = 1 + x (R - 1)`` (:meth:`scaled_ratio`). Assumes the victim's concentration at the
+    enzyme moves in proportion to its plasma AUC and that its inhibition stays in the linear
+    (``[I]/Ki``) regime the hyperbolic time course of the catalogue already assumes."""
+
+    victim: str
+    exposure_ratio: float
+    sources: tuple[str, ...]
+    evidence: str
+    note: str = ""
+
+    def scaled_ratio(self, effect_ratio: float) -> float:
+        """``1 + x (R - 1)``: the victim's effect ratio ``R`` (1 / multiplier, unitless) when
+        its exposure changes by ``x`` = :attr:`exposure_ratio`."""
+        return 1.0 + self.exposure_ratio * (effect_ratio - 1.0)
+
+
+@dataclass(frozen=True, slots=True)
 class Interaction:
     """One catalogue entry (see ``data/interactions.toml``)."""
 
@@ -99,6 +132,8 @@ class Interaction:
     effects_by_cyp2c19: tuple[Effect, ...] = ()
     residual_activity: Cited | None = None
     f_turnover: Literal["hepatic", "intestinal"] | None = None
+    exposure_changes: tuple[ExposureChange, ...] = ()
+    """Other catalogue drugs whose exposure this one changes (``changes_exposure_of``)."""
 
     @property
     def f_pool(self) -> Literal["hepatic", "intestinal"]:
@@ -160,6 +195,8 @@ class Interaction:
         for value in (self.onset_half_life, self.offset_half_life, self.residual_activity):
             if value is not None:
                 keys.extend(value.sources)
+        for change in self.exposure_changes:
+            keys.extend(change.sources)
         return tuple(dict.fromkeys(keys))
 
 
@@ -182,3 +219,55 @@ class Cyp3aTurnover:
         """Degradation rate constant (1/h) of the ``"hepatic"`` or ``"intestinal"`` pool."""
         half_life = self.hepatic_half_life_h if site == "hepatic" else self.intestinal_half_life_h
         return math.log(2.0) / half_life
+
+
+def read_exposure_changes(table: Any, where: str) -> tuple[ExposureChange, ...]:
+    """``changes_exposure_of``: victim name -> {exposure_ratio, units, source, evidence, note}."""
+    if not isinstance(table, dict) or not table:
+        raise ValueError(f"{where}: expected a table of catalogue drug names")
+    out = []
+    for victim, entry in table.items():
+        at = f"{where}.{victim}"
+        if not isinstance(entry, dict):
+            raise ValueError(f"{at}: expected a table with exposure_ratio, units, source, evidence")
+        check_keys(entry, ("exposure_ratio", "units", "source", "evidence", "note"), at)
+        if entry.get("units") != "1":
+            raise ValueError(f"{at}: units must be '1' (a dimensionless AUC ratio)")
+        out.append(
+            ExposureChange(
+                victim=victim,
+                exposure_ratio=read_positive(entry.get("exposure_ratio"), f"{at}.exposure_ratio"),
+                sources=read_sources(entry.get("source"), at),
+                evidence=read_evidence(entry.get("evidence"), at),
+                note=str(entry.get("note", "")),
+            )
+        )
+    return tuple(out)
+
+
+def check_exposure_changes(drugs: dict[str, Interaction]) -> None:
+    """Every victim of ``changes_exposure_of`` is another catalogue entry, a reversible
+    inhibitor (the scaling law ``R' = 1 + x (R - 1)`` is that of reversible inhibition), whose
+    scaled F effect stays positive."""
+    reversible = sorted(n for n, d in drugs.items() if d.mechanism == "reversible_inhibition")
+    for name, drug in drugs.items():
+        for change in drug.exposure_changes:
+            where = f"drugs.{name}.changes_exposure_of.{change.victim}"
+            victim = drugs.get(change.victim)
+            if victim is None or change.victim == name:
+                raise ValueError(
+                    f"{where}: must name another catalogue drug (canonical name), one of "
+                    f"{', '.join(reversible)}"
+                )
+            if victim.mechanism != "reversible_inhibition":
+                raise ValueError(
+                    f"{where}: {change.victim} is {victim.mechanism}; exposure scaling applies "
+                    f"to reversible inhibitors only ({', '.join(reversible)})"
+                )
+            effects = (victim.effect_expresser, victim.effect_non_expresser)
+            for effect in (*effects, *victim.effects_by_cyp2c19):
+                if change.scaled_ratio(1.0 / effect.f_multiplier) <= 0:
+                    raise ValueError(
+                        f"{where}: exposure_ratio {change.exposure_ratio:g} would make "
+                        f"{change.victim}'s F effect (x{effect.f_multiplier:g}) non-positive"
+                    )

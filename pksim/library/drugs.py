@@ -33,9 +33,12 @@ from pksim.library.drug_effects import (
     MECHANISMS,
     Cyp3aTurnover,
     Effect,
+    ExposureChange,
     Interaction,
     Mechanism,
+    check_exposure_changes,
     genotype_class,
+    read_exposure_changes,
 )
 
 __all__ = [
@@ -44,6 +47,7 @@ __all__ = [
     "MECHANISMS",
     "Cyp3aTurnover",
     "Effect",
+    "ExposureChange",
     "Interaction",
     "Mechanism",
     "default_turnover",
@@ -111,6 +115,7 @@ _DRUG_KEYS = (
     "onset_half_life",
     "offset_half_life",
     "residual_cyp3a_activity",
+    "changes_exposure_of",
 )
 
 
@@ -207,6 +212,11 @@ def _interaction(name: str, table: dict[str, Any]) -> Interaction:
         residual_activity=residual_activity,
         turnover=turnover,
         f_turnover=f_turnover,
+        exposure_changes=(
+            read_exposure_changes(table["changes_exposure_of"], f"{where}.changes_exposure_of")
+            if "changes_exposure_of" in table
+            else ()
+        ),
         onset_half_life=(
             read_cited(half_lives[0], f"{where}.onset_half_life", "h", minimum=0)
             if reversible
@@ -256,6 +266,7 @@ def _read_catalogue(data: dict[str, Any]) -> _Catalogue:
         for key in ("hepatic_cyp3a_half_life", "intestinal_cyp3a_half_life")
     }
     drugs = {name: _interaction(name, table) for name, table in data.get("drugs", {}).items()}
+    check_exposure_changes(drugs)
     index: dict[str, tuple[str, str]] = {}
     for name, drug in drugs.items():
         for label in (name, *drug.aliases):
@@ -401,6 +412,14 @@ def describe_drug(name: str) -> str:
         lines.append(f"  effect: {_format_effect(drug.effect_non_expresser)}")
         if drug.effect_non_expresser.note:
             lines.append(f"    note: {drug.effect_non_expresser.note}")
+    for change in drug.exposure_changes:
+        lines.append(
+            f"  changes {change.victim}'s exposure x{change.exposure_ratio:g} "
+            f"[{change.evidence}] ({', '.join(change.sources)}): taken together, "
+            f"{change.victim}'s effect ratio R becomes 1 + x (R - 1)"
+        )
+        if change.note:
+            lines.append(f"    note: {change.note}")
     lines.append("  sources:")
     lines.extend(f"    {key}: {citation(key)}" for key in drug.sources)
     return "\n".join(lines)

@@ -25,7 +25,13 @@ drug chain without stacking). The mechanism sets the rates and how ``phi`` maps 
 * ``none``: immediate, ``m = m_ss`` exactly while taken.
 
 Several co-medications combine multiplicatively on CL and on F (no saturation: two strong
-inhibitors together are over-predicted).
+inhibitors together are over-predicted), except where the catalogue says that one changes the
+other's exposure (``changes_exposure_of``, :class:`pksim.library.drugs.ExposureChange`): then
+the victim (a reversible inhibitor, ratio ``R = 1/m_ss = 1 + [I]/Ki``) acts with
+``R' = 1 + x (R - 1)`` when its exposure is changed by ``x`` (letermovir lowers voriconazole).
+Over time the victim's ``phi`` is multiplied by ``1 + phi_P(t) (x - 1)``, ``phi_P`` the
+perpetrator's own fraction of effect: the change of the victim's concentration follows the
+perpetrator's onset and offset (the victim's own re-equilibration is not modelled on top).
 
 For the kernel, :func:`cl_multiplier_grid` turns the continuous CL multiplier into a
 piecewise-constant one on change points chosen where each drug's ``log m`` crosses equally
@@ -46,7 +52,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -62,6 +68,8 @@ from pksim.library.drugs import list_drugs as list_drugs
 # The course spec lives in pksim.modifiers.courses; CoMedication is importable from here too.
 from pksim.modifiers.courses import CoMedication as CoMedication
 from pksim.modifiers.courses import overlap_message, overlapping_courses
+from pksim.modifiers.effect_time_course import EffectCourse as _Course
+from pksim.modifiers.effect_time_course import Phase as _Phase
 
 __all__ = [
     "DEFAULT_LOG_TOLERANCE",
@@ -106,57 +114,6 @@ class ClGrid:
 # ----------------------------------------------------------------------------- time course
 
 
-@dataclass(frozen=True, slots=True)
-class _Phase:
-    """``phi(t) = target + (phi_start - target) exp(-k (t - start))`` on [start, stop)."""
-
-    start: float
-    stop: float
-    target: float
-    k: float  # inf for an immediate (step) effect
-    phi_start: float
-
-    def phi(self, t: np.ndarray) -> np.ndarray:
-        if math.isinf(self.k) or self.phi_start == self.target:
-            return np.full(np.shape(t), self.target)
-        with np.errstate(over="ignore"):
-            return self.target + (self.phi_start - self.target) * np.exp(-self.k * (t - self.start))
-
-    def time_of(self, phi: np.ndarray) -> np.ndarray:
-        """Inverse of :meth:`phi` (for values strictly between phi_start and the target)."""
-        return self.start + np.log((self.phi_start - self.target) / (phi - self.target)) / self.k
-
-
-@dataclass(frozen=True, slots=True)
-class _Course:
-    """One drug for one genotype group: its phases and full-effect multipliers."""
-
-    phases: tuple[_Phase, ...]
-    cl_ss: float
-    f_ss: float
-    mapping: str
-
-    def phi(self, t: np.ndarray) -> np.ndarray:
-        starts = np.array([p.start for p in self.phases])
-        which = np.searchsorted(starts, t, side="right") - 1
-        out = np.empty(np.shape(t))
-        for i, phase in enumerate(self.phases):
-            mask = which == i
-            if np.any(mask):
-                out[mask] = phase.phi(t[mask])
-        return out
-
-    def log_multiplier(self, phi: np.ndarray, m_ss: float) -> np.ndarray:
-        if self.mapping == "hyperbolic":
-            return -np.log1p(phi * (1.0 / m_ss - 1.0))
-        return np.log1p(phi * (m_ss - 1.0))
-
-    def phi_of_log(self, level: np.ndarray, m_ss: float) -> np.ndarray:
-        if self.mapping == "hyperbolic":
-            return np.expm1(-level) / (1.0 / m_ss - 1.0)
-        return np.expm1(level) / (m_ss - 1.0)
-
-
 def _as_comedications(comedications: Iterable[CoMedication]) -> tuple[CoMedication, ...]:
     items = tuple(comedications)
     for item in items:
@@ -179,7 +136,7 @@ def _courses(
     by_drug: dict[str, list[CoMedication]] = {}
     for item in comedications:
         by_drug.setdefault(item.drug, []).append(item)
-    out = []
+    out: dict[str, _Course] = {}
     for drug_name in sorted(by_drug):
         drug = lookup_drug(drug_name)
         effect = drug.effect(expresser)
@@ -212,8 +169,22 @@ def _courses(
         if math.isfinite(t):
             phases.append(_Phase(t, math.inf, 0.0, k_off, phi))
         mapping = _MAPPING.get(drug.mechanism, "linear")
-        out.append(_Course(tuple(phases), effect.cl_multiplier, effect.f_multiplier, mapping))
-    return out
+        out[drug_name] = _Course(tuple(phases), effect.cl_multiplier, effect.f_multiplier, mapping)
+    for drug_name in sorted(by_drug):
+        for change in lookup_drug(drug_name).exposure_changes:
+            if change.victim in out:
+                victim = out[change.victim]
+                modulator = (out[drug_name], change.exposure_ratio)
+                out[change.victim] = replace(victim, modulators=(*victim.modulators, modulator))
+    return list(out.values())
+
+
+def _modulations(comedications: tuple[CoMedication, ...]) -> int:
+    """Number of (perpetrator, victim) exposure changes among the co-medications' drugs."""
+    names = {item.drug for item in comedications}
+    return sum(
+        change.victim in names for name in names for change in lookup_drug(name).exposure_changes
+    )
 
 
 def _genotype_rows(
@@ -366,11 +337,12 @@ def cl_multiplier_grid(
         if lookup_drug(item.drug).mechanism != "none"
         and any(lookup_drug(item.drug).effect(flag).cl_multiplier != 1.0 for flag in groups)
     }
-    delta = log_tolerance / max(1, len(gradual))
+    delta = log_tolerance / max(1, len(gradual) + _modulations(items))
     points: set[float] = set()
     for courses in per_group:
         for course in courses:
-            points.update(_level_times(course, delta, t_begin, end))
+            for bound in course.grid_courses():
+                points.update(_level_times(bound, delta, t_begin, end))
     change = np.array(sorted(t for t in points if t_begin < t < end))
     left = np.concatenate(([t_begin], change))
     right = np.concatenate((change, [end]))
@@ -391,7 +363,7 @@ def cl_multiplier_grid(
             phi_left = course.phi(left)
             phi_right = np.empty_like(right)
             phi_right[bounded] = course.phi(right[bounded])
-            phi_right[~bounded] = course.phases[-1].target
+            phi_right[~bounded] = course.final_phi()
             if course.mapping == "step":  # constant within each segment
                 phi_right = phi_left
             ends = np.stack(

@@ -198,3 +198,44 @@ def test_f_turnover_is_read_checked_and_defaults_to_the_cl_pool():
     with pytest.raises(ValueError, match="f_turnover is only for effects that follow CYP3A"):
         _interaction("x", reversible)
     assert "F effect: follows intestinal CYP3A turnover" in drugs.describe_drug("paxlovid")
+
+
+def _catalogue_with_change(victim, **entry):
+    from pksim.library.cited import read_data
+
+    data = read_data("interactions.toml")
+    drugs_table = {name: dict(table) for name, table in data["drugs"].items()}
+    change = {
+        "exposure_ratio": 0.5,
+        "units": "1",
+        "source": "PrevymisLabel",
+        "evidence": "I",
+    } | entry
+    drugs_table["letermovir"]["changes_exposure_of"] = {victim: change}
+    return drugs._read_catalogue(data | {"drugs": drugs_table})
+
+
+def test_exposure_changes_are_read_and_described():
+    (change,) = drugs.lookup_drug("letermovir").exposure_changes
+    assert (change.victim, change.exposure_ratio, change.evidence) == ("voriconazole", 0.56, "I")
+    assert change.scaled_ratio(4.0) == pytest.approx(1.0 + 0.56 * 3.0)
+    assert "PrevymisLabel" in drugs.lookup_drug("letermovir").sources
+    assert "changes voriconazole's exposure x0.56" in drugs.describe_drug("letermovir")
+    assert _catalogue_with_change("itraconazole").drugs["letermovir"].exposure_changes
+
+
+@pytest.mark.parametrize(
+    ("victim", "entry", "message"),
+    [
+        ("vorikonazol", {}, r"changes_exposure_of\.vorikonazol: must name another catalogue"),
+        ("letermovir", {}, r"changes_exposure_of\.letermovir: must name another catalogue"),
+        ("rifampicin", {}, r"rifampicin is induction; exposure scaling applies to reversible"),
+        ("voriconazole", {"exposure_ratio": -1}, r"voriconazole\.exposure_ratio"),
+        ("voriconazole", {"units": "%"}, r"voriconazole: units must be '1'"),
+        ("voriconazole", {"evidence": "X"}, r"voriconazole: evidence must be one of"),
+        ("voriconazole", {"ratio": 2}, r"voriconazole"),
+    ],
+)
+def test_exposure_changes_reject_bad_entries(victim, entry, message):
+    with pytest.raises(ValueError, match=message):
+        _catalogue_with_change(victim, **entry)
