@@ -38,8 +38,6 @@ from validation.patients import (
     metric_of,
     pr_switch_trough_ratio,
     prednisone_withdrawal,
-    ritonavir_continued,
-    ritonavir_held,
     switch,
 )
 
@@ -300,21 +298,6 @@ RECIPES: dict[str, Recipe] = {
     "zhou2025-itra-clf-ratio": Recipe(
         "catalogue effect, East Asian mix", lambda p: clf_ratio("itraconazole", EAST_ASIAN)
     ),
-    "yan2025-nmvr-tac-held": Recipe(
-        "stable kidney patient *3/*3 on 2 mg BID; tacrolimus held from 12 h before a 5-day "
-        "ritonavir course (catalogue CL effect at full strength at once); lowest trough / "
-        "baseline over the course",
-        ritonavir_held,
-    ),
-    "naganawa2024-nmvr-c0-fold": Recipe(
-        "as above, tacrolimus continued (catalogue CL and F effects on the course's doses); "
-        "trough after 5 days / baseline",
-        lambda p: ritonavir_continued(p),
-    ),
-    "pmid37924724-nmvr-c0": Recipe(
-        "baseline C0 4.2 ng/mL times the predicted fold change of naganawa2024",
-        lambda p: 4.2 * ritonavir_continued(p),
-    ),
     "kropeit2017-letermovir-auc": Recipe(
         "stable East Asian kidney patient; steady-state AUC0-12 with / without letermovir",
         lambda p: drug_ratio(p, KIDNEY_ASIAN, "letermovir", "auc"),
@@ -322,22 +305,6 @@ RECIPES: dict[str, Recipe] = {
     "kropeit2017-letermovir-cmax": Recipe(
         "as above, Cmax", lambda p: drug_ratio(p, KIDNEY_ASIAN, "letermovir", "cmax")
     ),
-    "hikasa2020-letermovir-on-vori": Recipe(
-        "stable East Asian kidney patient on voriconazole; trough with / without letermovir "
-        "(catalogue effects multiply)",
-        lambda p: drug_ratio(p, KIDNEY_ASIAN, "letermovir"),
-    ),
-    "itagaki2004-lansoprazole-auc-all": Recipe(
-        "—", _not(MISSING_DRUG + " (lansoprazole; CYP2C19 genotype)")
-    ),
-    "itagaki2004-lansoprazole-auc-cyp2c19-mutant": Recipe(
-        "—", _not(MISSING_DRUG + " (lansoprazole; CYP2C19 genotype)")
-    ),
-    "itagaki2004-lansoprazole-auc-cyp2c19-wt": Recipe(
-        "—", _not(MISSING_DRUG + " (lansoprazole; CYP2C19 genotype)")
-    ),
-    "miedziaszczyk2024-omeprazole-auc06": Recipe("—", _not(MISSING_DRUG + " (omeprazole)")),
-    "ldlt2009-rabeprazole-c0d": Recipe("—", _not(MISSING_DRUG + " (rabeprazole)")),
     "li2017-wuzhi-c0d-expressers": Recipe(
         "stable East Asian kidney patient, expressers; steady-state trough with / without "
         "Wuzhi (catalogue effect)",
@@ -357,11 +324,6 @@ RECIPES: dict[str, Recipe] = {
     ),
     "qu2022-wuzhi-clf-donor-nonexpresser": Recipe(
         "catalogue effect", lambda p: clf_ratio("wuzhi_capsule", NON)
-    ),
-    "chenhsu2000-rifampin-dose": Recipe(
-        "stable kidney patient; dose ratio for the same trough = 1 / (trough ratio with "
-        "rifampicin)",
-        lambda p: 1.0 / drug_ratio(p, KIDNEY_ASIAN, "rifampicin"),
     ),
     "prograf-rifampin-f": Recipe(
         "catalogue F multiplier of rifampicin",
