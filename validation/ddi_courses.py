@@ -11,12 +11,12 @@ from dataclasses import replace
 
 import numpy as np
 
-from pksim.cohort import Covariates, structural_inputs, typical_parameters
+from pksim.cohort import structural_inputs
 from pksim.library.drugs import genotype_class
 from pksim.library.parameter_set import ParameterSet
 from pksim.model.structural import structural_model
 from pksim.modifiers.interactions import CoMedication, cl_multiplier_grid, f_multipliers
-from validation.exposure import GENOTYPES, Patient, pk_classes_table
+from validation.exposure import Patient, pk_classes_table, typical_patient
 
 CYP2C19_CODES = {"normal": 0, "intermediate": 1, "poor": 2}
 """CYP2C19 metaboliser status -> pksim code (:data:`pksim.library.drugs.CYP2C19_PHENOTYPES`)."""
@@ -39,17 +39,7 @@ def concentrations_with(
 ) -> np.ndarray:
     """Concentrations (ng/mL) at ``samples_h`` of IR doses ``dose_mg`` at ``dose_times_h``
     with the co-medications' effects over time (CL grid, F per dose), one genotype."""
-    cov = Covariates(
-        weight_kg=[patient.weight_kg],
-        sex=[0 if patient.female else 1],
-        age_y=[patient.age_y],
-        hematocrit_pct=[patient.hematocrit_pct],
-        egfr=[patient.egfr],
-        serum_creatinine_mg_dl=[patient.serum_creatinine_mg_dl],
-        cyp3a5=[GENOTYPES.index(genotype)],
-        prednisone_mg_per_day=[patient.prednisone_mg_per_day],
-    )
-    pk = typical_parameters(pset, cov)
+    pk = typical_patient(pset, patient, genotype)
     ir = pk_classes_table()["ir"]
     klass = genotype_of(genotype, cyp2c19)
     times = np.asarray(dose_times_h, dtype=float)

@@ -93,10 +93,8 @@ def steady(dose_mg: float, tau_h: float, pk_class: str = "ir", food: str = "fast
     return Course((Segment(dose_mg, tau_h, STEADY_DAYS, pk_class, food),))
 
 
-def concentrations(
-    pset: ParameterSet, patient: Patient, course: Course, times_h: np.ndarray, genotype: str
-) -> np.ndarray:
-    """Concentrations (ng/mL) of one genotype at ``times_h``."""
+def typical_patient(pset: ParameterSet, patient: Patient, genotype: str):
+    """The typical parameters of ``patient`` with CYP3A5 ``genotype`` under ``pset``."""
     cov = Covariates(
         weight_kg=[patient.weight_kg],
         sex=[0 if patient.female else 1],
@@ -107,7 +105,14 @@ def concentrations(
         cyp3a5=[GENOTYPES.index(genotype)],
         prednisone_mg_per_day=[patient.prednisone_mg_per_day],
     )
-    pk = typical_parameters(pset, cov)
+    return typical_parameters(pset, cov)
+
+
+def concentrations(
+    pset: ParameterSet, patient: Patient, course: Course, times_h: np.ndarray, genotype: str
+) -> np.ndarray:
+    """Concentrations (ng/mL) of one genotype at ``times_h``."""
+    pk = typical_patient(pset, patient, genotype)
     classes = sorted({(s.pk_class, s.food) for s in course.segments})
     ka, class_lag, class_f = [], [], []
     for pk_class, food in classes:
