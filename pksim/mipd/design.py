@@ -154,9 +154,7 @@ def design(history: PatientHistory, pset: ParameterSet) -> Design:
         raise ValueError(f"parameter set {pset.name!r}: zero variance for {zero}; drop them")
     start = history.record_times[0] if history.record_times.size else 0.0
     changes = history.change_times()
-    inside = np.concatenate(
-        [changes[:1] - 1.0, (changes[1:] + changes[:-1]) / 2, changes[-1:] + 1.0]
-    )
+    inside = _segment_points(changes)
     # one evaluation of the covariate model: baseline, each covariate segment, each dose
     tv = _typical(pset, history, np.concatenate([[start], inside, history.dose_times]))
     typical = {p: float(tv[p][0]) for p in tv}
@@ -264,12 +262,16 @@ def _prednisone_turnover(
     if not acts or mg is None or times.size == 0:
         return np.ones(times.size)
     changes = history.change_times()
-    inside = np.concatenate(
-        [changes[:1] - 1.0, (changes[1:] + changes[:-1]) / 2, changes[-1:] + 1.0]
-    )
+    inside = _segment_points(changes)
     levels = prednisone_f_factor(pset, history.covariates_at(inside)[name])
     followed = follow_turnover(changes, levels, times, prednisone_induction_half_life_h())
     return followed / prednisone_f_factor(pset, history.covariates_at(times)[name])
+
+
+def _segment_points(changes: FloatArray) -> FloatArray:
+    """One time (h) inside each stretch between consecutive ``changes`` (and before the first,
+    after the last), where the covariates are constant."""
+    return np.concatenate([changes[:1] - 1.0, (changes[1:] + changes[:-1]) / 2, changes[-1:] + 1.0])
 
 
 def _model_extra(pset: ParameterSet) -> tuple[str, ...]:

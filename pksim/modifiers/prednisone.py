@@ -22,6 +22,7 @@ from pksim.units import HOURS_PER_DAY
 
 __all__ = [
     "PrednisoneTaper",
+    "approach_steps",
     "follow_turnover",
     "prednisone_f_factor",
     "prednisone_f_multipliers",
@@ -74,8 +75,8 @@ def follow_turnover(
 
     The target is ``levels[0]`` before ``change_times_h[0]`` (ascending, h) and ``levels[k]``
     from ``change_times_h[k - 1]`` on; the quantity starts at steady state (``levels[0]``) and
-    ``dR/dt = ln 2 / half_life_h · (target - R)``: exact, as a sum of the steps' approaches
-    (the law of :func:`prednisone_f_multipliers`). ``half_life_h`` 0 gives the target itself.
+    ``dR/dt = ln 2 / half_life_h · (target - R)`` (:func:`approach_steps`). ``half_life_h`` 0
+    gives the target itself.
     """
     changes = np.asarray(change_times_h, dtype=np.float64)
     level = np.asarray(levels, dtype=np.float64)
@@ -85,14 +86,38 @@ def follow_turnover(
             f"levels must have one value more than change_times_h ({changes.size + 1}), "
             f"got shape {level.shape}"
         )
-    if not (np.isfinite(half_life_h) and half_life_h >= 0):
-        raise ValueError(f"half_life_h must be a finite number >= 0 h, got {half_life_h!r}")
+    _check_half_life(half_life_h)
     if half_life_h == 0:
         return level[np.searchsorted(changes, t, side="right")]
+    return approach_steps(changes, np.diff(level), t, half_life_h, start=level[0])
+
+
+def approach_steps(
+    change_times_h: ArrayLike,
+    jumps: ArrayLike,
+    times_h: ArrayLike,
+    half_life_h: float,
+    start: float = 1.0,
+) -> FloatArray:
+    """``start + Σ_j jumps[..., j] · (1 - exp(-kdeg (t - c_j)))`` over the steps with
+    ``t >= c_j``: a quantity at steady state ``start`` whose target jumps by ``jumps[..., j]``
+    at ``change_times_h[j]`` (h) and which follows it by first-order turnover,
+    ``kdeg = ln 2 / half_life_h`` (> 0 h). Exact (superposition of the steps). ``jumps`` (J,)
+    or (n, J); ``times_h`` (m,) or (n|1, m)."""
     kdeg = np.log(2.0) / half_life_h
-    elapsed = t[..., None] - changes
-    reached = np.where(elapsed > 0, -np.expm1(-kdeg * np.maximum(elapsed, 0.0)), 0.0)
-    return level[0] + reached @ np.diff(level)
+    steps = np.asarray(jumps, dtype=np.float64)
+    t = np.asarray(times_h, dtype=np.float64)
+    out = np.full(np.broadcast_shapes((*steps.shape[:-1], 1), t.shape), start)
+    for j, change in enumerate(np.asarray(change_times_h, dtype=np.float64)):
+        elapsed = t - change
+        reached = np.where(elapsed >= 0, -np.expm1(-kdeg * np.maximum(elapsed, 0.0)), 0.0)
+        out = out + steps[..., j, None] * reached
+    return out
+
+
+def _check_half_life(half_life_h: float) -> None:
+    if not (np.isfinite(half_life_h) and half_life_h >= 0):
+        raise ValueError(f"half_life_h must be a finite number >= 0 h, got {half_life_h!r}")
 
 
 def prednisone_f_factor(pset: ParameterSet, prednisone_mg_per_day: ArrayLike) -> FloatArray:
@@ -125,29 +150,27 @@ def prednisone_f_multipliers(
     times = np.asarray(dose_times_h, dtype=np.float64)
     base = np.asarray(baseline_mg, dtype=np.float64)
     half_life = prednisone_induction_half_life_h() if half_life_h is None else half_life_h
-    if not (np.isfinite(half_life) and half_life >= 0):
-        raise ValueError(f"half_life_h must be a finite number >= 0 h, got {half_life!r}")
+    _check_half_life(half_life)
     f0 = prednisone_f_factor(pset, base)
     if half_life == 0 or taper is None or taper.step_mg == 0:
         mg = prednisone_mg_per_day_at(base, taper, times)
         ratio = prednisone_f_factor(pset, mg) / f0[:, None]
         return np.where(np.isnan(times), 1.0, ratio)
-    kdeg = np.log(2.0) / half_life
     above = np.where(np.isnan(base), 0.0, np.maximum(base - taper.floor_mg, 0.0))
     n_steps = int(np.ceil(above.max() / taper.step_mg)) if above.size else 0
-    ratio = np.ones(np.broadcast_shapes(base[:, None].shape, times.shape))
+    # step j applies from the start of day ceil(first + j * every) (as in
+    # prednisone_mg_per_day_at, which counts whole days)
+    step_h = [
+        HOURS_PER_DAY * np.ceil(taper.first_step_day + j * taper.every_days) for j in range(n_steps)
+    ]
+    jumps = np.zeros((base.size, n_steps))
     for j in range(n_steps):
-        # the step applies from the start of day ceil(first + j * every) (as in
-        # prednisone_mg_per_day_at, which counts whole days)
-        step_h = HOURS_PER_DAY * np.ceil(taper.first_step_day + j * taper.every_days)
         before = np.maximum(taper.floor_mg, base - taper.step_mg * j)
         after = np.maximum(taper.floor_mg, base - taper.step_mg * (j + 1))
-        jump = np.where(
+        jumps[:, j] = np.where(
             base > taper.floor_mg,
             (prednisone_f_factor(pset, after) - prednisone_f_factor(pset, before)) / f0,
             0.0,
         )
-        elapsed = times - step_h
-        reached = np.where(elapsed >= 0, -np.expm1(-kdeg * np.maximum(elapsed, 0.0)), 0.0)
-        ratio = ratio + jump[:, None] * reached
+    ratio = approach_steps(step_h, jumps, times, half_life)
     return np.where(np.isnan(times), 1.0, ratio)
